@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "safebuild",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "safebuild", targets: ["safebuild"]),
+        .executable(name: "docker-fault", targets: ["docker-fault"]),
+        .library(name: "SafebuildKit", targets: ["SafebuildKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C shims for what Swift cannot call directly (variadic ioctl, pseudo-terminals, signalfd).
+        .target(name: "CSafebuild"),
+        .target(
+            name: "SafebuildKit",
+            dependencies: ["CSafebuild", .product(name: "Yams", package: "Yams")],
+            resources: [.embedInCode("Resources/default-policy.yml")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "safebuild", dependencies: ["SafebuildKit"], swiftSettings: strict),
+        // The fault-injection front used by tests and the recovery benchmark (see Scripts/).
+        .executableTarget(name: "docker-fault", dependencies: ["CSafebuild"], swiftSettings: strict),
+        .target(name: "SafebuildTestSupport", dependencies: ["SafebuildKit"], swiftSettings: strict),
+        .testTarget(
+            name: "SafebuildKitTests",
+            dependencies: ["SafebuildKit", "SafebuildTestSupport"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["SafebuildKit", "SafebuildTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

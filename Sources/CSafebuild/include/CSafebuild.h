@@ -1,0 +1,30 @@
+#ifndef CSAFEBUILD_H
+#define CSAFEBUILD_H
+
+#include <sys/types.h>
+#include <signal.h>
+#include <stdint.h>
+
+/// Copies the window size of terminal `from` onto terminal `to` (a pseudo-terminal master). 0 on success.
+int sb_copy_winsize(int from, int to);
+
+/// Opens a pseudo-terminal pair in raw mode, sized like `like_fd` when that is a terminal.
+/// On success stores the master and slave descriptors (both close-on-exec) and returns 0; -1 with errno otherwise.
+int sb_open_pty(int like_fd, int *master, int *slave);
+
+/// Blocks `signals` (count entries) in the calling thread and returns a close-on-exec, non-blocking signalfd for them.
+int sb_signalfd(const int *signals, int count);
+
+/// Reads one pending signal from a signalfd: stores its number, sender pid and si_code. 1 read, 0 none, -1 error.
+int sb_read_signal(int fd, int *signo, int32_t *pid, int32_t *code);
+
+/// The SI_KERNEL code (terminal-generated signals carry it).
+int sb_si_kernel(void);
+
+/// Unblocks every signal in the calling thread.
+void sb_unblock_all_signals(void);
+
+/// pipe2(fds, O_CLOEXEC).
+int sb_pipe(int fds[2]);
+
+#endif

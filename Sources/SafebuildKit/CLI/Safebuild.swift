@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole program. `main.swift` only calls `Safebuild.main()`.
+public enum Safebuild {
+    public static let version = "0.1.0"
+
+    public static func main() -> Never {
+        let arguments = CommandLine.arguments
+        let environment = Environment.current()
+        do {
+            let invocation = try Invocation.parse(
+                argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
+            switch invocation {
+            case .own(let command, let rest, let options):
+                exit(try OwnCommands.run(command, arguments: rest, options: options, environment: environment))
+            case .docker(let commandLine, let options):
+                exit(try dockerCommand(commandLine, options: options, environment: environment))
+            }
+        } catch {
+            Console.error(error.message)
+            exit(error.status.rawValue)
+        }
+    }
+
+    static func dockerCommand(
+        _ commandLine: DockerCommandLine, options: SafebuildOptions, environment: [String: String]
+    ) throws(SafebuildError) -> Int32 {
+        let docker = try DockerLocator().locate(explicit: options.dockerPath, environment: environment)
+        let via = DockerLocator.via(adding: docker, to: environment)
+        guard let protected = commandLine.protected, !options.off else {
+            if options.dryRun {
+                Console.say("dry run: would pass through: \(ShellQuote.join([docker] + commandLine.arguments))")
+                return 0
+            }
+            try Exec.replace(with: docker, arguments: commandLine.arguments, via: via)
+        }
+        var childEnvironment = environment
+        childEnvironment[DockerLocator.viaVariable] = via
+        return try Supervisor(
+            docker: docker, commandLine: commandLine, command: protected, options: options,
+            environment: childEnvironment
+        ).run()
+    }
+}
+
+/// The process environment as a dictionary, read straight from `environ`.
+public enum Environment {
+    public static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            p += 1
+        }
+        return result
+    }
+}

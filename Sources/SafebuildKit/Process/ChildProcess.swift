@@ -1,0 +1,277 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSafebuild
+
+/// How a child process ended, and the status a shell would show for it.
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// `$?` as a shell reports it: the code, or 128+N for signal N.
+    public var code: Int32 {
+        switch self {
+        case .exited(let c): return c
+        case .signaled(let s): return 128 + s
+        }
+    }
+
+    init(waitStatus s: Int32) {
+        if s & 0x7f == 0 {
+            self = .exited((s >> 8) & 0xff)
+        } else {
+            self = .signaled(s & 0x7f)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let c): return "exit status \(c)"
+        case .signaled(let s): return "killed by signal \(s)"
+        }
+    }
+}
+
+public enum OutputStream: Sendable, Equatable {
+    case stdout, stderr
+}
+
+/// docker run as a supervised child: stdin is docker's own; stdout and stderr are streamed to safebuild's own
+/// unchanged, chunk by chunk with one write(2) each, and split into lines for safebuild to read on the way.
+/// Where safebuild's stderr is a terminal docker gets a pseudo-terminal for it (so BuildKit still draws its progress
+/// and sees the real window size); where stdout is a terminal docker keeps it (so `run -t` owns the real terminal).
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded, except those the terminal already sent docker itself (same
+/// process group). After a SIGTERM or SIGHUP, docker gets `stopGrace` seconds, then `onStop` runs (for `run`: kill the
+/// container), then docker is killed if it is still there `killGrace` seconds later.
+public struct ChildProcess {
+    public var path: String
+    public var arguments: [String]
+    public var environment: [String: String]
+    public var stopGrace: Double = 10
+    public var killGrace: Double = 5
+    public var onStop: (() -> Void)?
+
+    public init(path: String, arguments: [String], environment: [String: String]) {
+        self.path = path
+        self.arguments = arguments
+        self.environment = environment
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var status: ExitStatus
+        /// The first termination signal safebuild received while docker ran.
+        public var interruptedBy: Int32?
+        /// Whether safebuild had to kill docker after the grace periods.
+        public var killed: Bool
+    }
+
+    /// Runs docker to its end. `line` sees every line of output, on the stream it came from.
+    public func run(
+        signals: SignalInbox,
+        line: (OutputStream, UnsafeRawBufferPointer) -> Void
+    ) throws(SafebuildError) -> Outcome {
+        var relays: [Relay] = []
+        var childEnds: [Int32] = []
+        defer { for fd in childEnds { close(fd) } }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+
+        for (target, stream) in [(Int32(1), OutputStream.stdout), (Int32(2), OutputStream.stderr)] {
+            let terminal = isatty(target) == 1
+            if terminal && stream == .stdout { continue }  // docker keeps the real terminal
+            var readEnd: Int32 = -1, writeEnd: Int32 = -1
+            if terminal {
+                guard sb_open_pty(target, &readEnd, &writeEnd) == 0 else { throw Self.failure("open a pseudo-terminal") }
+            } else {
+                var fds: [Int32] = [-1, -1]
+                guard sb_pipe(&fds) == 0 else { throw Self.failure("create a pipe") }
+                readEnd = fds[0]
+                writeEnd = fds[1]
+            }
+            childEnds.append(writeEnd)
+            posix_spawn_file_actions_adddup2(&actions, writeEnd, target)
+            relays.append(Relay(source: readEnd, target: target, stream: stream, isTerminal: terminal))
+        }
+        defer { for relay in relays where relay.source >= 0 { close(relay.source) } }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), defaults = sigset_t()
+        sigemptyset(&empty)
+        sigemptyset(&defaults)
+        for s in SignalInbox.watched + [SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        guard rc == 0 else {
+            throw SafebuildError(.software, "cannot start \(path): \(String(cString: strerror(rc)))")
+        }
+        for fd in childEnds { close(fd) }
+        childEnds.removeAll()
+
+        return supervise(pid: pid, relays: &relays, signals: signals, line: line)
+    }
+
+    private func supervise(
+        pid: pid_t, relays: inout [Relay], signals: SignalInbox,
+        line: (OutputStream, UnsafeRawBufferPointer) -> Void
+    ) -> Outcome {
+        var status: ExitStatus?
+        var interruptedBy: Int32?
+        var exitedAt = 0.0
+        var stopAt: Double?
+        var killAt: Double?
+        var killed = false
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+
+        while true {
+            let open = relays.indices.filter { relays[$0].source >= 0 }
+            if status != nil && (open.isEmpty || Clock.now() - exitedAt > 0.25) { break }
+
+            var fds = open.map { pollfd(fd: relays[$0].source, events: Int16(POLLIN), revents: 0) }
+            fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0))
+            var timeout: Int32 = -1
+            let now = Clock.now()
+            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }].compactMap({ $0 }) {
+                let ms = Int32(max(0, min((deadline - now) * 1000 + 1, 3_600_000)))
+                timeout = timeout < 0 ? ms : min(timeout, ms)
+            }
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && errno != EINTR { break }
+
+            for (slot, index) in open.enumerated() where fds[slot].revents != 0 {
+                let n = read(relays[index].source, buffer.baseAddress, buffer.count)
+                if n > 0 {
+                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+                    relays[index].forward(chunk, line)
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    relays[index].finish(line)  // EOF; a pseudo-terminal says EIO once docker closed it
+                }
+            }
+
+            if fds[fds.count - 1].revents != 0 {
+                for received in signals.drain() {
+                    switch received.signal {
+                    case SIGCHLD:
+                        break
+                    case SIGWINCH:
+                        for relay in relays where relay.isTerminal && relay.source >= 0 {
+                            _ = sb_copy_winsize(relay.target, relay.source)
+                        }
+                    default:
+                        if interruptedBy == nil { interruptedBy = received.signal }
+                        if status == nil && !received.fromTerminal && received.sender != pid {
+                            kill(pid, received.signal)
+                        }
+                        if status == nil && stopAt == nil && (received.signal == SIGTERM || received.signal == SIGHUP) {
+                            stopAt = Clock.now() + stopGrace
+                        }
+                    }
+                }
+            }
+
+            if status == nil {
+                var raw: Int32 = 0
+                if waitpid(pid, &raw, WNOHANG) == pid {
+                    status = ExitStatus(waitStatus: raw)
+                    exitedAt = Clock.now()
+                }
+            }
+            if status == nil, let at = stopAt, Clock.now() >= at {
+                stopAt = nil
+                onStop?()
+                killAt = Clock.now() + killGrace
+            }
+            if status == nil, let at = killAt, Clock.now() >= at {
+                killAt = nil
+                kill(pid, SIGKILL)
+                killed = true
+            }
+        }
+        for index in relays.indices where relays[index].source >= 0 { relays[index].finish(line) }
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status = ExitStatus(waitStatus: raw)
+        }
+        return Outcome(status: status!, interruptedBy: interruptedBy, killed: killed)
+    }
+
+    static func failure(_ what: String) -> SafebuildError {
+        SafebuildError(.software, "cannot \(what): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// One of docker's output streams on its way to safebuild's own.
+struct Relay {
+    var source: Int32
+    let target: Int32
+    let stream: OutputStream
+    let isTerminal: Bool
+    var splitter = LineSplitter()
+    /// The reader of safebuild's own output went away (EPIPE): stop copying, so docker sees the closed pipe too.
+    var broken = false
+
+    init(source: Int32, target: Int32, stream: OutputStream, isTerminal: Bool) {
+        self.source = source
+        self.target = target
+        self.stream = stream
+        self.isTerminal = isTerminal
+    }
+
+    mutating func forward(_ chunk: UnsafeRawBufferPointer, _ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
+        if !broken && !Output.writeAll(target, chunk) {
+            broken = true
+            close(source)
+            source = -1
+        }
+        let stream = self.stream
+        splitter.feed(chunk) { line(stream, $0) }
+    }
+
+    mutating func finish(_ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
+        let stream = self.stream
+        splitter.finish { line(stream, $0) }
+        if source >= 0 { close(source) }
+        source = -1
+    }
+}
+
+/// Writes to safebuild's own descriptors.
+public enum Output {
+    /// Writes every byte, retrying short writes and EINTR. False when the reader is gone.
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard var p = bytes.baseAddress else { return true }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, left)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return false
+            }
+            p += n
+            left -= n
+        }
+        return true
+    }
+
+    @discardableResult
+    public static func write(_ fd: Int32, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+}

@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSafebuild
+
+/// A short helper command whose output safebuild reads (`docker inspect`, `docker kill`, …): stdin from /dev/null,
+/// stdout and stderr captured up to a bound, and killed when it overruns its deadline.
+public struct Command: Sendable {
+    public var path: String
+    public var arguments: [String]
+    public var environment: [String: String]?
+    public var timeout: Double
+
+    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 10) {
+        self.path = path
+        self.arguments = arguments
+        self.environment = environment
+        self.timeout = timeout
+    }
+
+    public struct Result: Sendable, Equatable {
+        /// nil when the command overran its deadline and was killed.
+        public var status: ExitStatus?
+        public var stdout: String
+        public var stderr: String
+        public var timedOut: Bool { status == nil }
+        public var succeeded: Bool { status == .exited(0) }
+    }
+
+    public static let captureLimit = 8 << 20
+
+    public func run() throws(SafebuildError) -> Result {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard sb_pipe(&outPipe) == 0 else { throw ChildProcess.failure("create a pipe") }
+        guard sb_pipe(&errPipe) == 0 else {
+            close(outPipe[0]); close(outPipe[1])
+            throw ChildProcess.failure("create a pipe")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), defaults = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let env = (environment ?? Environment.current()).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in env { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, env)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard rc == 0 else {
+            close(outPipe[0]); close(errPipe[0])
+            throw SafebuildError(.software, "cannot start \(path): \(String(cString: strerror(rc)))")
+        }
+        var out: [UInt8] = [], err: [UInt8] = []
+        var open: [Int32] = [outPipe[0], errPipe[0]]
+        let deadline = Clock.now() + timeout
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while !open.isEmpty {
+            let left = deadline - Clock.now()
+            if left <= 0 {
+                timedOut = true
+                break
+            }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if poll(&fds, nfds_t(fds.count), Int32(left * 1000) + 1) < 0 && errno != EINTR { break }
+            for p in fds where p.revents != 0 {
+                let n = read(p.fd, &buffer, buffer.count)
+                if n > 0 {
+                    if p.fd == outPipe[0] {
+                        if out.count < Self.captureLimit { out.append(contentsOf: buffer[..<n]) }
+                    } else if err.count < Self.captureLimit {
+                        err.append(contentsOf: buffer[..<n])
+                    }
+                } else if n == 0 || errno != EINTR {
+                    open.removeAll { $0 == p.fd }
+                }
+            }
+        }
+        close(outPipe[0])
+        close(errPipe[0])
+        var raw: Int32 = 0
+        if timedOut {
+            kill(pid, SIGKILL)
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            return Result(status: nil, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        }
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        return Result(
+            status: ExitStatus(waitStatus: raw), stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self))
+    }
+}

@@ -1,0 +1,3 @@
+import SafebuildKit
+
+Safebuild.main()
