@@ -23,9 +23,11 @@ public struct DockerCommandLine: Equatable, Sendable {
         self.commandIndex = index
         let (words, kind) = DockerCommandLine.recognise(arguments, from: index)
         self.command = words
-        let rest = arguments[(index + words.count)...]
-        // `docker build --help` is docker's to answer.
-        if kind != nil, rest.contains(where: { $0 == "--help" || $0 == "-h" }) {
+        // `docker build --help` is docker's to answer (for `run`, `-h` is --hostname, and after the image `--help`
+        // is the container's).
+        if let kind,
+            SubcommandOptions(arguments, from: index + words.count, table: SubcommandOptions.table(for: kind)).has("--help")
+        {
             self.protected = nil
         } else {
             self.protected = kind

@@ -1,0 +1,177 @@
+import Testing
+@testable import SafebuildKit
+
+/// argv in, argv out: the policy's memory defaults in every spelling docker accepts.
+@Suite struct MemoryInjectionTests {
+    static let plan = MemoryInjection.Plan(memory: 4 << 30, swap: MemoryInjection.Swap.none, memorySource: "run.memory")
+
+    func inject(_ line: String, _ plan: MemoryInjection.Plan = plan, env: [String: String] = [:]) -> MemoryInjection.Result {
+        MemoryInjection.apply(plan, to: DockerCommandLine(line.split(separator: " ").map(String.init)), environment: env)
+    }
+
+    static let runCases: [(String, String)] = [
+        // No memory flag: the policy's limit and swap rule go right after the subcommand.
+        ("run img", "run --memory 4g --memory-swap 4g img"),
+        ("container run --rm img", "container run --memory 4g --memory-swap 4g --rm img"),
+        ("-H unix:///x.sock run img", "-H unix:///x.sock run --memory 4g --memory-swap 4g img"),
+        // The container's own arguments are never read or touched.
+        ("run img sh -c echo -m 1g", "run --memory 4g --memory-swap 4g img sh -c echo -m 1g"),
+        ("run --rm img --memory=1g", "run --memory 4g --memory-swap 4g --rm img --memory=1g"),
+        // The user's -m in every spelling wins; the policy's swap rule applies to the user's value.
+        ("run -m 1g img", "run --memory-swap 1g -m 1g img"),
+        ("run -m=1g img", "run --memory-swap 1g -m=1g img"),
+        ("run -m1g img", "run --memory-swap 1g -m1g img"),
+        ("run --memory 1g img", "run --memory-swap 1g --memory 1g img"),
+        ("run --memory=1g img", "run --memory-swap 1g --memory=1g img"),
+        ("run -itm 1g img", "run --memory-swap 1g -itm 1g img"),
+        ("run -itm1g img", "run --memory-swap 1g -itm1g img"),
+        // Both given: nothing to add.
+        ("run -m 1g --memory-swap 2g img", "run -m 1g --memory-swap 2g img"),
+        ("run --memory-swap=2g --memory=1g img", "run --memory-swap=2g --memory=1g img"),
+        // --memory-swap alone is the user's error for docker to report.
+        ("run --memory-swap 2g img", "run --memory-swap 2g img"),
+        // Flags that take values are not mistaken for the image.
+        ("run -e A=1 -v /a:/b --name x img", "run --memory 4g --memory-swap 4g -e A=1 -v /a:/b --name x img"),
+        ("run -h host --rm img", "run --memory 4g --memory-swap 4g -h host --rm img"),
+    ]
+
+    @Test(arguments: runCases)
+    func run(_ given: String, _ expected: String) {
+        #expect(inject(given).arguments.joined(separator: " ") == expected)
+    }
+
+    @Test(arguments: [
+        (MemoryInjection.Swap.none, "--memory-swap 4g"),
+        (.unlimited, "--memory-swap -1"),
+        (.total(6 << 30), "--memory-swap 6g"),
+        (.total(1 << 30), "--memory-swap 4g"),  // below memory: no swap rather than a docker error
+    ])
+    func swapRules(_ swap: MemoryInjection.Swap, _ expected: String) {
+        var plan = Self.plan
+        plan.swap = swap
+        let result = inject("run img", plan)
+        #expect(result.arguments.joined(separator: " ") == "run --memory 4g \(expected) img")
+    }
+
+    @Test func noSwapRuleLeavesDockersDefault() {
+        var plan = Self.plan
+        plan.swap = nil
+        #expect(inject("run img", plan).arguments == ["run", "--memory", "4g", "img"])
+        #expect(inject("run -m 1g img", plan).arguments == ["run", "-m", "1g", "img"])
+    }
+
+    @Test func noPolicyLimitInjectsNothing() {
+        let result = inject("run img", MemoryInjection.Plan())
+        #expect(result.arguments == ["run", "img"])
+        #expect(result.decisions == ["no memory limit: the policy sets none for run"])
+    }
+
+    @Test func buildSelectsTheClassicBuilderSoTheLimitIsEnforced() {
+        var plan = Self.plan
+        plan.shmSize = 256 << 20
+        let result = inject("build -t app .", plan)
+        #expect(result.arguments == ["build", "--memory", "4g", "--memory-swap", "4g", "--shm-size", "256m", "-t", "app", "."])
+        #expect(result.environment == ["DOCKER_BUILDKIT": "0"])
+        #expect(result.enforced)
+    }
+
+    @Test func buildKeepsTheUsersBuildKitAndSaysTheLimitIsNotEnforced() {
+        let result = inject("build .", Self.plan, env: ["DOCKER_BUILDKIT": "1"])
+        #expect(result.environment == [:])
+        #expect(!result.enforced)
+        #expect(result.decisions.last == "DOCKER_BUILDKIT=1 is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)")
+    }
+
+    @Test func buildNoticeModeKeepsTheBuilder() {
+        var plan = Self.plan
+        plan.buildEnforcement = .notice
+        let result = inject("build .", plan)
+        #expect(result.environment == [:])
+        #expect(!result.enforced)
+        #expect(result.arguments.prefix(3) == ["build", "--memory", "4g"])
+    }
+
+    @Test func buildOffInjectsNothing() {
+        var plan = Self.plan
+        plan.buildEnforcement = .off
+        #expect(inject("build -t a .", plan).arguments == ["build", "-t", "a", "."])
+    }
+
+    @Test func buildxIsNeverGivenLimitsItIgnores() {
+        let result = inject("buildx build -t a .")
+        #expect(result.arguments == ["buildx", "build", "-t", "a", "."])
+        #expect(!result.enforced)
+    }
+
+    @Test func buildUserShmSizeWins() {
+        var plan = Self.plan
+        plan.shmSize = 256 << 20
+        let result = inject("build --shm-size=1g .", plan)
+        #expect(!result.arguments.contains("256m"))
+    }
+
+    @Test(arguments: [
+        ("run -m 64m --rm img sh -c x", "run -m 64m --rm --memory 128m --memory-swap 128m img sh -c x"),
+        ("run -itm64m img", "run -itm64m --memory 128m --memory-swap 128m img"),
+        ("build -m 64m -t a .", "build -m 64m -t a . --memory 128m --memory-swap 128m"),
+    ])
+    func raisingGoesLastAmongTheOptions(_ given: String, _ expected: String) {
+        let line = DockerCommandLine(given.split(separator: " ").map(String.init))
+        #expect(MemoryInjection.raising(line, to: 128 << 20, swap: MemoryInjection.Swap.none).joined(separator: " ") == expected)
+    }
+
+    static let sizes: [(String, UInt64)] = [
+        ("512", 512), ("64m", 64 << 20), ("64M", 64 << 20), ("1g", 1 << 30), ("1.5g", 3 << 29),
+        ("2GB", 2 << 30), ("100 MiB", 100 << 20), ("4k", 4096), ("1t", 1 << 40),
+    ]
+
+    @Test(arguments: sizes)
+    func dockerSizes(_ text: String, _ bytes: UInt64) {
+        #expect(DockerSize.parse(text) == bytes)
+    }
+
+    @Test(arguments: ["", "m", "1x", "-1", "1.2.3g", "g1"])
+    func badDockerSizes(_ text: String) {
+        #expect(DockerSize.parse(text) == nil)
+    }
+
+    static let formats: [(UInt64, String)] = [(4 << 30, "4g"), (512 << 20, "512m"), (6 << 20, "6m"), (1536 << 20, "1536m"), (1000, "1000")]
+
+    @Test(arguments: formats)
+    func formatsTheShortestExactSpelling(_ bytes: UInt64, _ text: String) {
+        #expect(DockerSize.format(bytes) == text)
+    }
+}
+
+@Suite struct SubcommandOptionsTests {
+    @Test(arguments: [
+        ("run -d --name web -p 80:80 img cmd --x", "img"),
+        ("run -it img", "img"),
+        ("run --rm=true img", "img"),
+        ("run --sig-proxy=false -e X img", "img"),
+        ("run -- img", "img"),
+    ])
+    func findsTheImage(_ line: String, _ image: String) {
+        let cl = DockerCommandLine(line.split(separator: " ").map(String.init))
+        let options = SubcommandOptions(cl)
+        #expect(options.positional.map { cl.arguments[$0] } == image)
+    }
+
+    @Test func buildReadsFlagsAfterTheContext() {
+        let cl = DockerCommandLine(["build", ".", "-t", "a:1", "--tag=b", "-f", "x/Dockerfile"])
+        let options = SubcommandOptions(cl)
+        #expect(options.positional == 1)
+        #expect(options.values("--tag") == ["a:1", "b"])
+        #expect(options.value("--file") == "x/Dockerfile")
+    }
+}
+
+@Suite struct HelpIsDockersTests {
+    @Test(arguments: [
+        ("build --help", false), ("build -h .", false), ("run --help", false), ("image build -q -h", false),
+        ("run -h myhost img", true), ("run img app --help", true), ("run img -h", true), ("build . --help", false),
+    ])
+    func helpIsPassedThrough(_ line: String, _ protected: Bool) {
+        #expect((DockerCommandLine(line.split(separator: " ").map(String.init)).protected != nil) == protected)
+    }
+}
