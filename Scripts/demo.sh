@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# safebuild's main job, from a fresh machine: install a private Docker engine, build safebuild (release), build the
+# example image in Config/examples/hello through safebuild against that engine, run it through safebuild, and stop
+# the engine again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "installing the test bed (docker.io, busybox-static, hyperfine, …)"
+bash Scripts/engine.sh install
+
+engine_dir=$(mktemp -d /tmp/sb-demo.XXXXXX)
+cleanup() {
+  bash Scripts/engine.sh stop "$engine_dir" || true
+  rm -rf "$engine_dir" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+say "starting a private docker engine in $engine_dir"
+eval "$(bash Scripts/engine.sh start "$engine_dir")"
+
+say "building safebuild (release, static Swift runtime)"
+safebuild=$(bash Scripts/build-release.sh)
+"$safebuild" --version
+
+# The real docker safebuild stands in front of: Debian's client, which speaks this engine's API.
+export SAFEBUILD_DOCKER=$SAFEBUILD_TEST_DOCKER
+
+say "safebuild build -t safebuild-demo/hello Config/examples/hello   (a protected command: supervised)"
+"$safebuild" build -t safebuild-demo/hello Config/examples/hello
+
+say "safebuild run --rm safebuild-demo/hello   (protected as well)"
+"$safebuild" run --rm safebuild-demo/hello
+
+say "safebuild images safebuild-demo/hello   (passed straight through to docker by exec)"
+"$safebuild" images safebuild-demo/hello
+
+say "the same build as docker would see it (--sb-dry-run prints the command line and runs nothing)"
+"$safebuild" --sb-dry-run run --rm safebuild-demo/hello
+
+say "done: stopping the engine"
