@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 public import SafebuildKit
 
@@ -245,14 +245,22 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public init() throws {
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var template = Array("\(base)/sb-test.XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress) }) else {
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw TestSetupError("cannot create a temporary directory in \(base): \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
     }
 
     deinit {
-        _ = try? ProcessRunner.run("/bin/rm", ["-rf", path], environment: [:], timeout: 30)
+        // `rm -rf`, started directly: ProcessRunner itself keeps its output in a TemporaryDirectory.
+        let words: [String] = ["/bin/rm", "-rf", path]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        }
     }
 
     /// Makes `name` (may contain `/` for subfolders that exist) a symlink to `target`; returns its path.
