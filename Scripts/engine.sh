@@ -59,8 +59,9 @@ start() {
   # A kill -9 leaves containerd's pid file behind, and the next start then times out.
   rm -f "$dir/exec/containerd/containerd.pid" "$dir/docker.pid" "$dir/docker.sock"
   local extra=()
-  # Beside a system daemon that owns docker0, run without a bridge of our own.
-  if [ -S /var/run/docker.sock ] || ip link show docker0 >/dev/null 2>&1; then
+  # Beside another daemon (the system's, or another private one, which may own docker0 or may have lost it), run
+  # without a bridge of our own: two daemons managing one docker0 break each other's containers.
+  if [ -S /var/run/docker.sock ] || ip link show docker0 >/dev/null 2>&1 || grep -qsx dockerd /proc/[0-9]*/comm; then
     extra=(--bridge=none --iptables=false --ip-masq=false)
   fi
   dockerd --storage-driver=vfs --data-root="$dir/root" --exec-root="$dir/exec" --pidfile="$dir/docker.pid" \

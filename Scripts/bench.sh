@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# safebuild's cost, measured in one run against a real engine, printed as ratios.
+#
+#   bash Scripts/bench.sh            uses $DOCKER_HOST if set, else installs and starts a private engine
+#   RUNS=200 bash Scripts/bench.sh   more runs per command (default 60)
+#
+# Each row is one call at the bottom of this file: `ratio` times commands with hyperfine (no shell in between) and
+# prints their medians against the first one; `rss` prints peak RSS from /usr/bin/time -v. Add rows there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${RUNS:-60}
+work=$(mktemp -d /tmp/sb-bench.XXXXXX)
+engine_dir=""
+cleanup() {
+  if [ -n "$engine_dir" ]; then bash Scripts/engine.sh stop "$engine_dir" || true; fi
+  rm -rf "$work" ${engine_dir:+"$engine_dir"}
+}
+trap cleanup EXIT
+
+command -v hyperfine >/dev/null && [ -x /usr/bin/time ] || bash Scripts/engine.sh install
+if [ -z "${DOCKER_HOST:-}" ]; then
+  bash Scripts/engine.sh install
+  engine_dir=$(mktemp -d /tmp/sb-bench-engine.XXXXXX)
+  eval "$(bash Scripts/engine.sh start "$engine_dir")"
+fi
+docker=${SAFEBUILD_TEST_DOCKER:-/usr/bin/docker}
+[ -x "$docker" ] || docker=$(command -v docker)
+export SAFEBUILD_DOCKER=$docker
+
+safebuild=$(bash Scripts/build-release.sh 2>"$work/build.log") || { cat "$work/build.log" >&2; exit 1; }
+
+# The two-line bash wrapper the issue compares against.
+printf '#!/bin/bash\nexec %s "$@"\n' "$docker" >"$work/docker-wrapper"
+chmod +x "$work/docker-wrapper"
+
+echo "safebuild: $safebuild ($(stat -c %s "$safebuild") bytes), docker: $docker ($("$docker" --version)), engine: $DOCKER_HOST"
+echo "hyperfine, no shell in between; $runs runs per command in ${ROUNDS:-5} rounds of rotated order; median wall time"
+echo
+
+# ratio TITLE BASELINE COMMAND…: median wall time of every command, and each one's ratio to (and difference from)
+# BASELINE. The machine may be shared: hyperfine runs all runs of one command, then the next, so a load that comes and
+# goes favours whichever ran in the quiet. Each row is therefore measured in $ROUNDS rounds, the order of the
+# commands rotated each round, and the median of the rounds' medians is printed.
+rounds=${ROUNDS:-5}
+ratio() {
+  local title=$1; shift
+  local commands=("$@") n=$# r i
+  : >"$work/medians"
+  for ((r = 0; r < rounds; r++)); do
+    local order=()
+    for ((i = 0; i < n; i++)); do order+=("${commands[(i + r) % n]}"); done
+    hyperfine -N --warmup 3 --runs "$(( (runs + rounds - 1) / rounds ))" --style none --export-csv "$work/row.csv" \
+      "${order[@]}" >/dev/null 2>"$work/hyperfine.err" || { cat "$work/hyperfine.err" >&2; return 1; }
+    awk -F, 'NR > 1 { cmd = $1; gsub(/"/, "", cmd); print cmd "\t" $4 * 1000 }' "$work/row.csv" >>"$work/medians"
+  done
+  echo "$title"
+  for ((i = 0; i < n; i++)); do
+    awk -F'\t' -v c="${commands[i]}" '$1 == c { print $2 }' "$work/medians" | sort -g |
+      awk -v c="$(short "${commands[i]}")" '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print c "\t" m }'
+  done | awk -F'\t' 'NR == 1 { base = $2 } { printf "  %-44s %8.2f ms  %5.2fx  %+7.2f ms\n", $1, $2, $2 / base, $2 - base }'
+  echo
+}
+
+# rss LABEL COMMAND…: peak resident set size of one run.
+rss() {
+  local label=$1; shift
+  local kb
+  kb=$(/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ { print $2 }')
+  printf '  %-58s %8.1f MiB\n' "$label" "$(echo "$kb" | awk '{ print $1 / 1024 }')"
+}
+
+# A command as printed: without the long directories.
+short() {
+  local text=${1//$work\//}
+  text=${text//$(dirname "$safebuild")\//}
+  echo "$text"
+}
+
+# ---- rows ----------------------------------------------------------------------------------------------------------
+
+ratio "pass-through: docker ps (target: safebuild at most 1.10x docker)" \
+  "$docker ps" "$safebuild ps" "$work/docker-wrapper ps"
+
+ratio "start-up: safebuild --version (target: within 2 ms of /bin/true)" \
+  "/bin/true" "$safebuild --version"
+
+ratio "safebuild's own part of a pass-through (everything before the exec)" \
+  "/bin/true" "$safebuild --sb-dry-run ps"
+
+echo "peak RSS (target: safebuild's own under 12 MiB)"
+rss "safebuild --version" "$safebuild" --version
+rss "safebuild --sb-dry-run ps (safebuild's own part)" "$safebuild" --sb-dry-run ps
+rss "safebuild ps (after the exec this is docker's)" "$safebuild" ps
+rss "docker ps" "$docker" ps
+rss "/bin/true" /bin/true
