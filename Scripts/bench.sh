@@ -22,7 +22,8 @@ command -v hyperfine >/dev/null && [ -x /usr/bin/time ] || bash Scripts/engine.s
 if [ -z "${DOCKER_HOST:-}" ]; then
   bash Scripts/engine.sh install
   engine_dir=$(mktemp -d /tmp/sb-bench-engine.XXXXXX)
-  eval "$(bash Scripts/engine.sh start "$engine_dir")"
+  exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
+  eval "$exports"
 fi
 docker=${SAFEBUILD_TEST_DOCKER:-/usr/bin/docker}
 [ -x "$docker" ] || docker=$(command -v docker)

@@ -18,7 +18,8 @@ cleanup() {
 trap cleanup EXIT
 
 say "starting a private docker engine in $engine_dir"
-eval "$(bash Scripts/engine.sh start "$engine_dir")"
+exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
+eval "$exports"
 
 say "building safebuild (release, static Swift runtime)"
 safebuild=$(bash Scripts/build-release.sh)

@@ -22,7 +22,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-eval "$(bash Scripts/engine.sh start "$engine_dir")"
+exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
+eval "$exports"
 if ! "$SAFEBUILD_TEST_DOCKER" version >/dev/null; then
   echo "test: the engine at $DOCKER_HOST does not answer; see $engine_dir/dockerd.log" >&2
   exit 1
