@@ -37,7 +37,7 @@ say "safebuild run --rm safebuild-demo/hello   (protected as well)"
 say "safebuild images safebuild-demo/hello   (passed straight through to docker by exec)"
 "$safebuild" images safebuild-demo/hello
 
-say "the same build as docker would see it (--sb-dry-run prints the command line and runs nothing)"
+say "what safebuild hands to docker for that run (--sb-dry-run prints the command line, runs nothing)"
 "$safebuild" --sb-dry-run run --rm safebuild-demo/hello
 
 say "done: stopping the engine"
