@@ -166,7 +166,7 @@ final class PolicyParser {
                 return nil
             }
             guard let size = Size.parse(text) else {
-                report(node, "\(path) is '\(text)', not a percentage from 0 to 100", expected: "a share such as 25% (more than 0%, at most 100%)")
+                report(node, "\(path) is '\(text)', not a share of host memory", expected: "a share such as 25% (more than 0%, at most 100%)")
                 return nil
             }
             return size
@@ -444,9 +444,7 @@ final class PolicyParser {
         let path = "\(rulePath).match"
         var commandNode: Node?
         var pathGlobNode: Node?
-        var any = false
         mapping(node, path, known: Self.matchKeys) { key, _, value in
-            any = true
             switch key {
             case "command":
                 commandNode = value
@@ -475,7 +473,7 @@ final class PolicyParser {
                 }
             }
         }
-        if node.mapping != nil, !any {
+        if let map = node.mapping, map.count == 0 {
             report(node, "\(path) is empty, so the rule would apply to everything", expected: "at least one of \(Self.list(Self.matchKeys))")
         }
         if match.command == .run, pathGlobNode != nil, let commandNode {
@@ -603,7 +601,7 @@ final class PolicyParser {
                     if at.file == file {
                         report(
                             line: at.line, column: at.column,
-                            "\(path).max (\(r.backoff.max.value)s) is below \(path).initial (\(r.backoff.initial.value)s)",
+                            "\(path).max \(PolicyShow.duration(r.backoff.max.value)) is below \(path).initial \(PolicyShow.duration(r.backoff.initial.value))",
                             expected: "max of at least initial")
                     }
                 }
