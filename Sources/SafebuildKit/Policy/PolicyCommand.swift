@@ -56,12 +56,10 @@ public enum PolicyCommand {
             for file in rest {
                 let path = PolicyLoader.absolute(file, in: currentDirectory)
                 do throws(SafebuildError) {
-                    switch try PolicyLoader.check(path) {
+                    switch try PolicyLoader.check(path, as: file) {
                     case .success: out("\(file): ok\n")
                     case .failure(let error):
-                        var shown = error
-                        shown.diagnostics = error.diagnostics.map { var d = $0; d.file = file; return d }
-                        err(shown.description + "\n")
+                        err(error.description + "\n")
                         status = SafebuildError.ExitCode.policy.rawValue
                     }
                 } catch {

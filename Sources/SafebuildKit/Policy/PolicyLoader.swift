@@ -79,10 +79,11 @@ public enum PolicyLoader {
         return nil
     }
 
-    /// Parses and validates a file as `safebuild policy check` does (over the built-in default).
-    public static func check(_ path: String) throws(SafebuildError) -> Result<Policy, PolicyError> {
+    /// Parses and validates a file as `safebuild policy check` does (over the built-in default); diagnostics and
+    /// sources name the file `name` (default: `path`).
+    public static func check(_ path: String, as name: String? = nil) throws(SafebuildError) -> Result<Policy, PolicyError> {
         let text = try read(path, origin: nil)
-        return PolicyParser.parse(text, file: path, over: builtIn)
+        return PolicyParser.parse(text, file: name ?? path, over: builtIn)
     }
 
     static func absolute(_ path: String, in directory: String) -> String {
