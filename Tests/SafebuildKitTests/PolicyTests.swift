@@ -3,7 +3,6 @@ import Glibc
 #endif
 @testable import SafebuildKit
 import Testing
-import Yams
 
 // MARK: - Helpers
 
@@ -355,6 +354,7 @@ private let mib = Size.mib
         ("run:\n  memroy: 4g\n", "p.yml:2:3: error: unknown key 'memroy' in run; did you mean 'memory'?"),
         ("runn:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'runn' in the policy; did you mean 'run'?"),
         ("limits:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'limits' in the policy; expected one of version, run, build, rules, preflight, retry, remedies, journal, signatures, docker"),
+        ("memory: 4g\n", "p.yml:1:1: error: unknown key 'memory' in the policy; expected it under run: or build: (or in a rule)"),
         ("run: 4g\n", "p.yml:1:6: error: run is '4g'; expected a mapping with keys memory, swap, shm_size"),
         ("run:\n  memory: four\n", "p.yml:2:11: error: run.memory is 'four', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)"),
         ("run:\n  memory: 4q\n", "p.yml:2:11: error: run.memory is '4q', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)"),
@@ -369,7 +369,7 @@ private let mib = Size.mib
         ("run:\n  memory: 4g\n swap: none\n", "p.yml:3:2: error: invalid YAML: did not find expected key (while parsing a block mapping at line 1, column 1); expected valid YAML (check indentation, ':' and quotes)"),
         ("run: {memory: 4g\n", "p.yml:2:1: error: invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 1, column 6); expected valid YAML (check indentation, ':' and quotes)"),
         ("build:\n  enforce: clasic\n", "p.yml:2:12: error: build.enforce is 'clasic'; did you mean 'classic'?"),
-        ("run:\n  enforce: notice\n", "p.yml:2:3: error: unknown key 'enforce' in run; expected one of memory, swap, shm_size"),
+        ("run:\n  enforce: notice\n", "p.yml:2:3: error: unknown key 'enforce' in run; expected it under build: (only builds have a builder to choose)"),
         ("rules:\n  - memory: 4g\n", "p.yml:2:5: error: rule 1 has no 'match', so it would apply to everything; expected match: with at least one of image, context, dockerfile, job, command (defaults for everything belong under run: or build:)"),
         ("rules:\n  - match: {}\n    memory: 4g\n", "p.yml:2:12: error: rule 1.match is empty, so the rule would apply to everything; expected at least one of image, context, dockerfile, job, command"),
         ("rules:\n  - match: {image: \"ml/*\"}\n", "p.yml:2:5: error: rule 1 sets nothing; expected at least one of memory, swap, shm_size, enforce"),
@@ -473,6 +473,25 @@ private let mib = Size.mib
         #expect(json.out.hasPrefix("{\"file\":\"\(dir)/safebuild.yml\",\"origin\":\"./safebuild.yml in the current directory\",\"policy\":{\"run\":{\"memory\":{\"value\":\"2g\",\"source\":\"\(dir)/safebuild.yml:2\"}"))
     }
 
+    /// What `policy show` prints is itself a valid policy with the same values.
+    @Test func showOutputIsAPolicy() throws {
+        let dir = temporaryDirectory()
+        let example = String(#filePath.prefix(upTo: #filePath.range(of: "/Tests/")!.lowerBound)) + "/Config/examples/ml-images.yml"
+        var options = SafebuildOptions()
+        options.policyPath = example
+        let shown = try run(["show"], cwd: dir, options: options).out
+        write(shown, to: dir + "/shown.yml")
+        options.policyPath = dir + "/shown.yml"
+        let again = try run(["show"], cwd: dir, options: options).out
+        func values(_ text: String) -> [String] {
+            text.split(separator: "\n").map { line in
+                String(line.prefix { $0 != "#" }.reversed().drop { $0 == " " }.reversed())
+            }.filter { !$0.isEmpty }
+        }
+        #expect(values(again) == values(shown))
+        #expect(values(shown).contains("    memory: 12g"))
+    }
+
     @Test func path() throws {
         let dir = temporaryDirectory()
         let none = try run(["path"], cwd: dir)
@@ -549,7 +568,7 @@ private let mib = Size.mib
         for _ in 0..<rounds { try body() }
         return Int((now() - start) / Double(rounds))
     }
-    let yaml = try measure { _ = try Yams.compose(yaml: PolicyLoader.builtInText, Resolver.basic) }
+    let yaml = try measure { _ = try PolicyParser.compose(PolicyLoader.builtInText) }
     let builtIn = try measure { _ = try PolicyParser.parse(PolicyLoader.builtInText, file: nil, over: .skeleton).get() }
     let file = try measure { _ = try PolicyParser.parse(text, file: path, over: PolicyLoader.builtIn).get() }
     let apply = measure { limits = PolicyLoader.builtIn.limits(for: context) }

@@ -17,7 +17,7 @@ final class PolicyParser {
         let parser = PolicyParser(file: file)
         var policy = base
         do {
-            if let root = try Yams.compose(yaml: text, Resolver.basic) {
+            if let root = try compose(text) {
                 parser.root(root, into: &policy)
             }
         } catch let error as YamlError {
@@ -28,6 +28,11 @@ final class PolicyParser {
         if parser.diagnostics.isEmpty { parser.crossChecks(policy) }
         if !parser.diagnostics.isEmpty { return .failure(PolicyError(file: parser.name, diagnostics: parser.diagnostics)) }
         return .success(policy)
+    }
+
+    /// The YAML node tree, every scalar a plain string (the basic resolver: no implicit typing, no regexes).
+    static func compose(_ text: String) throws -> Node? {
+        try Yams.compose(yaml: text, Resolver.basic)
     }
 
     // MARK: Reporting
@@ -102,7 +107,9 @@ final class PolicyParser {
     // MARK: Structure
 
     /// Calls `body` for each key of a mapping; reports keys not in `known`, with a suggestion.
-    func mapping(_ node: Node, _ path: String, known: [String], _ body: (String, Node, Node) -> Void) {
+    func mapping(
+        _ node: Node, _ path: String, known: [String], hints: [String: String] = [:], _ body: (String, Node, Node) -> Void
+    ) {
         guard let map = node.mapping else {
             report(node, "\(path) is \(Self.kind(node))", expected: "a mapping with keys \(Self.list(known))")
             return
@@ -114,6 +121,8 @@ final class PolicyParser {
             }
             if known.contains(key) {
                 body(key, keyNode, value)
+            } else if let hint = hints[key] {
+                report(keyNode, "unknown key '\(key)' in \(path)", expected: hint)
             } else {
                 let hint = Suggestion.closest(to: key, among: known)
                 report(
@@ -338,7 +347,9 @@ final class PolicyParser {
 
     func root(_ node: Node, into policy: inout Policy) {
         if Self.isNull(node) { return }
-        mapping(node, "the policy", known: Self.topKeys) { key, _, value in
+        let inSection = "it under run: or build: (or in a rule)"
+        let hints = ["memory": inSection, "swap": inSection, "shm_size": inSection, "enforce": "it under build: (or in a rule)"]
+        mapping(node, "the policy", known: Self.topKeys, hints: hints) { key, _, value in
             switch key {
             case "version":
                 if let text = scalar(value, "version", expected: "1"), text != "1" {
@@ -366,7 +377,8 @@ final class PolicyParser {
     ) {
         var keys = ["memory", "swap", "shm_size"]
         if allowEnforce { keys.append("enforce") }
-        mapping(node, path, known: keys) { key, _, value in
+        let hints = allowEnforce ? [:] : ["enforce": "it under build: (only builds have a builder to choose)"]
+        mapping(node, path, known: keys, hints: hints) { key, _, value in
             switch key {
             case "memory": set(&limits.memory, value, memory(value, "\(path).memory"))
             case "swap": set(&limits.swap, value, swap(value, "\(path).swap"))
