@@ -12,7 +12,8 @@ public struct BuildContextReport: Codable, Sendable, Equatable {
     /// Bytes and files sent to the daemon (regular files after `.dockerignore`).
     public var bytes: UInt64
     public var files: Int
-    public var ignoredFiles: Int
+    /// Paths `.dockerignore` left out (an excluded directory counts once).
+    public var ignored: Int
     /// False when the walk stopped at its file or time bound: the figures are a lower bound.
     public var complete: Bool
     public var run: Int
@@ -36,7 +37,7 @@ public struct DockerfileSummary: Sendable, Equatable {
         var continuing = false
         var heredocEnds: [String] = []
         var directivesOpen = true
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             if !heredocEnds.isEmpty {
@@ -175,7 +176,7 @@ public enum BuildContext {
         }
         return BuildContextReport(
             context: context, dockerfile: dockerfile, dockerignore: ignorePath, bytes: walk.bytes, files: walk.files,
-            ignoredFiles: walk.ignored, complete: walk.complete, run: summary.run, copy: summary.copy, add: summary.add,
+            ignored: walk.ignored, complete: walk.complete, run: summary.run, copy: summary.copy, add: summary.add,
             warnings: warnings)
     }
 
@@ -212,7 +213,7 @@ public enum BuildContext {
                 guard lstat("\(root)/\(child)", &s) == 0 else { continue }
                 let isDirectory = (s.st_mode & S_IFMT) == S_IFDIR
                 if ignore.excludes(child) {
-                    if !isDirectory { ignored += 1 }
+                    ignored += 1
                     // An excluded directory can still hold an exception (`!dir/keep`): walk it only then.
                     if isDirectory && hasExceptions { visit(child) }
                     continue

@@ -51,7 +51,7 @@ public struct DockerIgnore: Sendable, Equatable {
     /// Reads a `.dockerignore` file's text. A lone `!` or a broken `[` class is an error, as in docker.
     public static func parse(_ text: String) throws(ProbeError) -> DockerIgnore {
         var patterns: [Pattern] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             if line.hasPrefix("#") { continue }
