@@ -34,7 +34,7 @@ public enum Doctor {
     public struct Limits: Sendable {
         public var buildCacheWarning: UInt64 = 10 << 30
         /// What `docker builder prune --keep-storage` should keep.
-        public var buildCacheKeep: UInt64 = 2 << 30
+        public var buildCacheKeep: UInt64 = 2_000_000_000
         public var danglingWarning: UInt64 = 1 << 30
         public var diskWarning: UInt64 = 10 << 30
         public var diskProblem: UInt64 = 2 << 30
@@ -134,7 +134,7 @@ public enum Doctor {
                 .joined(separator: ", ")
             out.append(Finding(
                 "fragmentation", level,
-                "\(blocks) free order-\(order) blocks (\(describe(blocks * (4096 << UInt64(order))))) in blocks of order \(order)+; highest free order \(buddy.highestFreeOrder.map(String.init) ?? "none"); by zone: \(perZone)",
+                "\(blocks) free order-\(order) blocks (\(describe(blocks * (4096 << UInt64(order))))) in blocks of order \(order)+; highest free order \(buddy.highestFreeOrder.map(String.init) ?? "none"); free blocks of order \(order)+ by zone: \(perZone)",
                 fix: level == .ok ? nil : "free memory is fragmented: order-\(order) allocations (fork, network buffers) fail with ENOMEM; run 'echo 1 > /proc/sys/vm/compact_memory' and raise vm.min_free_kbytes"))
         }
 
@@ -214,7 +214,7 @@ public enum Doctor {
                 let calls = engine.milliseconds.sorted { $0.key < $1.key }.map { "\($0.key) \(fixed($0.value)) ms" }.joined(separator: ", ")
                 out.append(Finding(
                     "engine", engine.error == nil ? .ok : .warning,
-                    "docker \(engine.version ?? "?") (API \(engine.apiVersion ?? "?")) at \(engine.endpoint.host) via \(engine.endpoint.origin); \(calls)\(engine.error.map { "; \($0)" } ?? "")"))
+                    "docker \(engine.version ?? "?") (API \(engine.apiVersion ?? "?")) at \(engine.endpoint.host) via \(engine.endpoint.origin)\(calls.isEmpty ? "" : "; " + calls)\(engine.error.map { "; \($0)" } ?? "")"))
             }
             if let cache = engine.buildCache {
                 let size = UInt64(max(cache.size, 0)), reclaimable = UInt64(max(cache.reclaimable, 0))
