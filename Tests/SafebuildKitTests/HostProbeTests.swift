@@ -208,3 +208,15 @@ enum HostFixture {
         #expect(ByteSize.describe(1536) == "1.5 KiB")
     }
 }
+
+@Suite struct KernelLogFilterTests {
+    @Test(arguments: [
+        ("3,438,4457894765,-;Memory cgroup out of memory: Killed process 6166 (sh) total-vm:14564kB", true),
+        ("6,437,4457894676,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null)", true),
+        ("3,1,1,-;Memory cgroup out of memory: Kill process 6166 (sh) score 1000 or sacrifice child", true),
+        ("6,1,1,-;eth0: link up", false),
+    ])
+    func recordsWorthParsing(_ row: (String, Bool)) {
+        #expect(HostReader.mentionsOOM(Array(row.0.utf8)[...]) == row.1)
+    }
+}

@@ -150,9 +150,10 @@ public struct HostReader: Sendable {
         return records
     }
 
-    /// Whether the record holds "oom-kill:" or " process " (of "Killed process"/"Kill process"), without a String.
+    static let needles: [[UInt8]] = [Array("oom-kill:".utf8), Array("Killed process ".utf8), Array("Kill process ".utf8)]
+
+    /// Whether the record holds one of the OOM killer's lines, checked on the bytes before any String is made.
     static func mentionsOOM(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let needles: [[UInt8]] = [Array("oom-kill:".utf8), Array("ill process ".utf8)]
         for needle in needles {
             var i = bytes.startIndex
             let last = bytes.endIndex - needle.count
