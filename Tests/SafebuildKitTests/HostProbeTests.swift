@@ -217,6 +217,6 @@ enum HostFixture {
         ("6,1,1,-;eth0: link up", false),
     ])
     func recordsWorthParsing(_ row: (String, Bool)) {
-        #expect(HostReader.mentionsOOM(Array(row.0.utf8)[...]) == row.1)
+        #expect(HostReader.mentionsOOM(row.0) == row.1)
     }
 }

@@ -135,38 +135,28 @@ public struct HostReader: Sendable {
         if fd < 0 { return try dmesgRecords() }
         defer { close(fd) }
         var records: [KernelLog.Record] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
+        var buffer = [CChar](repeating: 0, count: 8193)
         while true {
-            let n = Glibc.read(fd, &buffer, buffer.count)
+            let n = Glibc.read(fd, &buffer, 8192)
             if n < 0 {
                 if errno == EPIPE || errno == EINTR { continue }  // a record was overwritten: go on with the next
                 break  // EAGAIN: no more records
             }
             if n == 0 { break }
-            guard Self.mentionsOOM(buffer[..<n]) else { continue }
-            let text = String(decoding: buffer[..<n], as: UTF8.self)
+            buffer[n] = 0
+            guard Self.mentionsOOM(buffer) else { continue }
+            let text = buffer[..<n].withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             if let record = KernelLog.parseKmsgRecord(text[...]) { records.append(record) }
         }
         return records
     }
 
-    static let needles: [[UInt8]] = [Array("oom-kill:".utf8), Array("Killed process ".utf8), Array("Kill process ".utf8)]
+    static let needles = ["oom-kill:", "Killed process ", "Kill process "]
 
-    /// Whether the record holds one of the OOM killer's lines, checked on the bytes before any String is made.
-    static func mentionsOOM(_ bytes: ArraySlice<UInt8>) -> Bool {
-        for needle in needles {
-            var i = bytes.startIndex
-            let last = bytes.endIndex - needle.count
-            while i <= last {
-                if bytes[i] == needle[0] {
-                    var j = 1
-                    while j < needle.count && bytes[i + j] == needle[j] { j += 1 }
-                    if j == needle.count { return true }
-                }
-                i += 1
-            }
-        }
-        return false
+    /// Whether a NUL-terminated record holds one of the OOM killer's lines, checked with strstr before any String
+    /// is made (most of the kernel log is something else).
+    static func mentionsOOM(_ record: UnsafePointer<CChar>) -> Bool {
+        needles.contains { strstr(record, $0) != nil }
     }
 
     func dmesgRecords() throws(ProbeError) -> [KernelLog.Record] {
