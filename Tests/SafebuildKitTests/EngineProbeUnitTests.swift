@@ -160,3 +160,31 @@ import Foundation
         #expect(throws: SafebuildError.self) { try Doctor.run(arguments: ["--frobnicate"], options: SafebuildOptions(), environment: [:]) }
     }
 }
+
+@Suite struct EngineCLIFallbackTests {
+    /// A tcp:// or ssh:// engine is asked through the docker CLI; a CLI that hangs is killed at the timeout.
+    @Test func hangingCLIIsBoundedByTheTimeout() throws {
+        let script = NSTemporaryDirectory() + "sb-hanging-docker-\(getpid())"
+        try "#!/bin/sh\necho \"$@\" > \(script).args\nexec sleep 30\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        defer {
+            unlink(script)
+            unlink(script + ".args")
+        }
+        let endpoint = EngineEndpoint(host: "ssh://ci@build1", context: "remote", origin: "DOCKER_CONTEXT=remote")
+        let started = Clock.now()
+        let figures = EngineProbes.gather(endpoint: endpoint, timeout: 0.3, docker: script, environment: [:])
+        let took = Clock.now() - started
+        #expect(!figures.reachable)
+        #expect(figures.error == "docker version --format {{json .Server}}: no answer in time (engine_timeout)")
+        #expect(took < 1, "took \(took) s")
+        // The CLI is pointed at the same context the user's docker would use.
+        #expect(HostReader.read(script + ".args")?.hasPrefix("--context remote version") == true)
+    }
+
+    @Test func noCLIForARemoteEngineIsReportedNotThrown() {
+        let figures = EngineProbes.gather(
+            endpoint: EngineEndpoint(host: "tcp://10.0.0.1:2376", context: nil, origin: "DOCKER_HOST"), timeout: 1, docker: nil, environment: [:])
+        #expect(!figures.reachable && figures.error == "tcp://10.0.0.1:2376: not a unix socket and no docker CLI to ask")
+    }
+}

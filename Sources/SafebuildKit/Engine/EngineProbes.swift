@@ -141,21 +141,21 @@ public enum EngineProbes {
             figures.error = "\(endpoint.host): not a unix socket and no docker CLI to ask"
             return figures
         }
-        var env = environment
-        env["DOCKER_HOST"] = endpoint.host
-        env.removeValue(forKey: "DOCKER_CONTEXT")
-        func run(_ name: String, _ arguments: [String]) throws(ProbeError) -> String {
+        // Reach the same engine the way the user's docker would: by its context (which may carry TLS settings) or host.
+        let target = endpoint.context.map { ["--context", $0] } ?? ["-H", endpoint.host]
+        func run(_ name: String, _ words: [String]) throws(ProbeError) -> String {
+            let arguments = target + words
             let left = deadline - Clock.now()
-            guard left > 0 else { throw ProbeError("docker \(arguments.joined(separator: " "))", "no time left (engine_timeout)") }
+            guard left > 0 else { throw ProbeError("docker \(words.joined(separator: " "))", "no time left (engine_timeout)") }
             let started = Clock.now()
             let result: Command.Result
-            do throws(SafebuildError) { result = try Command(docker, arguments, environment: env, timeout: left).run() } catch {
-                throw ProbeError("docker \(arguments[0])", error.message)
+            do throws(SafebuildError) { result = try Command(docker, arguments, environment: environment, timeout: left).run() } catch {
+                throw ProbeError("docker \(words[0])", error.message)
             }
             figures.milliseconds[name] = ((Clock.now() - started) * 10000).rounded() / 10
-            if result.timedOut { throw ProbeError("docker \(arguments.joined(separator: " "))", "no answer in time (engine_timeout)") }
+            if result.timedOut { throw ProbeError("docker \(words.joined(separator: " "))", "no answer in time (engine_timeout)") }
             guard result.succeeded else {
-                throw ProbeError("docker \(arguments[0])", String(result.stderr.split(separator: "\n").first ?? "failed"))
+                throw ProbeError("docker \(words[0])", String(result.stderr.split(separator: "\n").first ?? "failed"))
             }
             return result.stdout
         }
