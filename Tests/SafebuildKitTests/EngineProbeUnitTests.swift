@@ -78,6 +78,13 @@ import Foundation
         #expect(throws: ProbeError("GET /x", "malformed chunked body")) {
             try HTTPResponse.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".utf8), source: "GET /x")
         }
+        #expect(throws: ProbeError("GET /x", "chunked body cut short")) {
+            try HTTPResponse.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\nab\r\n".utf8), source: "GET /x")
+        }
+        #expect(HTTPResponse.completeLength(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\nab".utf8)) == nil)
+        #expect(throws: ProbeError.self) {
+            try HTTPResponse.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\nab".utf8), source: "GET /x")
+        }
         #expect(JSONValue.parse("{\"a\": [1, 2") == nil)
     }
 

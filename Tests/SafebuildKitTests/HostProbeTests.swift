@@ -39,6 +39,9 @@ enum HostFixture {
             try MemInfo.parse(HostFixture.text("meminfo-malformed.txt"))
         }
         #expect(throws: ProbeError("/proc/meminfo", "no MemTotal line")) { try MemInfo.parse("") }
+        #expect(throws: ProbeError("/proc/meminfo", "MemTotal is out of range: \"MemTotal: 18446744073709551615 kB\"")) {
+            try MemInfo.parse("MemTotal: 18446744073709551615 kB\n")
+        }
     }
 
     @Test func pressureOfThisMachine() throws {
@@ -218,5 +221,50 @@ enum HostFixture {
     ])
     func recordsWorthParsing(_ row: (String, Bool)) {
         #expect(HostReader.mentionsOOM(row.0) == row.1)
+    }
+}
+
+/// Every prefix of every real file, and the same bytes shuffled line by line: a parser either reads it or throws a
+/// ProbeError that names the file. None may trap.
+@Suite struct TruncatedFileTests {
+    static func prefixes(_ text: String) -> [String] {
+        let chars = Array(text)
+        return stride(from: 0, through: chars.count, by: max(1, chars.count / 200)).map { String(chars[..<$0]) }
+            + [text.replacingOccurrences(of: " ", with: ""), text.replacingOccurrences(of: ":", with: " "), text + "\u{0}\u{FFFD}"]
+    }
+
+    @Test func meminfo() {
+        for text in Self.prefixes(HostFixture.text("meminfo-this-machine.txt")) {
+            do { _ = try MemInfo.parse(text) } catch { #expect(error.source == "/proc/meminfo") }
+        }
+    }
+
+    @Test func pressureAndBuddyinfo() {
+        for text in Self.prefixes(HostFixture.text("pressure-memory-this-machine.txt")) {
+            do { _ = try Pressure.parse(text) } catch { #expect(error.source == "/proc/pressure/memory") }
+        }
+        for text in Self.prefixes(HostFixture.text("buddyinfo-this-machine.txt")) {
+            do { _ = try BuddyInfo.parse(text) } catch { #expect(error.source == "/proc/buddyinfo") }
+        }
+    }
+
+    @Test func cgroupAndKernelLog() {
+        for text in Self.prefixes(HostFixture.text("cgroup-self-this-machine.txt")) {
+            do { _ = try CgroupMembership.parse(text, source: "/proc/self/cgroup") } catch { #expect(error.source == "/proc/self/cgroup") }
+        }
+        for text in Self.prefixes(HostFixture.text("kmsg-oom-this-machine.txt")) {
+            do { _ = KernelLog.oomKills(try KernelLog.records(text), bootTime: 0) } catch { #expect(error.source == "kernel log") }
+        }
+    }
+
+    @Test func engineAnswers() {
+        for name in ["info-response.http", "system-df-response.http", "version-response.http"] {
+            let raw = Array(FileManager.default.contents(atPath: HostFixture.path("engine/\(name)")) ?? Data())
+            for end in stride(from: 0, through: raw.count, by: max(1, raw.count / 300)) {
+                let part = Array(raw[..<end])
+                _ = HTTPResponse.completeLength(part)
+                if let body = try? HTTPResponse.parse(part, source: name).body { _ = JSONValue.parse(body) }
+            }
+        }
     }
 }

@@ -133,7 +133,7 @@ enum HTTPResponse {
         if fields["transfer-encoding"]?.lowercased().contains("chunked") == true {
             return chunkedEnd(raw, from: end + 4)
         }
-        guard let length = fields["content-length"].flatMap({ Int($0) }) else { return nil }
+        guard let length = fields["content-length"].flatMap({ Int($0) }), length >= 0, length <= 1 << 40 else { return nil }
         return end + 4 + length
     }
 
@@ -143,7 +143,8 @@ enum HTTPResponse {
         while true {
             guard let lineEnd = crlf(raw, from: i) else { return nil }
             let sizeText = String(decoding: raw[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingSpaces, radix: 16) else { return nil }
+            // A size beyond what was read cannot complete yet (and must not overflow the index).
+            guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0, size <= raw.count else { return nil }
             i = lineEnd + 2
             if size == 0 {
                 // Trailers end with an empty line.
@@ -179,6 +180,7 @@ enum HTTPResponse {
                 guard let lineEnd = crlf(raw, from: i),
                     let size = Int((String(decoding: raw[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? "").trimmingSpaces, radix: 16)
                 else { throw ProbeError(source, "malformed chunked body") }
+                guard size >= 0, size <= raw.count - lineEnd else { throw ProbeError(source, "chunked body cut short") }
                 i = lineEnd + 2
                 if size == 0 { break }
                 guard i + size <= raw.count else { throw ProbeError(source, "chunked body cut short") }
@@ -188,7 +190,7 @@ enum HTTPResponse {
             return (status, body)
         }
         if let length = fields["content-length"].flatMap({ Int($0) }) {
-            guard start + length <= raw.count else { throw ProbeError(source, "body cut short (\(raw.count - start) of \(length) bytes)") }
+            guard length >= 0, length <= raw.count - start else { throw ProbeError(source, "body cut short (\(raw.count - start) of \(length) bytes)") }
             return (status, Array(raw[start..<start + length]))
         }
         return (status, Array(raw[start...]))

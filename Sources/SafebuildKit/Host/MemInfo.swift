@@ -29,7 +29,9 @@ public struct MemInfo: Codable, Sendable, Equatable {
                 throw ProbeError(source, "\(key) has no number: \"\(line.prefix(60))\"")
             }
             let scale: UInt64 = fields.count > 1 && fields[1] == "kB" ? 1024 : 1
-            values[key] = number * scale
+            let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+            guard !overflow else { throw ProbeError(source, "\(key) is out of range: \"\(line.prefix(60))\"") }
+            values[key] = bytes
         }
         func need(_ key: Substring) throws(ProbeError) -> UInt64 {
             guard let value = values[key] else { throw ProbeError(source, "no \(key) line") }
@@ -113,7 +115,8 @@ public struct BuddyInfo: Codable, Sendable, Equatable {
         var count: UInt64 = 0
         for zone in zones {
             for (o, n) in zone.free.enumerated() where o >= order {
-                count += n << UInt64(o - order)
+                let (sum, overflow) = count.addingReportingOverflow(n << UInt64(o - order))
+                count = overflow ? .max : sum
             }
         }
         return count
