@@ -162,6 +162,18 @@ enum HostFixture {
         #expect(kill.process == "cc1plus" && kill.pid == 4242 && !kill.cgroupLimit && kill.containerID == nil && kill.wallTime == nil)
     }
 
+    @Test func oldKernelsKillLineAndKilledLineAreOneKill() throws {
+        // mm/oom_kill.c before 4.19: "Kill process %d (%s) score %u or sacrifice child", then "Killed process …".
+        let records = try KernelLog.records("""
+            3,10,1000000,-;Memory cgroup out of memory: Kill process 900 (java) score 1000 or sacrifice child
+            3,11,1000100,-;Killed process 900 (java) total-vm:900000kB, anon-rss:500000kB, file-rss:0kB, shmem-rss:0kB
+            3,12,9000000,-;Memory cgroup out of memory: Kill process 901 (java) score 1000 or sacrifice child
+            """)
+        let kills = KernelLog.oomKills(records, bootTime: nil)
+        #expect(kills.map(\.pid) == [900, 901])
+        #expect(kills[0].anonRSS == 500_000 * 1024 && kills[0].cgroupLimit)
+    }
+
     @Test func containerIDsInCgroupPaths() {
         let id = String(repeating: "ab", count: 32)
         #expect(KernelLog.containerID(inCgroup: "/docker/\(id)") == id)

@@ -49,6 +49,8 @@ public struct EngineFigures: Codable, Sendable, Equatable {
     /// True when the daemon warns "No swap limit support" (memsw accounting off: `--memory-swap` has no effect).
     public var noSwapLimit: Bool?
     public var cgroupVersion: String?
+    /// `cgroupfs` or `systemd`: where containers' cgroups go.
+    public var cgroupDriver: String?
     /// The daemon's pid, from the socket peer.
     public var daemonPID: Int32?
     /// Milliseconds per call (`_ping`, `version`, `system/df`, `images`, `info`).
@@ -119,6 +121,7 @@ public enum EngineProbes {
     static func apply(info: JSONValue, to figures: inout EngineFigures) {
         figures.rootDir = info["DockerRootDir"]?.string
         figures.cgroupVersion = info["CgroupVersion"]?.string
+        figures.cgroupDriver = info["CgroupDriver"]?.string
         let warnings = (info["Warnings"]?.array ?? []).compactMap(\.string)
         figures.noSwapLimit = warnings.contains { $0.contains("No swap limit support") }
             || info["SwapLimit"]?.bool == false

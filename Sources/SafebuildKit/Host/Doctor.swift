@@ -214,7 +214,7 @@ public enum Doctor {
                 let calls = engine.milliseconds.sorted { $0.key < $1.key }.map { "\($0.key) \(fixed($0.value)) ms" }.joined(separator: ", ")
                 out.append(Finding(
                     "engine", engine.error == nil ? .ok : .warning,
-                    "docker \(engine.version ?? "?") (API \(engine.apiVersion ?? "?")) at \(engine.endpoint.host) via \(engine.endpoint.origin)\(calls.isEmpty ? "" : "; " + calls)\(engine.error.map { "; \($0)" } ?? "")"))
+                    "docker \(engine.version ?? "?") (API \(engine.apiVersion ?? "?")) at \(engine.endpoint.host) via \(engine.endpoint.origin)\(engine.cgroupVersion.map { ", cgroup v\($0)" } ?? "")\(engine.cgroupDriver.map { " (\($0) driver)" } ?? "")\(calls.isEmpty ? "" : "; " + calls)\(engine.error.map { "; \($0)" } ?? "")"))
             }
             if let cache = engine.buildCache {
                 let size = UInt64(max(cache.size, 0)), reclaimable = UInt64(max(cache.reclaimable, 0))

@@ -79,6 +79,12 @@ public enum KernelLog {
                 continue
             }
             guard let kill = parseKilled(message) else { continue }
+            // Kernels before 4.19 print "Kill process N (comm) score … or sacrifice child" and then "Killed process N
+            // (comm) total-vm:…" for the same kill: keep one, with the details of the second.
+            if let last = kills.last, last.pid == kill.pid, record.sinceBoot - last.sinceBoot < 5 {
+                kills[kills.count - 1].anonRSS = kill.anonRSS ?? last.anonRSS
+                continue
+            }
             let detail = pending.removeValue(forKey: kill.pid)
             let cgroup = detail?.cgroup
             kills.append(OOMKill(
