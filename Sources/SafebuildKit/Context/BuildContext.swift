@@ -1,0 +1,231 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The build-context advice people give for memory-hungry builds, as warnings only: context size after
+/// `.dockerignore`, a missing `.dockerignore`, and how many layer-making instructions the Dockerfile has.
+public struct BuildContextReport: Codable, Sendable, Equatable {
+    public var context: String
+    public var dockerfile: String
+    /// The ignore file used (`<Dockerfile>.dockerignore` for BuildKit, else `<context>/.dockerignore`), if any.
+    public var dockerignore: String?
+    /// Bytes and files sent to the daemon (regular files after `.dockerignore`).
+    public var bytes: UInt64
+    public var files: Int
+    /// Paths `.dockerignore` left out (an excluded directory counts once).
+    public var ignored: Int
+    /// False when the walk stopped at its file or time bound: the figures are a lower bound.
+    public var complete: Bool
+    public var run: Int
+    public var copy: Int
+    public var add: Int
+    /// One sentence each.
+    public var warnings: [String]
+
+    public var layerInstructions: Int { run + copy + add }
+}
+
+/// Counts of the instructions in a Dockerfile.
+public struct DockerfileSummary: Sendable, Equatable {
+    public var run = 0, copy = 0, add = 0, from = 0
+
+    /// Reads instructions the way BuildKit's parser does at the level needed here: `# escape=` directive, comments,
+    /// line continuations, heredoc bodies (`<<EOF` … `EOF`) skipped, keywords case-insensitive.
+    public static func parse(_ text: String) -> DockerfileSummary {
+        var summary = DockerfileSummary()
+        var escape: Character = "\\"
+        var continuing = false
+        var heredocEnds: [String] = []
+        var directivesOpen = true
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if !heredocEnds.isEmpty {
+                if line.trimmingWhitespace == heredocEnds[0] { heredocEnds.removeFirst() }
+                continue
+            }
+            let trimmed = line.trimmingWhitespace
+            if trimmed.hasPrefix("#") {
+                if directivesOpen, let eq = trimmed.firstIndex(of: "=") {
+                    let key = trimmed.dropFirst()[..<eq].trimmingWhitespace.lowercased()
+                    let value = trimmed[trimmed.index(after: eq)...].trimmingWhitespace
+                    if key == "escape", let c = value.first { escape = c }
+                } else {
+                    directivesOpen = false
+                }
+                continue
+            }
+            if trimmed.isEmpty { continue }
+            directivesOpen = false
+            if !continuing {
+                let keyword = trimmed.prefix { !$0.isWhitespace }.uppercased()
+                switch keyword {
+                case "RUN": summary.run += 1
+                case "COPY": summary.copy += 1
+                case "ADD": summary.add += 1
+                case "FROM": summary.from += 1
+                default: break
+                }
+                // Heredocs: `RUN <<EOF`, `COPY <<-"EOT" /x`.
+                for word in trimmed.split(separator: " ") where word.hasPrefix("<<") && word.count > 2 {
+                    var marker = word.dropFirst(2)
+                    if marker.first == "-" { marker = marker.dropFirst() }
+                    marker = marker.drop { $0 == "\"" || $0 == "'" }
+                    while marker.last == "\"" || marker.last == "'" { marker = marker.dropLast() }
+                    if !marker.isEmpty, marker.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                        heredocEnds.append(String(marker))
+                    }
+                }
+            }
+            continuing = trimmed.last == escape
+        }
+        return summary
+    }
+}
+
+public enum BuildContext {
+    /// `docker build` options that take a value (docker 20.10–28 `docker build --help`, BuildKit's buildx build).
+    static let valueOptions: Set<String> = [
+        "--add-host", "--allow", "--annotation", "--attest", "--build-arg", "--build-context", "--builder", "--cache-from",
+        "--cache-to", "--call", "--cgroup-parent", "--cpu-period", "--cpu-quota", "-c", "--cpu-shares", "--cpuset-cpus",
+        "--cpuset-mems", "-f", "--file", "--iidfile", "--isolation", "--label", "--metadata-file", "-m", "--memory",
+        "--memory-swap", "--network", "--no-cache-filter", "-o", "--output", "--platform", "--progress", "--provenance",
+        "--sbom", "--secret", "--security-opt", "--shm-size", "--ssh", "-t", "--tag", "--target", "--ulimit",
+    ]
+
+    /// The context argument and `-f` value of `docker build` arguments (those after the subcommand words).
+    /// nil context: none given, `-` (stdin) or a URL — nothing local to measure.
+    public static func locate(buildArguments: [String]) -> (context: String?, dockerfile: String?) {
+        var positional: [String] = []
+        var dockerfile: String?
+        var i = 0
+        while i < buildArguments.count {
+            let word = buildArguments[i]
+            if word == "--" {
+                positional.append(contentsOf: buildArguments[(i + 1)...])
+                break
+            }
+            if word.hasPrefix("-") && word != "-" {
+                let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
+                let inline = word.contains("=") && (name.hasPrefix("--") || valueOptions.contains(name))
+                var value: String?
+                if inline {
+                    value = String(word.dropFirst(name.count + 1))
+                } else if valueOptions.contains(name) {
+                    value = i + 1 < buildArguments.count ? buildArguments[i + 1] : nil
+                    i += 1
+                } else if name.hasPrefix("-f"), !name.hasPrefix("--"), name.count > 2 {
+                    value = String(name.dropFirst(2))  // -fDockerfile.dev
+                    dockerfile = value
+                }
+                if name == "-f" || name == "--file" { dockerfile = value }
+                i += 1
+                continue
+            }
+            positional.append(word)
+            i += 1
+        }
+        guard let context = positional.last, context != "-",
+            !context.contains("://"), !context.hasPrefix("git@"), !context.hasPrefix("github.com/")
+        else { return (nil, dockerfile) }
+        return (context, dockerfile)
+    }
+
+    /// Warnings above these.
+    public static let largeContext: UInt64 = 100 << 20
+    public static let manyLayers = 50
+
+    /// Measures the context on disk. `workingDirectory` resolves a relative `-f` (docker reads it from there).
+    public static func report(
+        buildArguments: [String], workingDirectory: String = ".", fileLimit: Int = 200_000, seconds: Double = 2
+    ) -> BuildContextReport? {
+        let located = locate(buildArguments: buildArguments)
+        guard let context = located.context else { return nil }
+        let dockerfile: String
+        if let file = located.dockerfile, file != "-" {
+            dockerfile = file.hasPrefix("/") ? file : "\(workingDirectory)/\(file)"
+        } else {
+            dockerfile = "\(context)/Dockerfile"
+        }
+        var warnings: [String] = []
+        var ignorePath: String?
+        var ignore = DockerIgnore(patterns: [])
+        for candidate in ["\(dockerfile).dockerignore", "\(context)/.dockerignore"] {
+            guard let text = HostReader.read(candidate) else { continue }
+            ignorePath = candidate
+            do throws(ProbeError) { ignore = try DockerIgnore.parse(text) } catch {
+                warnings.append("\(candidate): \(error.problem); docker will refuse it too")
+            }
+            break
+        }
+        var walk = Walk(root: context, ignore: ignore, fileLimit: fileLimit, deadline: Clock.now() + seconds)
+        walk.visit("")
+        let summary = HostReader.read(dockerfile).map(DockerfileSummary.parse) ?? DockerfileSummary()
+        let size = ByteSize.describe(walk.bytes)
+        if ignorePath == nil {
+            warnings.append(
+                "no .dockerignore in \(context): all \(walk.files) files (\(size)) go to the daemon; add one that leaves out .git, build output and dependencies"
+            )
+        }
+        if walk.bytes >= largeContext {
+            warnings.append("the build context is \(walk.complete ? "" : "at least ")\(size) after .dockerignore; the daemon holds it while the build runs")
+        }
+        let layers = summary.run + summary.copy + summary.add
+        if layers >= manyLayers {
+            warnings.append("\(dockerfile) has \(layers) RUN/COPY/ADD instructions, each a layer; join RUN steps with && to build fewer")
+        }
+        return BuildContextReport(
+            context: context, dockerfile: dockerfile, dockerignore: ignorePath, bytes: walk.bytes, files: walk.files,
+            ignored: walk.ignored, complete: walk.complete, run: summary.run, copy: summary.copy, add: summary.add,
+            warnings: warnings)
+    }
+
+    struct Walk {
+        let root: String
+        let ignore: DockerIgnore
+        let fileLimit: Int
+        let deadline: Double
+        var bytes: UInt64 = 0
+        var files = 0
+        var ignored = 0
+        var complete = true
+        let hasExceptions: Bool
+
+        init(root: String, ignore: DockerIgnore, fileLimit: Int, deadline: Double) {
+            self.root = root
+            self.ignore = ignore
+            self.fileLimit = fileLimit
+            self.deadline = deadline
+            self.hasExceptions = ignore.patterns.contains { $0.exclusion }
+        }
+
+        mutating func visit(_ relative: String) {
+            let path = relative.isEmpty ? root : "\(root)/\(relative)"
+            guard let dir = opendir(path) else { return }
+            defer { closedir(dir) }
+            while complete, let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                let child = relative.isEmpty ? name : "\(relative)/\(name)"
+                var s = stat()
+                guard lstat("\(root)/\(child)", &s) == 0 else { continue }
+                let isDirectory = (s.st_mode & S_IFMT) == S_IFDIR
+                if ignore.excludes(child) {
+                    ignored += 1
+                    // An excluded directory can still hold an exception (`!dir/keep`): walk it only then.
+                    if isDirectory && hasExceptions { visit(child) }
+                    continue
+                }
+                if isDirectory {
+                    visit(child)
+                } else {
+                    files += 1
+                    if (s.st_mode & S_IFMT) == S_IFREG { bytes += UInt64(s.st_size) }
+                    if files >= fileLimit || (files % 1024 == 0 && Clock.now() > deadline) { complete = false }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The build cache as `GET /system/df` reports it.
+public struct BuildCacheFigures: Codable, Sendable, Equatable {
+    public var records: Int
+    public var inUse: Int
+    /// Bytes in records not shared with an image: what `docker system df` prints as Build Cache SIZE.
+    public var size: Int64
+    /// Bytes in records neither shared nor in use: what a prune can free (`docker system df` RECLAIMABLE).
+    public var reclaimable: Int64
+    /// Bytes in shared records (kept by a prune while the image exists).
+    public var shared: Int64
+
+    /// From the `BuildCache` array of `GET /system/df`: docker's CLI (cli/command/formatter/disk_usage.go, 20.10)
+    /// sums `Size` over records with `Shared == false` for SIZE and leaves out `InUse` ones for RECLAIMABLE.
+    static func parse(_ records: [JSONValue]) -> BuildCacheFigures {
+        var figures = BuildCacheFigures(records: records.count, inUse: 0, size: 0, reclaimable: 0, shared: 0)
+        for record in records {
+            let size = record["Size"]?.int64 ?? 0
+            let inUse = record["InUse"]?.bool ?? false
+            if inUse { figures.inUse += 1 }
+            if record["Shared"]?.bool ?? false {
+                figures.shared += size
+            } else {
+                figures.size += size
+                if !inUse { figures.reclaimable += size }
+            }
+        }
+        return figures
+    }
+}
+
+/// What the engine probes found. `reachable == false` leaves the rest nil and says why in `error`.
+public struct EngineFigures: Codable, Sendable, Equatable {
+    public var endpoint: EngineEndpoint
+    public var reachable: Bool
+    public var error: String?
+    public var version: String?
+    public var apiVersion: String?
+    public var buildCache: BuildCacheFigures?
+    public var danglingImages: Int?
+    public var danglingBytes: Int64?
+    public var rootDir: String?
+    /// Free and total bytes of the file system holding DockerRootDir (statvfs; only for a local engine).
+    public var rootFree: UInt64?
+    public var rootTotal: UInt64?
+    /// True when the daemon warns "No swap limit support" (memsw accounting off: `--memory-swap` has no effect).
+    public var noSwapLimit: Bool?
+    public var cgroupVersion: String?
+    /// `cgroupfs` or `systemd`: where containers' cgroups go.
+    public var cgroupDriver: String?
+    /// The daemon's pid, from the socket peer.
+    public var daemonPID: Int32?
+    /// Milliseconds per call (`_ping`, `version`, `system/df`, `images`, `info`).
+    public var milliseconds: [String: Double]
+
+    public init(endpoint: EngineEndpoint, reachable: Bool) {
+        self.endpoint = endpoint
+        self.reachable = reachable
+        self.milliseconds = [:]
+    }
+}
+
+/// Engine probes through the API (unix socket) or, for tcp:// and ssh:// hosts, the docker CLI; all inside one
+/// deadline, so a slow daemon never holds a build longer than the policy's engine_timeout.
+public enum EngineProbes {
+    /// The daemon's "no swap limit" warning, verbatim (moby daemon/info.go, 20.10).
+    public static let noSwapWarning = "WARNING: No swap limit support"
+
+    public static func gather(
+        endpoint: EngineEndpoint, timeout: Double, docker: String?, environment: [String: String],
+        withBuildCache: Bool = true
+    ) -> EngineFigures {
+        let deadline = Clock.now() + timeout
+        if let socket = endpoint.socketPath {
+            return viaAPI(endpoint: endpoint, client: EngineClient(socketPath: socket), deadline: deadline, withBuildCache: withBuildCache)
+        }
+        return viaCLI(endpoint: endpoint, docker: docker, environment: environment, deadline: deadline)
+    }
+
+    static func viaAPI(endpoint: EngineEndpoint, client: EngineClient, deadline: Double, withBuildCache: Bool) -> EngineFigures {
+        var figures = EngineFigures(endpoint: endpoint, reachable: false)
+        func call(_ name: String, _ path: String) throws(ProbeError) -> JSONValue? {
+            let response = try client.request(path, deadline: deadline)
+            figures.milliseconds[name] = (response.seconds * 10000).rounded() / 10
+            figures.daemonPID = figures.daemonPID ?? response.peerPID
+            guard response.status == 200 else {
+                throw ProbeError("GET \(path)", "HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
+            }
+            return JSONValue.parse(response.body)
+        }
+        do throws(ProbeError) {
+            let ping = try client.request("/_ping", deadline: deadline)
+            figures.milliseconds["_ping"] = (ping.seconds * 10000).rounded() / 10
+            figures.daemonPID = ping.peerPID
+            guard ping.status == 200 else { throw ProbeError("GET /_ping", "HTTP \(ping.status)") }
+            figures.reachable = true
+            if let version = try call("version", "/version") {
+                figures.version = version["Version"]?.string
+                figures.apiVersion = version["ApiVersion"]?.string
+            }
+            if let info = try call("info", "/info") { apply(info: info, to: &figures) }
+            if withBuildCache {
+                if let df = try call("system/df", "/system/df") {
+                    figures.buildCache = BuildCacheFigures.parse(df["BuildCache"]?.array ?? [])
+                }
+                // filters={"dangling":["true"]}, URL-encoded.
+                if let images = try call("images", "/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D")?.array {
+                    figures.danglingImages = images.count
+                    figures.danglingBytes = images.reduce(0) { $0 + ($1["Size"]?.int64 ?? 0) }
+                }
+            }
+        } catch {
+            figures.error = error.description
+        }
+        return figures
+    }
+
+    static func apply(info: JSONValue, to figures: inout EngineFigures) {
+        figures.rootDir = info["DockerRootDir"]?.string
+        figures.cgroupVersion = info["CgroupVersion"]?.string
+        figures.cgroupDriver = info["CgroupDriver"]?.string
+        let warnings = (info["Warnings"]?.array ?? []).compactMap(\.string)
+        figures.noSwapLimit = warnings.contains { $0.contains("No swap limit support") }
+            || info["SwapLimit"]?.bool == false
+        if let root = figures.rootDir, let disk = diskFree(root) {
+            figures.rootFree = disk.free
+            figures.rootTotal = disk.total
+        }
+    }
+
+    /// Free bytes (for unprivileged users, `f_bavail`) and total bytes of the file system holding `path`.
+    public static func diskFree(_ path: String) -> (free: UInt64, total: UInt64)? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return (UInt64(s.f_bavail) * UInt64(s.f_frsize), UInt64(s.f_blocks) * UInt64(s.f_frsize))
+    }
+
+    static func viaCLI(endpoint: EngineEndpoint, docker: String?, environment: [String: String], deadline: Double) -> EngineFigures {
+        var figures = EngineFigures(endpoint: endpoint, reachable: false)
+        guard let docker else {
+            figures.error = "\(endpoint.host): not a unix socket and no docker CLI to ask"
+            return figures
+        }
+        // Reach the same engine the way the user's docker would: by its context (which may carry TLS settings) or host.
+        let target = endpoint.context.map { ["--context", $0] } ?? ["-H", endpoint.host]
+        func run(_ name: String, _ words: [String]) throws(ProbeError) -> String {
+            let arguments = target + words
+            let left = deadline - Clock.now()
+            guard left > 0 else { throw ProbeError("docker \(words.joined(separator: " "))", "no time left (engine_timeout)") }
+            let started = Clock.now()
+            let result: Command.Result
+            do throws(SafebuildError) { result = try Command(docker, arguments, environment: environment, timeout: left).run() } catch {
+                throw ProbeError("docker \(words[0])", error.message)
+            }
+            figures.milliseconds[name] = ((Clock.now() - started) * 10000).rounded() / 10
+            if result.timedOut { throw ProbeError("docker \(words.joined(separator: " "))", "no answer in time (engine_timeout)") }
+            guard result.succeeded else {
+                throw ProbeError("docker \(words[0])", String(result.stderr.split(separator: "\n").first ?? "failed"))
+            }
+            return result.stdout
+        }
+        do throws(ProbeError) {
+            let version = try run("version", ["version", "--format", "{{json .Server}}"])
+            figures.reachable = true
+            let server = JSONValue.parse(version.trimmingCharacters(in: "\n"))
+            figures.version = server?["Version"]?.string
+            figures.apiVersion = server?["ApiVersion"]?.string
+            if let info = JSONValue.parse(try run("info", ["info", "--format", "{{json .}}"]).trimmingCharacters(in: "\n")) {
+                apply(info: info, to: &figures)
+                // The root dir is on another machine: its disk is not ours to statvfs.
+                figures.rootFree = nil
+                figures.rootTotal = nil
+            }
+            let records = try run("system/df", ["system", "df", "-v", "--format", "{{json .BuildCache}}"])
+            if let array = JSONValue.parse(records.trimmingCharacters(in: "\n"))?.array {
+                // The CLI renders each record's Size as text ("110B"), InUse/Shared as "true"/"false".
+                let converted: [JSONValue] = array.map { record in
+                    var o: [String: JSONValue] = [:]
+                    o["Size"] = .number(Double(parseDockerHuman(record["Size"]?.string ?? "") ?? 0))
+                    o["InUse"] = .bool(record["InUse"]?.string == "true")
+                    o["Shared"] = .bool(record["Shared"]?.string == "true")
+                    return .object(o)
+                }
+                figures.buildCache = BuildCacheFigures.parse(converted)
+            }
+        } catch {
+            figures.error = error.description
+        }
+        return figures
+    }
+
+    /// Reads go-units HumanSize text back into bytes (`110B`, `2.282MB`, `1.5GB`).
+    public static func parseDockerHuman(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [
+            ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("PB", 1e15), ("B", 1),
+        ]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let n = Double(text.dropLast(suffix.count)) else { return nil }
+            return Int64((n * scale).rounded())
+        }
+        return nil
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything the host probes measured at one moment. Absent parts were not measurable (the error is in `problems`).
+public struct HostFigures: Codable, Sendable, Equatable {
+    public var memory: MemInfo?
+    /// The memory cgroup safebuild itself runs in.
+    public var ownCgroup: CgroupMemory?
+    /// The memory cgroup the docker daemon runs in (found through the daemon's socket peer), when known.
+    public var daemonCgroup: CgroupMemory?
+    /// nil with `pressureSupported == false`: the kernel has no PSI (no `/proc/pressure/memory`).
+    public var pressure: Pressure?
+    public var pressureSupported: Bool
+    public var buddy: BuddyInfo?
+    public var sysctls: VMSysctls?
+    /// OOM kills since the time asked for; nil when the kernel log was not readable.
+    public var oomKills: [OOMKill]?
+    public var engine: EngineFigures?
+    /// Probes that failed, one sentence each (`/proc/buddyinfo: unexpected line …`).
+    public var problems: [String]
+
+    public init(
+        memory: MemInfo? = nil, ownCgroup: CgroupMemory? = nil, daemonCgroup: CgroupMemory? = nil,
+        pressure: Pressure? = nil, pressureSupported: Bool = false, buddy: BuddyInfo? = nil, sysctls: VMSysctls? = nil,
+        oomKills: [OOMKill]? = nil, engine: EngineFigures? = nil, problems: [String] = []
+    ) {
+        self.memory = memory
+        self.ownCgroup = ownCgroup
+        self.daemonCgroup = daemonCgroup
+        self.pressure = pressure
+        self.pressureSupported = pressureSupported
+        self.buddy = buddy
+        self.sysctls = sysctls
+        self.oomKills = oomKills
+        self.engine = engine
+        self.problems = problems
+    }
+
+    /// Memory a build can count on: MemAvailable, lowered to the headroom of a limited cgroup.
+    public var effectiveAvailable: UInt64? {
+        guard var available = memory?.available else { return nil }
+        for cgroup in [ownCgroup, daemonCgroup].compactMap({ $0 }) {
+            if let headroom = cgroup.headroom { available = min(available, headroom) }
+        }
+        return available
+    }
+}
+
+/// The edge: reads /proc and /sys and hands the text to the parsers. Paths are fields so tests can point elsewhere.
+public struct HostReader: Sendable {
+    public var proc = "/proc"
+    public var cgroupRoot = "/sys/fs/cgroup"
+    public var kmsg = "/dev/kmsg"
+
+    public init() {}
+
+    /// Reads a small file whole; nil when it does not exist (or cannot be read).
+    public static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n > 0 {
+                bytes.append(contentsOf: buffer[..<n])
+            } else if n == 0 || errno != EINTR {
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// All /proc and cgroup probes (no engine). `oomSince` is a Unix time; nil skips the kernel log.
+    public func gather(oomSince: Double?, daemonPID: Int32? = nil) -> HostFigures {
+        var figures = HostFigures()
+        func attempt<T>(_ body: () throws(ProbeError) -> T?) -> T? {
+            do { return try body() } catch {
+                figures.problems.append(error.description)
+                return nil
+            }
+        }
+        figures.memory = attempt { () throws(ProbeError) in
+            guard let text = Self.read("\(proc)/meminfo") else { throw ProbeError("\(proc)/meminfo", "cannot be read") }
+            return try MemInfo.parse(text, source: "\(proc)/meminfo")
+        }
+        if let text = Self.read("\(proc)/pressure/memory") {
+            figures.pressureSupported = true
+            figures.pressure = attempt { () throws(ProbeError) in try Pressure.parse(text, source: "\(proc)/pressure/memory") }
+        }
+        figures.buddy = attempt { () throws(ProbeError) in
+            guard let text = Self.read("\(proc)/buddyinfo") else { return nil }
+            return try BuddyInfo.parse(text, source: "\(proc)/buddyinfo")
+        }
+        figures.sysctls = attempt { () throws(ProbeError) in
+            var files: [String: String] = [:]
+            for name in VMSysctls.names { files[name] = Self.read("\(proc)/sys/vm/\(name)") }
+            return try VMSysctls.parse(files)
+        }
+        figures.ownCgroup = attempt { () throws(ProbeError) in try cgroup(of: "self") }
+        if let daemonPID {
+            figures.daemonCgroup = attempt { () throws(ProbeError) in try cgroup(of: String(daemonPID)) }
+        }
+        if let oomSince {
+            figures.oomKills = attempt { () throws(ProbeError) in try oomKills(since: oomSince) }
+        }
+        return figures
+    }
+
+    /// The memory cgroup of a process (`self` or a pid).
+    public func cgroup(of process: String) throws(ProbeError) -> CgroupMemory? {
+        let source = "\(proc)/\(process)/cgroup"
+        guard let text = Self.read(source) else { return nil }
+        let membership = try CgroupMembership.parse(text, source: source)
+        let directory = membership.directory(root: cgroupRoot)
+        var files: [String: String] = [:]
+        for name in CgroupMemory.fileNames(membership.version) { files[name] = Self.read("\(directory)/\(name)") }
+        return try CgroupMemory.parse(membership: membership, files: files, directory: directory)
+    }
+
+    /// Unix time of boot: now minus the monotonic clock the kernel log stamps records with.
+    public static func bootTime() -> Double { Clock.wall() - Clock.now() }
+
+    /// OOM kills since `since` (Unix time): `/dev/kmsg` read non-blocking, else `dmesg`.
+    public func oomKills(since: Double) throws(ProbeError) -> [OOMKill] {
+        let boot = Self.bootTime()
+        let records = try kernelRecords()
+        return KernelLog.oomKills(records, bootTime: boot).filter { ($0.wallTime ?? .infinity) >= since }
+    }
+
+    func kernelRecords() throws(ProbeError) -> [KernelLog.Record] {
+        let fd = open(kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 { return try dmesgRecords() }
+        defer { close(fd) }
+        var records: [KernelLog.Record] = []
+        var buffer = [CChar](repeating: 0, count: 8193)
+        while true {
+            let n = Glibc.read(fd, &buffer, 8192)
+            if n < 0 {
+                if errno == EPIPE || errno == EINTR { continue }  // a record was overwritten: go on with the next
+                break  // EAGAIN: no more records
+            }
+            if n == 0 { break }
+            buffer[n] = 0
+            guard Self.mentionsOOM(buffer) else { continue }
+            let text = buffer[..<n].withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            if let record = KernelLog.parseKmsgRecord(text[...]) { records.append(record) }
+        }
+        return records
+    }
+
+    static let needles = ["oom-kill:", "Killed process ", "Kill process "]
+
+    /// Whether a NUL-terminated record holds one of the OOM killer's lines, checked with strstr before any String
+    /// is made (most of the kernel log is something else).
+    static func mentionsOOM(_ record: UnsafePointer<CChar>) -> Bool {
+        needles.contains { strstr(record, $0) != nil }
+    }
+
+    func dmesgRecords() throws(ProbeError) -> [KernelLog.Record] {
+        let candidates: [String] = ["/usr/bin/dmesg", "/bin/dmesg"]
+        guard let path = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            throw ProbeError(kmsg, "cannot be read (\(String(cString: strerror(errno)))) and no dmesg to fall back on")
+        }
+        let result: Command.Result
+        do throws(SafebuildError) { result = try Command(path, [], timeout: 2).run() } catch {
+            throw ProbeError("dmesg", error.message)
+        }
+        guard result.succeeded else {
+            throw ProbeError("dmesg", "failed: \(result.stderr.split(separator: "\n").first ?? "timed out")")
+        }
+        return try KernelLog.records(result.stdout)
+    }
+}

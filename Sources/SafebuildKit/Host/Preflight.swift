@@ -1,0 +1,261 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Pre-flight: measure the host before a protected build or run, and per policy threshold warn, remediate first,
+/// wait for memory to come back, or refuse. `decide` is pure; `run` adds the measuring, remedies and waiting.
+public enum Preflight {
+    /// One line of the policy's `preflight:` section.
+    public struct Threshold: Codable, Sendable, Equatable {
+        public enum Measure: Codable, Sendable, Equatable {
+            /// Memory a build can use (MemAvailable, or a limited cgroup's headroom if lower) at least this.
+            case minAvailable(bytes: UInt64)
+            /// `/proc/pressure/memory` some avg10 (percent of time stalled) at most this.
+            case maxPressure(percent: Double)
+            /// Build cache (not shared with images, as `docker system df` counts it) at most this.
+            case maxBuildCache(bytes: UInt64)
+            /// Free disk under the daemon's DockerRootDir at least this.
+            case minFreeDisk(bytes: UInt64)
+            /// At least `count` free blocks of order `order` or higher (`/proc/buddyinfo`), counted in order-`order` blocks.
+            case minFreeBlocks(order: Int, count: UInt64)
+        }
+
+        public enum Action: String, Codable, Sendable, CaseIterable { case warn, remediate, wait, refuse }
+
+        public var what: Measure
+        public var action: Action
+
+        public init(_ what: Measure, _ action: Action) {
+            self.what = what
+            self.action = action
+        }
+
+        /// The policy key (`min_available`, …).
+        public var key: String {
+            switch what {
+            case .minAvailable: return "min_available"
+            case .maxPressure: return "max_pressure"
+            case .maxBuildCache: return "max_build_cache"
+            case .minFreeDisk: return "min_free_disk"
+            case .minFreeBlocks: return "min_free_blocks"
+            }
+        }
+
+        /// Whether measuring it needs the engine.
+        public var needsEngine: Bool {
+            switch what {
+            case .maxBuildCache, .minFreeDisk: return true
+            default: return false
+            }
+        }
+    }
+
+    /// What pre-flight concluded for one threshold: a value for the journal.
+    public struct Decision: Codable, Sendable, Equatable {
+        public enum Verdict: String, Codable, Sendable {
+            /// Within the threshold.
+            case ok
+            case warn, remediate, wait, refuse
+            /// The figure could not be measured (no PSI, engine unreachable): nothing decided, nothing blocked.
+            case unmeasured
+        }
+
+        public var threshold: Threshold
+        public var verdict: Verdict
+        /// The measured value: bytes, percent or blocks, as the threshold counts; nil when unmeasured.
+        public var measured: Double?
+        public var sentence: String
+    }
+
+    /// Applies the thresholds to the figures. Pure.
+    public static func decide(figures: HostFigures, thresholds: [Threshold]) -> [Decision] {
+        thresholds.map { threshold in
+            func verdict(_ breached: Bool) -> Decision.Verdict {
+                guard breached else { return .ok }
+                switch threshold.action {
+                case .warn: return .warn
+                case .remediate: return .remediate
+                case .wait: return .wait
+                case .refuse: return .refuse
+                }
+            }
+            func unmeasured(_ why: String) -> Decision {
+                Decision(threshold: threshold, verdict: .unmeasured, measured: nil, sentence: "\(threshold.key): not checked, \(why)")
+            }
+            switch threshold.what {
+            case .minAvailable(let limit):
+                guard let available = figures.effectiveAvailable else { return unmeasured("/proc/meminfo unreadable") }
+                let breached = available < limit
+                var detail = ""
+                if let memory = figures.memory, memory.available != available {
+                    detail = " (MemAvailable \(ByteSize.describe(memory.available)), lowered by a cgroup limit)"
+                }
+                return Decision(
+                    threshold: threshold, verdict: verdict(breached), measured: Double(available),
+                    sentence: "available memory \(ByteSize.describe(available))\(detail) is \(breached ? "below" : "at or above") min_available \(ByteSize.describe(limit))")
+            case .maxPressure(let limit):
+                guard figures.pressureSupported else { return unmeasured("this kernel has no /proc/pressure/memory (PSI)") }
+                guard let pressure = figures.pressure else { return unmeasured("/proc/pressure/memory unreadable") }
+                let value = pressure.some.avg10
+                let breached = value > limit
+                return Decision(
+                    threshold: threshold, verdict: verdict(breached), measured: value,
+                    sentence: "memory pressure (some avg10) \(format(value))% is \(breached ? "above" : "within") max_pressure \(format(limit))%")
+            case .maxBuildCache(let limit):
+                guard let cache = figures.engine?.buildCache else {
+                    return unmeasured(figures.engine?.error.map { "the engine did not answer: \($0)" } ?? "the engine was not asked")
+                }
+                let size = UInt64(max(cache.size, 0))
+                let breached = size > limit
+                return Decision(
+                    threshold: threshold, verdict: verdict(breached), measured: Double(size),
+                    sentence: "build cache \(ByteSize.describe(size)) (\(ByteSize.describe(UInt64(max(cache.reclaimable, 0)))) reclaimable) is \(breached ? "above" : "within") max_build_cache \(ByteSize.describe(limit))")
+            case .minFreeDisk(let limit):
+                guard let free = figures.engine?.rootFree else {
+                    return unmeasured(figures.engine?.error.map { "the engine did not answer: \($0)" } ?? "the docker root dir is not on this machine")
+                }
+                let breached = free < limit
+                return Decision(
+                    threshold: threshold, verdict: verdict(breached), measured: Double(free),
+                    sentence: "free disk under \(figures.engine?.rootDir ?? "the docker root") \(ByteSize.describe(free)) is \(breached ? "below" : "at or above") min_free_disk \(ByteSize.describe(limit))")
+            case .minFreeBlocks(let order, let count):
+                guard let buddy = figures.buddy else { return unmeasured("/proc/buddyinfo unreadable") }
+                let free = buddy.freeBlocks(atLeast: order)
+                let breached = free < count
+                return Decision(
+                    threshold: threshold, verdict: verdict(breached), measured: Double(free),
+                    sentence: "\(free) free blocks of order \(order) or more (\(ByteSize.describe(4096 << UInt64(order))) each) is \(breached ? "below" : "at or above") min_free_blocks \(count)")
+            }
+        }
+    }
+
+    /// What pre-flight did, for the journal and the caller.
+    public struct Outcome: Codable, Sendable, Equatable {
+        /// The first measurement's decisions.
+        public var initial: [Decision]
+        /// The decisions that stand after remedies and waiting.
+        public var decisions: [Decision]
+        /// The thresholds remedies were asked for.
+        public var remediated: [String]
+        public var waitedSeconds: Double
+        /// The termination signal that ended a wait, if one did.
+        public var interruptedBy: Int32?
+        public var figures: HostFigures
+
+        /// The refusals that stand.
+        public var refusals: [Decision] { decisions.filter { $0.verdict == .refuse } }
+
+        /// The error to end with when pre-flight refused (exit 75), nil to go ahead.
+        public var error: SafebuildError? {
+            guard !refusals.isEmpty else { return nil }
+            let reasons = refusals.map(\.sentence).joined(separator: "; ")
+            return SafebuildError(
+                .preflightRefused,
+                "pre-flight refused to start: \(reasons). Free memory or disk (see 'safebuild doctor'), or change the policy's preflight thresholds")
+        }
+
+        /// Warnings to print (warn verdicts and remedies that did not help).
+        public var warnings: [Decision] { decisions.filter { $0.verdict == .warn } }
+    }
+
+    /// Seconds between measurements while waiting.
+    public static let waitStep = 0.5
+
+    /// The loop, with its edges given: `measure(withEngine)` takes the figures, `remediate` runs a remedy for a
+    /// remediate decision, `sleep` sleeps and returns a termination signal if one arrived.
+    public static func run(
+        thresholds: [Threshold], waitTimeout: Double,
+        measure: (_ withEngine: Bool) -> HostFigures,
+        remediate: (Decision) -> Void,
+        sleep: (Double) -> Int32?
+    ) -> Outcome {
+        let needsEngine = thresholds.contains { $0.needsEngine }
+        var figures = measure(needsEngine)
+        let initial = decide(figures: figures, thresholds: thresholds)
+        var decisions = initial
+        var outcome = Outcome(initial: initial, decisions: initial, remediated: [], waitedSeconds: 0, interruptedBy: nil, figures: figures)
+
+        let toRemedy = decisions.filter { $0.verdict == .remediate }
+        if !toRemedy.isEmpty {
+            for decision in toRemedy {
+                remediate(decision)
+                outcome.remediated.append(decision.threshold.key)
+            }
+            figures = measure(toRemedy.contains { $0.threshold.needsEngine } || needsEngine)
+            decisions = decide(figures: figures, thresholds: thresholds).map { after in
+                guard after.verdict == .remediate else { return after }
+                var still = after
+                still.verdict = .warn
+                still.sentence += " even after the remedy"
+                return still
+            }
+        }
+
+        if decisions.contains(where: { $0.verdict == .wait }) {
+            let started = Clock.now()
+            while true {
+                let left = waitTimeout - (Clock.now() - started)
+                if left <= 0 { break }
+                if let signal = sleep(min(waitStep, left)) {
+                    outcome.interruptedBy = signal
+                    break
+                }
+                let again = measure(false)
+                // Keep the engine's figures from the last full measurement: waiting is for memory to come back.
+                var merged = again
+                merged.engine = figures.engine
+                figures = merged
+                let now = decide(figures: figures, thresholds: thresholds)
+                decisions = zip(decisions, now).map { old, new in old.verdict == .wait ? new : old }
+                if !decisions.contains(where: { $0.verdict == .wait }) { break }
+            }
+            outcome.waitedSeconds = Clock.now() - started
+            decisions = decisions.map { d in
+                guard d.verdict == .wait else { return d }
+                var refused = d
+                refused.verdict = .refuse
+                refused.sentence += outcome.interruptedBy == nil
+                    ? " after waiting \(format(outcome.waitedSeconds)) s (wait_timeout)"
+                    : " (interrupted while waiting)"
+                return refused
+            }
+        }
+        outcome.decisions = decisions
+        outcome.figures = figures
+        return outcome
+    }
+
+    /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, and `inbox` for signals.
+    public static func run(
+        thresholds: [Threshold], waitTimeout: Double, engineTimeout: Double, endpoint: EngineEndpoint, docker: String?,
+        environment: [String: String], inbox: SignalInbox?, remediate: (Decision) -> Void
+    ) -> Outcome {
+        let reader = HostReader()
+        var daemonPID: Int32?
+        return run(
+            thresholds: thresholds, waitTimeout: waitTimeout,
+            measure: { withEngine in
+                var engine: EngineFigures?
+                if withEngine {
+                    engine = EngineProbes.gather(
+                        endpoint: endpoint, timeout: engineTimeout, docker: docker, environment: environment,
+                        withBuildCache: thresholds.contains { if case .maxBuildCache = $0.what { return true } else { return false } })
+                    daemonPID = engine?.daemonPID ?? daemonPID
+                }
+                var figures = reader.gather(oomSince: nil, daemonPID: daemonPID)
+                figures.engine = engine
+                return figures
+            },
+            remediate: remediate,
+            sleep: { seconds in
+                if let inbox { return inbox.sleep(seconds: seconds) }
+                var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+                nanosleep(&ts, nil)
+                return nil
+            })
+    }
+
+    static func format(_ value: Double) -> String {
+        ByteSize.formatFixed(value, decimals: value == value.rounded() ? 0 : 2)
+    }
+}
