@@ -35,6 +35,7 @@ enum FailureFixture {
         ("run-badflag", .run, .notMemory),
         ("run-noimage", .run, .notMemory),
         ("run-exit3", .run, .notMemory),
+        ("run-endpoint-nobridge", .run, .notMemory),
         ("build-classic-oom", .build(.docker), .oomBuildStep),
         ("build-classic-ulimit-enomem", .build(.docker), .processENOMEM),
         ("build-classic-exit1", .build(.docker), .notMemory),
