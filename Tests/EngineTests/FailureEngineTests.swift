@@ -20,9 +20,9 @@ struct FailureEngineTests {
             Self.docker, ["run", "--name", name, "--network=none", "-m", memory, Self.image, "sh", "-c", Self.hog],
             timeout: 60
         ).run()
-        let inspect = try Command(Self.docker, ["inspect", name]).run()
+        let state = ContainerState.settled(
+            inspect: { try? Command(Self.docker, ["inspect", name]).run().stdout }, sleep: { usleep(UInt32($0 * 1e6)) })
         _ = try Command(Self.docker, ["rm", "-f", name]).run()
-        let state = ContainerState.parse(inspectJSON: inspect.stdout)
         var classifier = Classifier()
         classifier.observe(text: result.stdout, stream: .stdout)
         classifier.observe(text: result.stderr, stream: .stderr)

@@ -245,3 +245,21 @@ enum FailureFixture {
         }
     }
 }
+
+@Suite struct ContainerStateTests {
+    @Test func settlesAnOOMEventThatArrivesAfterTheExit() {
+        let killed = FailureFixture.text("run-killed.inspect.json")  // exit 137, OOMKilled=false
+        let oom = FailureFixture.text("run-oom.inspect.json")  // exit 137, OOMKilled=true
+        var answers = [killed, killed, oom]
+        var sleeps = 0
+        let state = ContainerState.settled(inspect: { answers.removeFirst() }, sleep: { _ in sleeps += 1 })
+        #expect(state?.oomKilled == true)
+        #expect(sleeps == 2)
+        // A plain SIGKILL stays one, after the bounded wait.
+        sleeps = 0
+        let plain = ContainerState.settled(settle: 1, inspect: { killed }, sleep: { _ in sleeps += 1 })
+        #expect(plain?.oomKilled == false)
+        #expect(sleeps == 10)
+        #expect(ContainerState.settled(inspect: { "[]" }, sleep: { _ in }) == nil)
+    }
+}

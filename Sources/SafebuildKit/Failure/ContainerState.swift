@@ -27,4 +27,21 @@ public struct ContainerState: Codable, Sendable, Equatable {
         else { return nil }
         return list.first?.State
     }
+
+    /// The state of a container whose `run` just ended. docker can report the exit before it has handled the
+    /// container's OOM event (seen on this engine under load: exit 137 with OOMKilled=false, true moments later), so
+    /// while the exit code is 137 and OOMKilled is false it asks again, every 0.1 s for up to `settle` seconds.
+    /// `inspect` returns `docker inspect CONTAINER`'s output (nil on failure); `sleep` sleeps (and may end early).
+    public static func settled(
+        settle: Double = 2, inspect: () -> String?, sleep: (Double) -> Void
+    ) -> ContainerState? {
+        var state = inspect().flatMap { parse(inspectJSON: $0) }
+        var steps = Int((settle * 10).rounded())
+        while let s = state, s.exitCode == 137, !s.oomKilled, steps > 0 {
+            sleep(0.1)
+            steps -= 1
+            state = inspect().flatMap { parse(inspectJSON: $0) } ?? state
+        }
+        return state
+    }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One recognisable failure text: a line matches when it starts with `prefix` (if any), contains every string of
 /// `contains` and ends with `suffix` (if any), all case-sensitive as docker prints them.
 public struct Signature: Sendable, Equatable {
@@ -116,30 +120,22 @@ public struct Signature: Sendable, Equatable {
 }
 
 enum Bytes {
-    /// Whether `needle` occurs in `haystack` (naive search: lines are short, needles a few dozen bytes).
+    /// Whether `needle` occurs in `haystack` (memchr(3) for its first byte, then memcmp(3)).
     static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-        var found = false
-        needle.utf8.withContiguousStorageIfAvailable { n in found = index(haystack, n) != nil } ?? {
-            found = index(haystack, Array(needle.utf8)) != nil
-        }()
-        return found
-    }
-
-    static func index<N: Collection<UInt8>>(_ haystack: [UInt8], _ needle: N) -> Int? where N.Index == Int {
-        let n = needle.count
-        guard n > 0 else { return 0 }
-        guard haystack.count >= n else { return nil }
-        let first = needle[needle.startIndex]
-        var i = 0
-        let last = haystack.count - n
-        while i <= last {
-            if haystack[i] == first {
-                var j = 1
-                while j < n && haystack[i + j] == needle[needle.startIndex + j] { j += 1 }
-                if j == n { return i }
+        var needle = needle
+        return needle.withUTF8 { n in
+            haystack.withUnsafeBytes { h in
+                guard let nb = n.baseAddress, !n.isEmpty else { return true }
+                guard var p = h.baseAddress, h.count >= n.count else { return false }
+                let end = h.baseAddress! + (h.count - n.count + 1)
+                let first = Int32(nb.pointee)
+                while p < end {
+                    guard let hit = memchr(p, first, end - p) else { return false }
+                    if memcmp(hit, nb, n.count) == 0 { return true }
+                    p = UnsafeRawPointer(hit) + 1
+                }
+                return false
             }
-            i += 1
         }
-        return nil
     }
 }
