@@ -50,6 +50,33 @@ struct FailureEngineTests {
         #expect(second.failureClass == .notMemory && !second.retryable)
     }
 
+    @Test func oomKilledBuildStepIsClassifiedAndSucceedsWithTheRaisedLimit() throws {
+        let dir = "/tmp/safebuild-oom-build-\(getpid())"
+        mkdir(dir, 0o755)
+        defer { unlink(dir + "/Dockerfile"); rmdir(dir) }
+        _ = FileManager.default.createFile(
+            atPath: dir + "/Dockerfile", contents: Data("FROM \(Self.image)\nRUN \(Self.hog)\n".utf8))
+        func build(_ memory: String) throws -> (Classification, Command.Result) {
+            var env = ProcessInfo.processInfo.environment
+            env["DOCKER_BUILDKIT"] = "0"
+            let r = try Command(Self.docker, ["build", "--network=none", "--force-rm", "--no-cache", "-q", "--memory", memory, dir], environment: env, timeout: 120).run()
+            var c = Classifier()
+            c.observe(text: r.stdout, stream: .stdout)
+            c.observe(text: r.stderr, stream: .stderr)
+            return (c.verdict(exitStatus: r.status ?? .signaled(9), command: .build(.docker), containerState: nil), r)
+        }
+        let (first, r1) = try build("8m")
+        #expect(r1.status == .exited(137))
+        #expect(first.failureClass == .oomBuildStep)
+        #expect(first.line?.hasSuffix("returned a non-zero code: 137") == true)
+        let raised = Remedies.raiseMemory(current: "8m", settings: RemedySettings(raiseFactor: 4, raiseCap: 1 << 30))
+        let (second, r2) = try build(raised.value!)
+        #expect(r2.status == .exited(0))
+        #expect(second.failureClass == .notMemory && !second.retryable)
+        let id = r2.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !id.isEmpty { _ = try? Command(Self.docker, ["rmi", id]).run() }
+    }
+
     @Test func liveContextReadsTheRealHost() {
         let live = LiveRemedyContext(docker: Self.docker, globalFlags: [])
         #expect((live.availableMemory() ?? 0) > 16 << 20)
