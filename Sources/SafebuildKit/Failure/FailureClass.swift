@@ -1,0 +1,36 @@
+/// What kind of failure an attempt of a protected docker command ended in. The raw value is what the journal and the
+/// policy (`signatures:`, `ladders:`) spell.
+public enum FailureClass: String, Codable, Sendable, CaseIterable {
+    /// Network setup ran out of memory: the veth pair or the endpoint of the container's network (libnetwork).
+    case networkENOMEM = "network_enomem"
+    /// Storage setup ran out of memory: the overlay mount of the container's root, or a mount inside runc
+    /// (`/dev/console`).
+    case storageENOMEM = "storage_enomem"
+    /// Starting the container's process ran out of memory: fork/exec, the OCI runtime (runc) or the containerd shim.
+    case processENOMEM = "process_enomem"
+    /// docker's error said "cannot allocate memory" without a more specific signature, and the kernel logged a
+    /// `page allocation failure: order:N` during the attempt: fragmented memory (compaction helps).
+    case pageAllocation = "page_allocation"
+    /// `docker run`: the container was killed by the OOM killer (`State.OOMKilled=true`).
+    case oomContainer = "oom_container"
+    /// `docker build`: a `RUN` step was SIGKILLed (exit code 137), in the classic or BuildKit wording.
+    case oomBuildStep = "oom_build_step"
+    /// The docker CLI could not reach the daemon.
+    case daemonUnreachable = "daemon_unreachable"
+    /// The daemon reported `no space left on device`.
+    case diskFull = "disk_full"
+    /// Anything else: the user's own error (a failing `RUN`, a bad flag, a missing image, a container that exits
+    /// non-zero). Never retried.
+    case notMemory = "not_memory"
+
+    /// Whether a retry can help at all. Only `not_memory` is never retried.
+    public var isRetryable: Bool { self != .notMemory }
+
+    /// The failure is the host or the container running out of memory.
+    public var isMemory: Bool {
+        switch self {
+        case .networkENOMEM, .storageENOMEM, .processENOMEM, .pageAllocation, .oomContainer, .oomBuildStep: return true
+        case .daemonUnreachable, .diskFull, .notMemory: return false
+        }
+    }
+}

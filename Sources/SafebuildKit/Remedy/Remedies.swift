@@ -1,0 +1,267 @@
+/// What one remedy did, for the journal: whether it ran (or why it was skipped), figures before and after, duration.
+public struct RemedyReport: Codable, Sendable, Equatable {
+    public var name: RemedyName
+    public var ran: Bool
+    /// Why it did not run (not root, no permission, file absent, in cooldown, …).
+    public var skipped: String?
+    /// What it did, in a few words (the command, "recovered", "timed out", …).
+    public var detail: String?
+    /// Figures such as `build_cache_bytes`, `mem_available_bytes`, `high_order_free_bytes`, `memory_limit_bytes`.
+    public var before: [String: Int64]
+    public var after: [String: Int64]
+    public var duration: Double
+    /// Set when SIGINT/SIGTERM ended a wait: the retry loop stops at once.
+    public var interruptedBy: Int32?
+
+    public init(
+        name: RemedyName, ran: Bool, skipped: String? = nil, detail: String? = nil, before: [String: Int64] = [:],
+        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil
+    ) {
+        self.name = name
+        self.ran = ran
+        self.skipped = skipped
+        self.detail = detail
+        self.before = before
+        self.after = after
+        self.duration = duration
+        self.interruptedBy = interruptedBy
+    }
+
+    public static func skip(_ name: RemedyName, _ reason: String) -> RemedyReport {
+        RemedyReport(name: name, ran: false, skipped: reason)
+    }
+}
+
+/// Settings of the remedies, from the policy.
+public struct RemedySettings: Sendable, Equatable {
+    /// `docker builder prune --keep-storage` value (docker's size syntax), or nil to prune by age only.
+    public var keepStorage: String?
+    /// `docker builder prune --filter until=` value (`24h`), or nil.
+    public var pruneUntil: String?
+    /// wait_for_memory: MemAvailable to wait for, in bytes.
+    public var waitForAvailable: UInt64
+    /// wait_for_memory: the longest wait, in seconds.
+    public var waitTimeout: Double
+    public var pollInterval: Double
+    /// raise_memory: factor and cap (bytes).
+    public var raiseFactor: Double
+    public var raiseCap: UInt64
+
+    public init(
+        keepStorage: String? = "2gb", pruneUntil: String? = nil, waitForAvailable: UInt64 = 512 << 20,
+        waitTimeout: Double = 60, pollInterval: Double = 1, raiseFactor: Double = 2, raiseCap: UInt64 = 8 << 30
+    ) {
+        self.keepStorage = keepStorage
+        self.pruneUntil = pruneUntil
+        self.waitForAvailable = waitForAvailable
+        self.waitTimeout = waitTimeout
+        self.pollInterval = pollInterval
+        self.raiseFactor = raiseFactor
+        self.raiseCap = raiseCap
+    }
+}
+
+/// The remedies. None removes anything in use: docker's own prune commands keep cache records in use and images any
+/// container (running or stopped) uses; the /proc writes only drop clean caches and move pages.
+public struct Remedies {
+    public var context: any RemedyContext
+    public var settings: RemedySettings
+
+    public init(context: any RemedyContext, settings: RemedySettings = RemedySettings()) {
+        self.context = context
+        self.settings = settings
+    }
+
+    /// Runs one remedy (not `raise_memory`, which rewrites argv: see `raiseMemory`).
+    public func run(_ name: RemedyName) -> RemedyReport {
+        let start = context.now()
+        var report: RemedyReport
+        switch name {
+        case .pruneBuildCache: report = pruneBuildCache()
+        case .pruneDanglingImages: report = pruneDanglingImages()
+        case .dropCaches: report = dropCaches()
+        case .compactMemory: report = compactMemory()
+        case .waitForMemory: report = waitForMemory()
+        case .raiseMemory: return .skip(.raiseMemory, "raise_memory rewrites the command line: the retry loop applies it")
+        }
+        report.duration = context.now() - start
+        return report
+    }
+
+    // MARK: docker prunes
+
+    func pruneBuildCache() -> RemedyReport {
+        var arguments = ["builder", "prune", "-f"]
+        if let keep = settings.keepStorage { arguments += ["--keep-storage", keep] }
+        if let until = settings.pruneUntil { arguments += ["--filter", "until=\(until)"] }
+        if settings.keepStorage == nil && settings.pruneUntil == nil {
+            return .skip(.pruneBuildCache, "the policy sets neither keep_storage nor an age: nothing would be kept")
+        }
+        return prune(.pruneBuildCache, arguments, figure: "build_cache_bytes", type: "Build Cache")
+    }
+
+    func pruneDanglingImages() -> RemedyReport {
+        prune(.pruneDanglingImages, ["image", "prune", "-f"], figure: "image_bytes", type: "Images")
+    }
+
+    private func prune(_ name: RemedyName, _ arguments: [String], figure: String, type: String) -> RemedyReport {
+        var before: [String: Int64] = [:], after: [String: Int64] = [:]
+        if let size = diskUsage(type) { before[figure] = size }
+        guard let result = context.docker(arguments, timeout: 120) else {
+            return .skip(name, "docker could not be started")
+        }
+        guard result.succeeded else {
+            let why = result.stderr.split(separator: "\n").last.map(String.init) ?? "\(result.status.map { "\($0)" } ?? "timed out")"
+            return RemedyReport(name: name, ran: false, skipped: "docker \(arguments.prefix(2).joined(separator: " ")) failed: \(why)")
+        }
+        if let size = diskUsage(type) { after[figure] = size }
+        if let reclaimed = Self.reclaimed(result.stdout) { after["reclaimed_bytes"] = reclaimed }
+        return RemedyReport(
+            name: name, ran: true, detail: "docker " + arguments.joined(separator: " "), before: before, after: after)
+    }
+
+    /// The SIZE column of one row of `docker system df`.
+    func diskUsage(_ type: String) -> Int64? {
+        guard let result = context.docker(["system", "df", "--format", "{{.Type}}|{{.Size}}"], timeout: 30),
+            result.succeeded
+        else { return nil }
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1)
+            if parts.count == 2 && parts[0] == type { return Self.humanSize(String(parts[1])) }
+        }
+        return nil
+    }
+
+    /// `Total reclaimed space: 4.1MB` → bytes.
+    static func reclaimed(_ output: String) -> Int64? {
+        for line in output.split(separator: "\n") where line.hasPrefix("Total reclaimed space: ") {
+            return humanSize(String(line.dropFirst("Total reclaimed space: ".count)))
+        }
+        return nil
+    }
+
+    /// docker's human sizes (units.HumanSize: decimal, `226B`, `2.582MB`, `1.3GB`) → bytes.
+    static func humanSize(_ text: String) -> Int64? {
+        let t = text.trimmingWhitespace()
+        let digits = t.prefix { $0.isNumber || $0 == "." }
+        guard let number = Double(digits) else { return nil }
+        let unit = String(t.dropFirst(digits.count)).trimmingWhitespace().lowercased()
+        let scale: Double
+        switch unit {
+        case "b", "": scale = 1
+        case "kb": scale = 1e3
+        case "mb": scale = 1e6
+        case "gb": scale = 1e9
+        case "tb": scale = 1e12
+        case "pb": scale = 1e15
+        default: return nil
+        }
+        return Int64((number * scale).rounded())
+    }
+
+    // MARK: /proc/sys/vm
+
+    /// sync(), then "1" to drop_caches: the clean page cache only. Not "3": dentries and inodes (2) are what every
+    /// layer lookup of a busy build host walks, costly to rebuild, and the kernel shrinks that slab under pressure
+    /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts.
+    func dropCaches() -> RemedyReport {
+        guard context.isRoot else { return .skip(.dropCaches, "needs root (safebuild is not running as root)") }
+        var before: [String: Int64] = [:], after: [String: Int64] = [:]
+        if let m = context.availableMemory() { before["mem_available_bytes"] = Int64(m) }
+        context.sync()
+        if case .failure(let e) = context.writeFile("/proc/sys/vm/drop_caches", "1") {
+            return .skip(.dropCaches, "cannot write /proc/sys/vm/drop_caches: \(e.message)")
+        }
+        if let m = context.availableMemory() { after["mem_available_bytes"] = Int64(m) }
+        return RemedyReport(name: .dropCaches, ran: true, detail: "sync; echo 1 > /proc/sys/vm/drop_caches", before: before, after: after)
+    }
+
+    func compactMemory() -> RemedyReport {
+        guard context.isRoot else { return .skip(.compactMemory, "needs root (safebuild is not running as root)") }
+        var before: [String: Int64] = [:], after: [String: Int64] = [:]
+        if let b = highOrderFree() { before["high_order_free_bytes"] = b }
+        if case .failure(let e) = context.writeFile("/proc/sys/vm/compact_memory", "1") {
+            return .skip(.compactMemory, "cannot write /proc/sys/vm/compact_memory: \(e.message)")
+        }
+        if let b = highOrderFree() { after["high_order_free_bytes"] = b }
+        return RemedyReport(name: .compactMemory, ran: true, detail: "echo 1 > /proc/sys/vm/compact_memory", before: before, after: after)
+    }
+
+    /// Free memory in blocks of order 3 (32 KiB) and up, from /proc/buddyinfo: what compaction creates.
+    func highOrderFree() -> Int64? {
+        guard case .success(let text) = context.readFile("/proc/buddyinfo") else { return nil }
+        return Self.highOrderFree(buddyinfo: text, minimumOrder: 3, pageSize: 4096)
+    }
+
+    static func highOrderFree(buddyinfo: String, minimumOrder: Int, pageSize: Int64) -> Int64? {
+        var total: Int64 = 0
+        var any = false
+        for line in buddyinfo.split(separator: "\n") {
+            // "Node 0, zone   Normal   c0 c1 … c10"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let zone = fields.firstIndex(of: "zone"), fields.count > zone + 2 else { continue }
+            for (order, field) in fields[(zone + 2)...].enumerated() where order >= minimumOrder {
+                guard let count = Int64(field) else { continue }
+                total += count << Int64(order) * pageSize
+                any = true
+            }
+        }
+        return any ? total : nil
+    }
+
+    // MARK: waiting
+
+    /// Waits until MemAvailable reaches the policy's figure, at most `waitTimeout` seconds; a termination signal ends
+    /// the wait at once (`interruptedBy`).
+    func waitForMemory() -> RemedyReport {
+        guard let first = context.availableMemory() else {
+            return .skip(.waitForMemory, "MemAvailable is not known on this host")
+        }
+        let target = settings.waitForAvailable
+        var report = RemedyReport(name: .waitForMemory, ran: true, before: ["mem_available_bytes": Int64(first)])
+        if first >= target {
+            report.detail = "already \(first >> 20) MiB available (target \(target >> 20) MiB)"
+            report.after = report.before
+            return report
+        }
+        let deadline = context.now() + settings.waitTimeout
+        var available = first
+        while available < target {
+            let left = deadline - context.now()
+            if left <= 0 {
+                report.detail = "timed out after \(Int(settings.waitTimeout)) s below \(target >> 20) MiB"
+                break
+            }
+            if let signal = context.sleep(seconds: min(settings.pollInterval, left)) {
+                report.interruptedBy = signal
+                report.detail = "interrupted by signal \(signal)"
+                break
+            }
+            available = context.availableMemory() ?? available
+        }
+        if available >= target { report.detail = "recovered to \(available >> 20) MiB" }
+        report.after["mem_available_bytes"] = Int64(available)
+        return report
+    }
+
+    // MARK: raising the limit
+
+    /// The `-m` value for the next attempt of an OOM-killed build or run, and the report. `current` is the value the
+    /// failed attempt had (`512m`); nil when there was none (then the host, not a limit, ran out: nothing to raise).
+    public static func raiseMemory(current: String?, settings: RemedySettings) -> (report: RemedyReport, value: String?) {
+        guard let current else {
+            return (.skip(.raiseMemory, "the attempt had no memory limit to raise"), nil)
+        }
+        guard let bytes = MemoryLimit.parse(current) else {
+            return (.skip(.raiseMemory, "cannot read the memory limit \(current)"), nil)
+        }
+        guard let next = MemoryLimit.raised(current: bytes, factor: settings.raiseFactor, cap: settings.raiseCap) else {
+            return (.skip(.raiseMemory, "the limit \(current) is already at the policy's cap \(MemoryLimit.format(settings.raiseCap))"), nil)
+        }
+        let value = MemoryLimit.format(next)
+        let report = RemedyReport(
+            name: .raiseMemory, ran: true, detail: "-m \(current) → -m \(value)",
+            before: ["memory_limit_bytes": Int64(bytes)], after: ["memory_limit_bytes": Int64(next)])
+        return (report, value)
+    }
+}

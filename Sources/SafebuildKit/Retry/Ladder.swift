@@ -1,0 +1,62 @@
+/// A remedy safebuild can apply between attempts. The raw value is the policy's and the journal's spelling.
+public enum RemedyName: String, Codable, Sendable, CaseIterable {
+    /// `docker builder prune -f --keep-storage SIZE` (or `--filter until=AGE`): cache records in use are kept.
+    case pruneBuildCache = "prune_build_cache"
+    /// `docker image prune -f`: dangling images only, and only those no container uses.
+    case pruneDanglingImages = "prune_dangling_images"
+    /// sync(), then 1 to /proc/sys/vm/drop_caches (root only).
+    case dropCaches = "drop_caches"
+    /// 1 to /proc/sys/vm/compact_memory (root only).
+    case compactMemory = "compact_memory"
+    /// Wait, bounded, for MemAvailable to recover.
+    case waitForMemory = "wait_for_memory"
+    /// Raise the memory limit (`-m`) of the OOM-killed build or run by a factor, up to a cap.
+    case raiseMemory = "raise_memory"
+}
+
+/// Per failure class, the remedies to apply before each retry, escalating: step 1 before the first retry, step 2
+/// before the second, and the last step again for any retry after that. An empty step means "only wait the backoff".
+public struct Ladder: Sendable, Equatable {
+    public var steps: [[RemedyName]]
+
+    public init(_ steps: [[RemedyName]]) {
+        self.steps = steps
+    }
+
+    /// The remedies before retry number `retry` (1 = the first retry, i.e. the second attempt).
+    public func remedies(forRetry retry: Int) -> [RemedyName] {
+        guard !steps.isEmpty else { return [] }
+        return steps[min(max(retry, 1), steps.count) - 1]
+    }
+
+    /// The defaults, following what build farms do by hand: for ENOMEM in the kernel's own allocations (veth pairs,
+    /// mounts) free page cache and defragment first (cheap, nothing of anyone's is removed), then also give back
+    /// build cache and wait for memory; for an OOM kill, raise the limit (the same limit would be killed again);
+    /// for an unreachable daemon, only wait; for a full disk, prune.
+    public static let defaults: [FailureClass: Ladder] = [
+        .networkENOMEM: Ladder([
+            [.dropCaches, .compactMemory],
+            [.pruneBuildCache, .dropCaches, .compactMemory, .waitForMemory],
+            [.pruneBuildCache, .pruneDanglingImages, .dropCaches, .compactMemory, .waitForMemory],
+        ]),
+        .storageENOMEM: Ladder([
+            [.dropCaches, .compactMemory],
+            [.pruneBuildCache, .dropCaches, .waitForMemory],
+            [.pruneBuildCache, .pruneDanglingImages, .dropCaches, .compactMemory, .waitForMemory],
+        ]),
+        .processENOMEM: Ladder([
+            [.dropCaches, .waitForMemory],
+            [.pruneBuildCache, .dropCaches, .compactMemory, .waitForMemory],
+        ]),
+        .pageAllocation: Ladder([
+            [.compactMemory],
+            [.dropCaches, .compactMemory],
+            [.dropCaches, .compactMemory, .waitForMemory],
+        ]),
+        .oomContainer: Ladder([[.raiseMemory]]),
+        .oomBuildStep: Ladder([[.raiseMemory]]),
+        .daemonUnreachable: Ladder([[]]),
+        .diskFull: Ladder([[.pruneBuildCache], [.pruneBuildCache, .pruneDanglingImages]]),
+        .notMemory: Ladder([]),
+    ]
+}
