@@ -217,11 +217,13 @@ public enum JournalCommand {
 
     static func jsonLines(_ records: [JournalRecord]) -> String {
         records.map { record -> String in
+            let line: [UInt8]?
             switch record {
-            case .invocation(let r): return encode(r)
-            case .attempt(let r): return encode(r)
+            case .invocation(let r): line = try? JournalCoding.line(r)
+            case .attempt(let r): line = try? JournalCoding.line(r)
             }
-        }.map { $0 + "\n" }.joined()
+            return line.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }.joined()
     }
 
     static func encode(_ value: some Encodable) -> String {

@@ -109,6 +109,8 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
     /// The failure class of the last failed attempt, if any.
     public var failureClass: String?
     public var ci: JournalCI?
+    /// For a refused invocation (no attempt ran): the pre-flight decisions that refused.
+    public var preflight: [JournalDecision]?
     /// The safebuild version that wrote the record.
     public var safebuildVersion: String?
 
@@ -116,7 +118,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         case schema, kind, id, retryOf = "retry_of", started, ended, durationSeconds = "duration_seconds", host, user
         case uid, cwd, command, argv, executedArgv = "executed_argv", redacted, policySource = "policy_source"
         case image, tags, outcome, attempts, exitStatus = "exit_status", failureClass = "failure_class", ci
-        case safebuildVersion = "safebuild_version"
+        case preflight, safebuildVersion = "safebuild_version"
     }
 
     public init(
@@ -124,7 +126,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         user: String, uid: UInt32, cwd: String, command: String, argv: [String], executedArgv: [String],
         redacted: Bool = false, policySource: String? = nil, image: String? = nil, tags: [String]? = nil,
         outcome: JournalOutcome, attempts: Int, exitStatus: Int32, failureClass: String? = nil, ci: JournalCI? = nil,
-        safebuildVersion: String? = Safebuild.version
+        preflight: [JournalDecision]? = nil, safebuildVersion: String? = Safebuild.version
     ) {
         self.id = id
         self.retryOf = retryOf
@@ -147,6 +149,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         self.exitStatus = exitStatus
         self.failureClass = failureClass
         self.ci = ci
+        self.preflight = preflight
         self.safebuildVersion = safebuildVersion
     }
 }

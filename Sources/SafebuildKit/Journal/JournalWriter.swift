@@ -39,17 +39,21 @@ public final class JournalWriter {
 
     /// Writes one invocation record. False when the journal could not be written.
     @discardableResult
-    public func append(_ record: InvocationRecord) -> Bool { appendEncodable(record) }
+    public func append(_ record: InvocationRecord) -> Bool {
+        appendLine { () throws -> [UInt8] in try JournalCoding.line(record) }
+    }
 
     /// Writes one attempt record. False when the journal could not be written.
     @discardableResult
-    public func append(_ record: AttemptRecord) -> Bool { appendEncodable(record) }
+    public func append(_ record: AttemptRecord) -> Bool {
+        appendLine { () throws -> [UInt8] in try JournalCoding.line(record) }
+    }
 
-    func appendEncodable(_ record: some Encodable) -> Bool {
+    func appendLine(_ encode: () throws -> [UInt8]) -> Bool {
         guard !failed else { return false }
         let line: [UInt8]
         do {
-            line = try JournalCoding.line(record)
+            line = try encode()
         } catch {
             return fail("cannot encode the record (\(error))")
         }
@@ -139,15 +143,30 @@ public final class JournalWriter {
 enum JournalCoding {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
     }
 
-    /// One record as one line of UTF-8 ending in "\n". JSON escapes every newline inside strings.
-    static func line(_ record: some Encodable) throws -> [UInt8] {
-        var bytes = [UInt8](try encoder().encode(record))
-        bytes.append(10)
-        return bytes
+    /// An invocation record as one line of UTF-8 ending in "\n" (JSON escapes every newline inside strings).
+    static func line(_ record: InvocationRecord) throws -> [UInt8] {
+        try line(record, schema: record.schema, kind: record.kind)
+    }
+
+    /// An attempt record as one line.
+    static func line(_ record: AttemptRecord) throws -> [UInt8] {
+        try line(record, schema: record.schema, kind: record.kind)
+    }
+
+    /// Keys sorted, so that lines are stable; `schema` and `kind` moved first, so that lines are easy to read. The
+    /// moved keys are always followed by another key (`outcome`, `started`, `preflight`), hence the comma.
+    static func line(_ record: some Encodable, schema: Int, kind: String) throws -> [UInt8] {
+        let head = "\"schema\":\(schema),", kindKey = "\"kind\":\"\(kind)\","
+        var text = String(decoding: try encoder().encode(record), as: UTF8.self)
+        for key in [head, kindKey] {
+            if let range = text.range(of: key) { text.removeSubrange(range) }
+        }
+        text.insert(contentsOf: head + kindKey, at: text.index(after: text.startIndex))
+        return Array((text + "\n").utf8)
     }
 
     private struct Header: Decodable {

@@ -74,8 +74,8 @@ public enum Redaction {
     ]
 
     /// Whether a value looks like a credential: a well-known token prefix with at least 16 characters, or 24 or more
-    /// characters of [A-Za-z0-9+/=_-] mixing letters and digits that are not plain hexadecimal (commit ids and
-    /// digests stay readable).
+    /// characters of [A-Za-z0-9+/=_-], not a path, with a run of 16 or more letters and digits mixing both, and not
+    /// plain hexadecimal (commit ids and digests stay readable).
     public static func looksLikeToken(_ value: String) -> Bool {
         let scalars = value.unicodeScalars
         if scalars.count >= 16, tokenPrefixes.contains(where: { value.hasPrefix($0) }),
@@ -83,7 +83,9 @@ public enum Redaction {
         {
             return true
         }
-        guard scalars.count >= 24 else { return false }
+        guard scalars.count >= 24, !value.hasPrefix("/"), !value.hasPrefix("."), !value.hasPrefix("~") else {
+            return false
+        }
         var letters = false, digits = false, nonHex = false
         for s in scalars {
             switch s {
@@ -96,9 +98,11 @@ public enum Redaction {
             default: return false
             }
         }
-        // A path (`/a/b/c`) or a dashed name is not a token: require letters and digits, and not mostly separators.
-        let separators = scalars.filter { $0 == "/" || $0 == "-" || $0 == "_" }.count
-        return letters && digits && nonHex && separators * 4 < scalars.count
+        // A path or a dashed name is not a token: one run of 16 or more letters and digits, mixing both, is needed.
+        let longRun = value.split(whereSeparator: { "/-_+=.".contains($0) }).contains { run in
+            run.count >= 16 && run.contains(where: \.isLetter) && run.contains(where: \.isNumber)
+        }
+        return letters && digits && nonHex && longRun
     }
 
     /// Masks the password of every `scheme://user:password@host` in `text` (and a token used as the user name).
