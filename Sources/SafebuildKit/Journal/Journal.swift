@@ -87,15 +87,19 @@ public enum Journal {
 
         public static func current(environment: [String: String]) -> Context {
             var name = [CChar](repeating: 0, count: 256)
-            let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown"
+            let host = gethostname(&name, name.count) == 0 ? Self.text(name) : "unknown"
             let uid = getuid()
             var user = environment["USER"] ?? environment["LOGNAME"] ?? ""
             if let pw = getpwuid(uid), let n = pw.pointee.pw_name { user = String(cString: n) }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : (environment["PWD"] ?? "")
+            let cwd = getcwd(&buffer, buffer.count) != nil ? Self.text(buffer) : (environment["PWD"] ?? "")
             return Context(
                 host: host, user: user.isEmpty ? String(uid) : user, uid: uid, cwd: cwd,
                 ci: JournalCI(environment: environment))
+        }
+
+        static func text(_ buffer: [CChar]) -> String {
+            String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
     }
 }
