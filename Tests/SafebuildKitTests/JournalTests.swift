@@ -152,7 +152,12 @@ struct JournalTests {
         #expect(out.contains("  remedy builder_prune: skipped (no build cache to prune)"))
         #expect(out.contains("  remedy compact_memory: compacted memory (failed: permission denied) in 0.2s"))
         #expect(out.contains("  decision: give up: no attempts left"))
-        #expect(out.contains("invocation 20261123-090000-cccccc"))
+        #expect(out.hasPrefix("invocation 20261123-090000-cccccc\n"))
+        var refused = ""
+        _ = try JournalCommand.run(arguments: ["show", "20261123-091000"], journalPath: journalFixture, now: fixtureNow) {
+            refused += $0
+        }
+        #expect(refused.contains("  pre-flight: 310 MB of memory available, below the 512 MB the policy requires\n"))
         var json = ""
         _ = try JournalCommand.run(
             arguments: ["show", "20261123-090000-cccccc", "--json"], journalPath: journalFixture, now: fixtureNow

@@ -90,7 +90,11 @@ public enum JournalCommand {
             guard let id else { throw SafebuildError(.usage, "journal show needs an invocation id") }
             let contents = try JournalReader.read(path: journalPath)
             let invocation = try Journal.find(id: id, path: journalPath)
-            let records = contents.records.filter { $0.invocationID == invocation.id }
+            // The invocation first, then its attempts in order (the file has them the other way round).
+            let records = [JournalRecord.invocation(invocation)]
+                + contents.records.filter {
+                    if case .attempt(let a) = $0 { return a.invocation == invocation.id } else { return false }
+                }
             print(json ? jsonLines(records) : show(records))
             return 0
         case "summary":
@@ -185,6 +189,7 @@ public enum JournalCommand {
                 out += "  command:  docker \(ShellQuote.join(inv.argv))\n"
                 if inv.executedArgv != inv.argv { out += "  executed: docker \(ShellQuote.join(inv.executedArgv))\n" }
                 if let policy = inv.policySource { out += "  policy:   \(policy)\n" }
+                for d in inv.preflight ?? [] { out += "  pre-flight: \(ConsoleReport.decisionText(d))\n" }
                 out += "  outcome:  \(inv.outcome.rawValue) after \(inv.attempts) attempt(s), exit status \(inv.exitStatus)"
                 out += (inv.failureClass.map { ", class \($0)" } ?? "") + "\n"
                 if let ci = inv.ci {
