@@ -429,7 +429,8 @@ struct JournalTests {
         defer { removeTree(dir) }
         let path = dir + "/safebuild.prom"
         #expect(Metrics.write(journalPath: journalFixture, to: path) == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["safebuild.prom"])
+        // No temporary file is left; the counts made are cached beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["safebuild.prom", "safebuild.prom.cache"])
         let script = """
             import json, sys
             from prometheus_client.parser import text_string_to_metric_families
@@ -470,6 +471,36 @@ struct JournalTests {
         #expect(parsed["safebuild_preflight_measured{check=\"mem_available\",unit=\"bytes\"}"]?.first?.text == "gauge")
         #expect(value("safebuild_last_invocation_timestamp_seconds") == JournalTime.parse("2026-11-23T09:50:02Z"))
         #expect(value("safebuild_journal_unparsable_lines") == 2)
+    }
+
+    @Test func metricsAreUpdatedIncrementallyAcrossRotation() throws {
+        let dir = temporaryDirectory("incremental")
+        defer { removeTree(dir) }
+        let path = dir + "/journal.jsonl", metrics = dir + "/safebuild.prom"
+        let line = try JournalCoding.line(sampleAttempt())
+        let writer = JournalWriter(path: path, maxBytes: Int64(line.count * 4), keep: 3) { _ in }
+        func metricsFile() throws -> String { try String(contentsOfFile: metrics, encoding: .utf8) }
+        func expected() throws -> String { Metrics.render(try JournalReader.read(path: path)) }
+        #expect(Metrics.write(journalPath: path, to: metrics) == nil)  // no journal yet
+        #expect(try metricsFile().contains("safebuild_attempts_total 0\n"))
+        var n = 0
+        for round in 1...5 {
+            for _ in 0..<(round * 2) {
+                n += 1
+                writer.append(sampleAttempt(invocation: "inv-\(n)", attempt: 1 + n % 3))
+                if n % 3 == 0 {
+                    writer.append(InvocationRecord(
+                        id: "inv-\(n)", started: "2026-11-23T09:00:00.000Z", ended: "2026-11-23T09:0\(round):00.000Z",
+                        durationSeconds: 1, host: "h", user: "u", uid: 0, cwd: "/", command: "build", argv: [],
+                        executedArgv: [], outcome: .failed, attempts: 1, exitStatus: 1))
+                }
+            }
+            #expect(Metrics.write(journalPath: path, to: metrics) == nil)
+            #expect(try metricsFile() == expected(), "round \(round)")
+        }
+        // Dropped rotated files no longer count.
+        #expect(try metricsFile().contains("safebuild_attempts_total \(try JournalReader.read(path: path).attempts.count)\n"))
+        #expect(try JournalReader.read(path: path).attempts.count < n)
     }
 
     @Test func labelValuesAreEscaped() {

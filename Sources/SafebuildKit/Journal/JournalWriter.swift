@@ -173,10 +173,21 @@ enum JournalCoding {
         var kind: String?
     }
 
-    /// Decodes one line; nil when it is not a record of a kind this version knows.
+    static let invocationPrefix = Array("{\"schema\":1,\"kind\":\"invocation\",".utf8)
+    static let attemptPrefix = Array("{\"schema\":1,\"kind\":\"attempt\",".utf8)
+
+    /// Decodes one line; nil when it is not a record of a kind this version knows. Lines as safebuild writes them
+    /// are recognised by their first bytes; others (edited by hand, from elsewhere) by a first decoding pass.
     static func decode(_ line: Data, with decoder: JSONDecoder) -> JournalRecord? {
-        guard let header = try? decoder.decode(Header.self, from: line) else { return nil }
-        switch header.kind {
+        var kind: String?
+        if line.starts(with: attemptPrefix) {
+            kind = "attempt"
+        } else if line.starts(with: invocationPrefix) {
+            kind = "invocation"
+        } else {
+            kind = (try? decoder.decode(Header.self, from: line))?.kind
+        }
+        switch kind {
         case "invocation": return (try? decoder.decode(InvocationRecord.self, from: line)).map { .invocation($0) }
         case "attempt": return (try? decoder.decode(AttemptRecord.self, from: line)).map { .attempt($0) }
         default: return nil
