@@ -247,6 +247,24 @@ struct JournalTests {
         #expect(JournalCI(environment: ["HOME": "/root"]) == nil)
     }
 
+    @Test(arguments: [
+        (["build", "-t", "app:1", "--tag=app:latest", "-tweb:2", "."], ["app:1", "app:latest", "web:2"]),
+        (["-H", "unix:///x.sock", "image", "build", "--tag", "a", "-t=b", "."], ["a", "b"]),
+        (["build", "."], nil),
+    ] as [([String], [String]?)])
+    func tagsOfABuild(argv: [String], tags: [String]?) {
+        #expect(Journal.tags(in: DockerCommandLine(argv)) == tags)
+    }
+
+    @Test func contextIsThisProcess() {
+        let context = Journal.Context.current(environment: ["JOB_NAME": "app", "USER": "ignored-when-passwd-knows"])
+        #expect(context.uid == getuid())
+        #expect(context.cwd == FileManager.default.currentDirectoryPath)
+        #expect(!context.host.isEmpty && context.host != "unknown")
+        #expect(context.user == (getuid() == 0 ? "root" : context.user))
+        #expect(context.ci?.jobName == "app")
+    }
+
     // MARK: - Redaction
 
     @Test(arguments: [
