@@ -232,7 +232,7 @@ enum HostFixture {
         ("6,1,1,-;eth0: link up", false),
     ])
     func recordsWorthParsing(_ row: (String, Bool)) {
-        #expect(HostReader.mentionsOOM(row.0) == row.1)
+        #expect(HostReader.mentions(row.0, HostReader.needles) == row.1)
     }
 }
 

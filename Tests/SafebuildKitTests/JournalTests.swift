@@ -29,11 +29,11 @@ func sampleAttempt(invocation: String = "20261123-094236-3f9a2c", attempt: Int =
         ended: "2026-11-23T09:43:36.000Z", durationSeconds: 59.877,
         argv: ["build", "-m", "2g", "-t", "app:1", "--label", "filler=\(filler)", "."],
         preflight: [JournalDecision(check: "mem_available", measured: 2.1e9, limit: 5.12e8, unit: "bytes", action: "ok")],
-        exitStatus: 1, failureClass: "enomem_network",
+        exitStatus: 1, failureClass: "network_enomem",
         matchedLine: "failed to create endpoint x on network bridge: failed to add the host (a) <=> sandbox (b) pair interfaces: cannot allocate memory",
         remedies: [
             JournalRemedy(
-                name: "builder_prune", ran: true, before: ["build_cache_bytes": 1_400_000_000],
+                name: "prune_build_cache", ran: true, before: ["build_cache_bytes": 1_400_000_000],
                 after: ["build_cache_bytes": 200_000_000], reclaimedBytes: 1_200_000_000, seconds: 3.2),
             JournalRemedy(
                 name: "drop_caches", ran: true, before: ["mem_available_bytes": 1_000_000_000],
@@ -60,13 +60,13 @@ struct JournalTests {
         #expect(s.retries == 5)
         #expect(s.unfinished == 1)
         #expect(s.unparsable == 2)
-        #expect(s.byClass.map(\.failureClass) == ["oom_killed", "enomem_network", "enomem_overlay"])
-        #expect(s.byClass[0] == .init(failureClass: "oom_killed", failedAttempts: 3, saved: 0, failed: 1))
-        #expect(s.byClass[1] == .init(failureClass: "enomem_network", failedAttempts: 2, saved: 2, failed: 0))
-        #expect(s.byClass[2] == .init(failureClass: "enomem_overlay", failedAttempts: 1, saved: 1, failed: 0))
+        #expect(s.byClass.map(\.failureClass) == ["oom_container", "network_enomem", "storage_enomem"])
+        #expect(s.byClass[0] == .init(failureClass: "oom_container", failedAttempts: 3, saved: 0, failed: 1))
+        #expect(s.byClass[1] == .init(failureClass: "network_enomem", failedAttempts: 2, saved: 2, failed: 0))
+        #expect(s.byClass[2] == .init(failureClass: "storage_enomem", failedAttempts: 1, saved: 1, failed: 0))
         #expect(s.remedies == [
             .init(name: "drop_caches", ran: 3, skipped: 0, failed: 0, reclaimedBytes: 0),
-            .init(name: "builder_prune", ran: 2, skipped: 1, failed: 0, reclaimedBytes: 1_500_000_000),
+            .init(name: "prune_build_cache", ran: 2, skipped: 1, failed: 0, reclaimedBytes: 1_500_000_000),
             .init(name: "compact_memory", ran: 1, skipped: 0, failed: 1, reclaimedBytes: 0),
         ])
         #expect(s.remediesRun == 6)
@@ -97,7 +97,7 @@ struct JournalTests {
         (["--since", "2026-11-23T09:15"], ["eeeeee", "ffffff", "gggggg"]),
         (["--outcome", "failed,aborted"], ["cccccc", "eeeeee"]),
         (["--outcome=succeeded_after_retry"], ["bbbbbb", "ffffff"]),
-        (["--class", "oom_killed"], ["cccccc"]),
+        (["--class", "oom_container"], ["cccccc"]),
         (["--image", "app:*"], ["aaaaaa", "bbbbbb", "eeeeee"]),
         (["--image", "busybox"], ["dddddd", "gggggg"]),
         (["--job", "app-*"], ["aaaaaa", "bbbbbb", "eeeeee"]),
@@ -126,7 +126,7 @@ struct JournalTests {
         #expect(lines.count == 2)
         #expect(lines[0].hasPrefix("TIME"))
         #expect(lines[1].hasPrefix("2026-11-23 09:00:00 20261123-090000-cccccc failed"))
-        #expect(lines[1].contains("oom_killed"))
+        #expect(lines[1].contains("oom_container"))
         #expect(lines[1].contains("run node:20"))
     }
 
@@ -148,8 +148,8 @@ struct JournalTests {
         _ = try JournalCommand.run(arguments: ["show", "20261123-0900"], journalPath: journalFixture, now: fixtureNow) {
             out += $0
         }
-        #expect(out.contains("attempt 1/3: 2026-11-23T09:00:00.000Z (2m), exit status 137, class oom_killed"))
-        #expect(out.contains("  remedy builder_prune: skipped (no build cache to prune)"))
+        #expect(out.contains("attempt 1/3: 2026-11-23T09:00:00.000Z (2m), exit status 137, class oom_container"))
+        #expect(out.contains("  remedy prune_build_cache: skipped (no build cache to prune)"))
         #expect(out.contains("  remedy compact_memory: compacted memory (failed: permission denied) in 0.2s"))
         #expect(out.contains("  decision: give up: no attempts left"))
         #expect(out.hasPrefix("invocation 20261123-090000-cccccc\n"))
@@ -192,7 +192,7 @@ struct JournalTests {
             ended: "2026-11-23T09:45:00.000Z", durationSeconds: 143.877, host: "agent-07", user: "jenkins", uid: 1000,
             cwd: "/w", command: "build", argv: ["build", "."], executedArgv: ["build", "-m", "2g", "."],
             policySource: "built-in", tags: ["app:1"], outcome: .succeededAfterRetry, attempts: 2, exitStatus: 0,
-            failureClass: "enomem_network", ci: JournalCI(environment: ["JOB_NAME": "app", "BUILD_NUMBER": "7"]))
+            failureClass: "network_enomem", ci: JournalCI(environment: ["JOB_NAME": "app", "BUILD_NUMBER": "7"]))
         let line = String(decoding: try JournalCoding.line(invocation), as: UTF8.self)
         #expect(line.hasPrefix("{\"schema\":1,\"kind\":\"invocation\""))
         #expect(line.hasSuffix("}\n"))
@@ -473,20 +473,20 @@ struct JournalTests {
         // Every attempt record counts, the unfinished invocation's too.
         #expect(value("safebuild_attempts_total") == 12)
         #expect(value("safebuild_retries_total") == 5)
-        #expect(value("safebuild_failures_total{class=\"oom_killed\"}") == 4)
-        #expect(value("safebuild_failures_total{class=\"enomem_network\"}") == 2)
-        #expect(value("safebuild_failures_total{class=\"enomem_overlay\"}") == 1)
-        #expect(value("safebuild_remedies_total{remedy=\"builder_prune\",result=\"ran\"}") == 2)
-        #expect(value("safebuild_remedies_total{remedy=\"builder_prune\",result=\"skipped\"}") == 1)
+        #expect(value("safebuild_failures_total{class=\"oom_container\"}") == 4)
+        #expect(value("safebuild_failures_total{class=\"network_enomem\"}") == 2)
+        #expect(value("safebuild_failures_total{class=\"storage_enomem\"}") == 1)
+        #expect(value("safebuild_remedies_total{remedy=\"prune_build_cache\",result=\"ran\"}") == 2)
+        #expect(value("safebuild_remedies_total{remedy=\"prune_build_cache\",result=\"skipped\"}") == 1)
         #expect(value("safebuild_remedies_total{remedy=\"drop_caches\",result=\"ran\"}") == 3)
         #expect(value("safebuild_remedies_total{remedy=\"compact_memory\",result=\"failed\"}") == 1)
         #expect(value("safebuild_reclaimed_bytes_total") == 1_500_000_000)
         #expect(parsed["safebuild_reclaimed_bytes_total"]?.first?.text == "counter")
         // The last pre-flight is the unfinished invocation's.
-        #expect(value("safebuild_preflight_measured{check=\"mem_available\",unit=\"bytes\"}") == 900_000_000)
-        #expect(value("safebuild_preflight_measured{check=\"memory_pressure\",unit=\"percent\"}") == 12.5)
-        #expect(value("safebuild_preflight_limit{check=\"mem_available\",unit=\"bytes\"}") == 512_000_000)
-        #expect(parsed["safebuild_preflight_measured{check=\"mem_available\",unit=\"bytes\"}"]?.first?.text == "gauge")
+        #expect(value("safebuild_preflight_measured{check=\"min_available\",unit=\"bytes\"}") == 900_000_000)
+        #expect(value("safebuild_preflight_measured{check=\"max_pressure\",unit=\"percent\"}") == 12.5)
+        #expect(value("safebuild_preflight_limit{check=\"min_available\",unit=\"bytes\"}") == 512_000_000)
+        #expect(parsed["safebuild_preflight_measured{check=\"min_available\",unit=\"bytes\"}"]?.first?.text == "gauge")
         #expect(value("safebuild_last_invocation_timestamp_seconds") == JournalTime.parse("2026-11-23T09:50:02Z"))
         #expect(value("safebuild_journal_unparsable_lines") == 2)
     }

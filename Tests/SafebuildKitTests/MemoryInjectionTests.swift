@@ -3,9 +3,20 @@ import Testing
 
 /// argv in, argv out: the policy's memory defaults in every spelling docker accepts.
 @Suite struct MemoryInjectionTests {
-    static let plan = MemoryInjection.Plan(memory: 4 << 30, swap: MemoryInjection.Swap.none, memorySource: "run.memory")
+    static let host: UInt64 = 16 << 30
 
-    func inject(_ line: String, _ plan: MemoryInjection.Plan = plan, env: [String: String] = [:]) -> MemoryInjection.Result {
+    /// What the policy resolves to for one command, as `Policy.limits(for:)` returns it.
+    static func limits(
+        memory: UInt64? = 4 << 30, swap: SwapRule? = .noSwap, shm: UInt64? = nil, enforcement: BuildEnforcement? = nil
+    ) -> ResolvedLimits {
+        ResolvedLimits(
+            memory: memory, memorySwap: memory.flatMap { m in swap?.memorySwap(memory: m, hostMemory: host) },
+            swapRule: swap, shmSize: shm, enforcement: enforcement, hostMemory: host, decisions: [])
+    }
+
+    static let plan = limits()
+
+    func inject(_ line: String, _ plan: ResolvedLimits = plan, env: [String: String] = [:]) -> MemoryInjection.Result {
         MemoryInjection.apply(plan, to: DockerCommandLine(line.split(separator: " ").map(String.init)), environment: env)
     }
 
@@ -41,35 +52,31 @@ import Testing
     }
 
     @Test(arguments: [
-        (MemoryInjection.Swap.none, "--memory-swap 4g"),
+        (SwapRule.noSwap, "--memory-swap 4g"),
         (.unlimited, "--memory-swap -1"),
-        (.total(6 << 30), "--memory-swap 6g"),
-        (.total(1 << 30), "--memory-swap 4g"),  // below memory: no swap rather than a docker error
+        (.size(.bytes(6 << 30)), "--memory-swap 6g"),
+        (.size(.bytes(1 << 30)), "--memory-swap 4g"),  // below memory: no swap rather than a docker error
+        (.size(.share(50)), "--memory-swap 8g"),  // half of a 16g host
     ])
-    func swapRules(_ swap: MemoryInjection.Swap, _ expected: String) {
-        var plan = Self.plan
-        plan.swap = swap
-        let result = inject("run img", plan)
+    func swapRules(_ swap: SwapRule, _ expected: String) {
+        let result = inject("run img", Self.limits(swap: swap))
         #expect(result.arguments.joined(separator: " ") == "run --memory 4g \(expected) img")
     }
 
     @Test func noSwapRuleLeavesDockersDefault() {
-        var plan = Self.plan
-        plan.swap = nil
+        let plan = Self.limits(swap: nil)
         #expect(inject("run img", plan).arguments == ["run", "--memory", "4g", "img"])
         #expect(inject("run -m 1g img", plan).arguments == ["run", "-m", "1g", "img"])
     }
 
     @Test func noPolicyLimitInjectsNothing() {
-        let result = inject("run img", MemoryInjection.Plan())
+        let result = inject("run img", Self.limits(memory: nil))
         #expect(result.arguments == ["run", "img"])
         #expect(result.decisions == ["no memory limit: the policy sets none for run"])
     }
 
     @Test func buildSelectsTheClassicBuilderSoTheLimitIsEnforced() {
-        var plan = Self.plan
-        plan.shmSize = 256 << 20
-        let result = inject("build -t app .", plan)
+        let result = inject("build -t app .", Self.limits(shm: 256 << 20, enforcement: .classic))
         #expect(result.arguments == ["build", "--memory", "4g", "--memory-swap", "4g", "--shm-size", "256m", "-t", "app", "."])
         #expect(result.environment == ["DOCKER_BUILDKIT": "0"])
         #expect(result.enforced)
@@ -83,18 +90,14 @@ import Testing
     }
 
     @Test func buildNoticeModeKeepsTheBuilder() {
-        var plan = Self.plan
-        plan.buildEnforcement = .notice
-        let result = inject("build .", plan)
+        let result = inject("build .", Self.limits(enforcement: .notice))
         #expect(result.environment == [:])
         #expect(!result.enforced)
         #expect(result.arguments.prefix(3) == ["build", "--memory", "4g"])
     }
 
     @Test func buildOffInjectsNothing() {
-        var plan = Self.plan
-        plan.buildEnforcement = .off
-        #expect(inject("build -t a .", plan).arguments == ["build", "-t", "a", "."])
+        #expect(inject("build -t a .", Self.limits(enforcement: .off)).arguments == ["build", "-t", "a", "."])
     }
 
     @Test func buildxIsNeverGivenLimitsItIgnores() {
@@ -104,9 +107,7 @@ import Testing
     }
 
     @Test func buildUserShmSizeWins() {
-        var plan = Self.plan
-        plan.shmSize = 256 << 20
-        let result = inject("build --shm-size=1g .", plan)
+        let result = inject("build --shm-size=1g .", Self.limits(shm: 256 << 20))
         #expect(!result.arguments.contains("256m"))
     }
 
@@ -117,29 +118,7 @@ import Testing
     ])
     func raisingGoesLastAmongTheOptions(_ given: String, _ expected: String) {
         let line = DockerCommandLine(given.split(separator: " ").map(String.init))
-        #expect(MemoryInjection.raising(line, to: 128 << 20, swap: MemoryInjection.Swap.none).joined(separator: " ") == expected)
-    }
-
-    static let sizes: [(String, UInt64)] = [
-        ("512", 512), ("64m", 64 << 20), ("64M", 64 << 20), ("1g", 1 << 30), ("1.5g", 3 << 29),
-        ("2GB", 2 << 30), ("100 MiB", 100 << 20), ("4k", 4096), ("1t", 1 << 40),
-    ]
-
-    @Test(arguments: sizes)
-    func dockerSizes(_ text: String, _ bytes: UInt64) {
-        #expect(DockerSize.parse(text) == bytes)
-    }
-
-    @Test(arguments: ["", "m", "1x", "-1", "1.2.3g", "g1"])
-    func badDockerSizes(_ text: String) {
-        #expect(DockerSize.parse(text) == nil)
-    }
-
-    static let formats: [(UInt64, String)] = [(4 << 30, "4g"), (512 << 20, "512m"), (6 << 20, "6m"), (1536 << 20, "1536m"), (1000, "1000")]
-
-    @Test(arguments: formats)
-    func formatsTheShortestExactSpelling(_ bytes: UInt64, _ text: String) {
-        #expect(DockerSize.format(bytes) == text)
+        #expect(MemoryInjection.raising(line, to: 128 << 20, memorySwap: 128 << 20).joined(separator: " ") == expected)
     }
 }
 

@@ -31,6 +31,8 @@ public struct Signature: Sendable, Equatable {
     public var prefix: String?
     public var contains: [String]
     public var suffix: String?
+    /// A regular expression the line must contain a match of (policy signatures only).
+    public var pattern: String?
     /// Where the text comes from: repository and file, or "measured" with the command that produced it here.
     public var source: String
 
@@ -49,14 +51,25 @@ public struct Signature: Sendable, Equatable {
 
     /// A signature from the policy's `signatures:` list (`{class, contains}`): matched in docker's own error lines of
     /// both commands, before the built-in table.
-    public static func policy(_ failureClass: FailureClass, contains: String) -> Signature {
-        Signature(failureClass, contains: [contains], source: "policy")
+    public static func policy(_ failureClass: FailureClass, contains: String, source: String = "policy") -> Signature {
+        Signature(failureClass, contains: [contains], source: source)
+    }
+
+    /// A policy signature given as a regular expression.
+    public static func policy(_ failureClass: FailureClass, pattern: String, source: String = "policy") -> Signature {
+        var signature = Signature(failureClass, source: source)
+        signature.pattern = pattern
+        return signature
     }
 
     func matches(_ line: [UInt8]) -> Bool {
         if let prefix, !line.starts(with: prefix.utf8) { return false }
         if let suffix, !line.reversed().starts(with: suffix.utf8.reversed()) { return false }
         for needle in contains where !Bytes.contains(line, needle) { return false }
+        if let pattern {
+            guard let regex = try? Regex(pattern) else { return false }
+            return String(decoding: line, as: UTF8.self).contains(regex)
+        }
         return true
     }
 

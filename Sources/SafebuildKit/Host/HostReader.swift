@@ -130,9 +130,10 @@ public struct HostReader: Sendable {
         return KernelLog.oomKills(records, bootTime: boot).filter { ($0.wallTime ?? .infinity) >= since }
     }
 
-    func kernelRecords() throws(ProbeError) -> [KernelLog.Record] {
+    /// The kernel log's records that hold one of `needles` (by default, the OOM killer's lines).
+    func kernelRecords(matching needles: [String] = HostReader.needles) throws(ProbeError) -> [KernelLog.Record] {
         let fd = open(kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        if fd < 0 { return try dmesgRecords() }
+        if fd < 0 { return try dmesgRecords(matching: needles) }
         defer { close(fd) }
         var records: [KernelLog.Record] = []
         var buffer = [CChar](repeating: 0, count: 8193)
@@ -144,22 +145,27 @@ public struct HostReader: Sendable {
             }
             if n == 0 { break }
             buffer[n] = 0
-            guard Self.mentionsOOM(buffer) else { continue }
+            guard Self.mentions(buffer, needles) else { continue }
             let text = buffer[..<n].withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             if let record = KernelLog.parseKmsgRecord(text[...]) { records.append(record) }
         }
         return records
     }
 
+    /// MemAvailable from /proc/meminfo, nil when it cannot be read.
+    public func memAvailable() -> UInt64? {
+        Self.read(proc + "/meminfo").flatMap { try? MemInfo.parse($0).available }
+    }
+
     static let needles = ["oom-kill:", "Killed process ", "Kill process "]
 
-    /// Whether a NUL-terminated record holds one of the OOM killer's lines, checked with strstr before any String
-    /// is made (most of the kernel log is something else).
-    static func mentionsOOM(_ record: UnsafePointer<CChar>) -> Bool {
+    /// Whether a NUL-terminated record holds one of `needles`, checked with strstr before any String is made (most
+    /// of the kernel log is something else).
+    static func mentions(_ record: UnsafePointer<CChar>, _ needles: [String]) -> Bool {
         needles.contains { strstr(record, $0) != nil }
     }
 
-    func dmesgRecords() throws(ProbeError) -> [KernelLog.Record] {
+    func dmesgRecords(matching needles: [String] = HostReader.needles) throws(ProbeError) -> [KernelLog.Record] {
         let candidates: [String] = ["/usr/bin/dmesg", "/bin/dmesg"]
         guard let path = candidates.first(where: { access($0, X_OK) == 0 }) else {
             throw ProbeError(kmsg, "cannot be read (\(String(cString: strerror(errno)))) and no dmesg to fall back on")
@@ -171,6 +177,6 @@ public struct HostReader: Sendable {
         guard result.succeeded else {
             throw ProbeError("dmesg", "failed: \(result.stderr.split(separator: "\n").first ?? "timed out")")
         }
-        return try KernelLog.records(result.stdout)
+        return try KernelLog.records(result.stdout).filter { r in needles.contains { r.message.contains($0) } }
     }
 }

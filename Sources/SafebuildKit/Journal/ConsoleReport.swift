@@ -58,11 +58,18 @@ public enum ConsoleReport {
         let freed = remedy.reclaimed
         let what: String
         switch remedy.name {
-        case "builder_prune", "build_cache_prune": what = "pruned \(bytes(freed)) of build cache"
-        case "image_prune": what = "pruned \(bytes(freed)) of images"
-        case "container_prune": what = "removed \(bytes(freed)) of stopped containers"
-        case "drop_caches": what = "dropped caches"
-        case "compact_memory": what = "compacted memory"
+        case RemedyName.pruneBuildCache.rawValue: what = "pruned \(bytes(freed)) of build cache"
+        case RemedyName.pruneDanglingImages.rawValue: what = "pruned \(bytes(freed)) of dangling images"
+        case RemedyName.dropCaches.rawValue: what = "dropped caches"
+        case RemedyName.compactMemory.rawValue: what = "compacted memory"
+        case RemedyName.waitForMemory.rawValue: what = "waited \(seconds(remedy.seconds)) for memory"
+        case RemedyName.raiseMemory.rawValue:
+            let key = "memory_limit_bytes"
+            if let from = remedy.before[key], let to = remedy.after[key] {
+                what = "raised the memory limit from \(Size.format(UInt64(from))) to \(Size.format(UInt64(to)))"
+            } else {
+                what = "raised the memory limit"
+            }
         default:
             let name = remedy.name.replacingOccurrences(of: "_", with: " ")
             what = freed > 0 ? "\(name) (\(bytes(freed)) freed)" : name

@@ -184,7 +184,7 @@ public struct JournalDecision: Codable, Sendable, Equatable {
 
 /// One remedy safebuild considered between attempts, and the figures before and after it.
 public struct JournalRemedy: Codable, Sendable, Equatable {
-    /// The remedy's name (snake_case), for example `builder_prune`, `drop_caches`, `compact_memory`.
+    /// The remedy's name (snake_case), for example `prune_build_cache`, `drop_caches`, `compact_memory`.
     public var name: String
     public var ran: Bool
     public var skippedReason: String?

@@ -58,7 +58,7 @@ public struct Threshold<Value: Equatable & Sendable>: Equatable, Sendable {
 
 /// An extra failure signature: docker output containing `contains` (or matching the regular expression `pattern`)
 /// is classified as `failureClass`.
-public struct Signature: Equatable, Sendable {
+public struct PolicySignature: Equatable, Sendable {
     public enum Text: Equatable, Sendable {
         case contains(String)
         case pattern(String)
@@ -185,7 +185,7 @@ public struct Policy: Equatable, Sendable {
     public var retry: Retry
     public var remedies: Remedies
     public var journal: Journal
-    public var signatures: [Signature]
+    public var signatures: [PolicySignature]
     public var docker: Docker
 
     /// Remedy names the retry ladders may use (filled in by the remedy helper).

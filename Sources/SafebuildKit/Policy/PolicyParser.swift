@@ -715,17 +715,17 @@ final class PolicyParser {
         }
     }
 
-    func signatures(_ node: Node) -> [Signature] {
+    func signatures(_ node: Node) -> [PolicySignature] {
         if Self.isNull(node) { return [] }
         guard case .sequence(let items) = node else {
             report(node, "signatures is \(Self.kind(node))", expected: "a list of {class: …, contains: …} or {class: …, pattern: …}")
             return []
         }
-        var result: [Signature] = []
+        var result: [PolicySignature] = []
         for (index, item) in items.enumerated() {
             let path = "signature \(index + 1)"
             var failureClass: String?
-            var text: Signature.Text?
+            var text: PolicySignature.Text?
             var count = 0
             let before = diagnostics.count
             mapping(item, path, known: ["class", "contains", "pattern"]) { key, _, value in
@@ -758,7 +758,7 @@ final class PolicyParser {
                 report(item, "\(path) needs a class and exactly one of contains or pattern", expected: "{class: storage_enomem, contains: \"…\"}")
                 continue
             }
-            if let failureClass, let text { result.append(Signature(failureClass: failureClass, text: text, source: source(item))) }
+            if let failureClass, let text { result.append(PolicySignature(failureClass: failureClass, text: text, source: source(item))) }
         }
         return result
     }

@@ -61,6 +61,12 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
         return overflow ? nil : .bytes(product)
     }
 
+    /// Bytes of a size in docker's units (no share of host memory): what docker makes of `-m 512m`.
+    public static func bytes(_ text: String) -> UInt64? {
+        guard case .bytes(let n)? = parse(text) else { return nil }
+        return n
+    }
+
     /// `\d+(\.\d+)?`
     private static func decimal(_ chars: ArraySlice<UInt8>) -> (value: Double, whole: UInt64, fraction: Bool)? {
         guard let first = chars.first, first >= 48, first <= 57 else { return nil }

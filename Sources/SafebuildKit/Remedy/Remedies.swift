@@ -252,13 +252,13 @@ public struct Remedies {
         guard let current else {
             return (.skip(.raiseMemory, "the attempt had no memory limit to raise"), nil)
         }
-        guard let bytes = MemoryLimit.parse(current) else {
+        guard let bytes = Size.bytes(current) else {
             return (.skip(.raiseMemory, "cannot read the memory limit \(current)"), nil)
         }
         guard let next = MemoryLimit.raised(current: bytes, factor: settings.raiseFactor, cap: settings.raiseCap) else {
-            return (.skip(.raiseMemory, "the limit \(current) is already at the policy's cap \(MemoryLimit.format(settings.raiseCap))"), nil)
+            return (.skip(.raiseMemory, "the limit \(current) is already at the policy's cap \(Size.format(settings.raiseCap))"), nil)
         }
-        let value = MemoryLimit.format(next)
+        let value = Size.format(next)
         let report = RemedyReport(
             name: .raiseMemory, ran: true, detail: "-m \(current) → -m \(value)",
             before: ["memory_limit_bytes": Int64(bytes)], after: ["memory_limit_bytes": Int64(next)])

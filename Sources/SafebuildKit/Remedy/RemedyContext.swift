@@ -36,7 +36,7 @@ public struct LiveRemedyContext: RemedyContext {
     public var signals: SignalInbox?
     public var memAvailable: () -> UInt64?
 
-    /// `memAvailable` defaults to MemAvailable from /proc/meminfo; pass the Host reader's instead where it exists.
+    /// `memAvailable` defaults to MemAvailable from /proc/meminfo.
     public init(
         docker: String, globalFlags: [String], signals: SignalInbox? = nil,
         memAvailable: (() -> UInt64?)? = nil
@@ -44,7 +44,7 @@ public struct LiveRemedyContext: RemedyContext {
         self.dockerPath = docker
         self.globalFlags = globalFlags
         self.signals = signals
-        self.memAvailable = memAvailable ?? { Self.meminfoAvailable() }
+        self.memAvailable = memAvailable ?? { HostReader().memAvailable() }
     }
 
     public func docker(_ arguments: [String], timeout: Double) -> Command.Result? {
@@ -92,14 +92,4 @@ public struct LiveRemedyContext: RemedyContext {
 
     public var isRoot: Bool { geteuid() == 0 }
 
-    static func meminfoAvailable() -> UInt64? {
-        guard case .success(let text) = LiveRemedyContext(docker: "", globalFlags: [], memAvailable: { nil })
-            .readFile("/proc/meminfo")
-        else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { UInt64($0) }
-            return kb.map { $0 * 1024 }
-        }
-        return nil
-    }
 }

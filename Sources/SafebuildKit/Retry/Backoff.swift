@@ -15,11 +15,14 @@ public struct Backoff: Sendable, Equatable {
     /// Seconds; no single delay is longer.
     public var max: Double
     public var jitter: Jitter
+    /// With `.full`: the share of each delay that is randomised (1: anywhere in [0, delay]; 0.2: in [0.8·delay, delay]).
+    public var spread: Double
 
-    public init(base: Double = 2, max: Double = 60, jitter: Jitter = .full) {
+    public init(base: Double = 2, max: Double = 60, jitter: Jitter = .full, spread: Double = 1) {
         self.base = base
         self.max = Swift.max(max, 0)
         self.jitter = jitter
+        self.spread = Swift.min(Swift.max(spread, 0), 1)
     }
 
     /// The delay before retry number `retry` (1 = the first), given the previous delay (0 before the first).
@@ -31,7 +34,7 @@ public struct Backoff: Sendable, Equatable {
             return exponential
         case .full:
             guard exponential > 0 else { return 0 }
-            return Double.random(in: 0...exponential, using: &random)
+            return Double.random(in: (exponential * (1 - spread))...exponential, using: &random)
         case .decorrelated:
             let low = Swift.min(base, max)
             let high = Swift.min(max, Swift.max(low, 3 * (previous > 0 ? previous : base)))

@@ -29,34 +29,6 @@ public struct Ladder: Sendable, Equatable {
         return steps[min(max(retry, 1), steps.count) - 1]
     }
 
-    /// The defaults, following what build farms do by hand: for ENOMEM in the kernel's own allocations (veth pairs,
-    /// mounts) free page cache and defragment first (cheap, nothing of anyone's is removed), then also give back
-    /// build cache and wait for memory; for an OOM kill, raise the limit (the same limit would be killed again);
-    /// for an unreachable daemon, only wait; for a full disk, prune.
-    public static let defaults: [FailureClass: Ladder] = [
-        .networkENOMEM: Ladder([
-            [.dropCaches, .compactMemory],
-            [.pruneBuildCache, .dropCaches, .compactMemory, .waitForMemory],
-            [.pruneBuildCache, .pruneDanglingImages, .dropCaches, .compactMemory, .waitForMemory],
-        ]),
-        .storageENOMEM: Ladder([
-            [.dropCaches, .compactMemory],
-            [.pruneBuildCache, .dropCaches, .waitForMemory],
-            [.pruneBuildCache, .pruneDanglingImages, .dropCaches, .compactMemory, .waitForMemory],
-        ]),
-        .processENOMEM: Ladder([
-            [.dropCaches, .waitForMemory],
-            [.pruneBuildCache, .dropCaches, .compactMemory, .waitForMemory],
-        ]),
-        .pageAllocation: Ladder([
-            [.compactMemory],
-            [.dropCaches, .compactMemory],
-            [.dropCaches, .compactMemory, .waitForMemory],
-        ]),
-        .oomContainer: Ladder([[.raiseMemory]]),
-        .oomBuildStep: Ladder([[.raiseMemory]]),
-        .daemonUnreachable: Ladder([[]]),
-        .diskFull: Ladder([[.pruneBuildCache], [.pruneBuildCache, .pruneDanglingImages]]),
-        .notMemory: Ladder([]),
-    ]
+    /// The defaults: the ladders of the built-in policy (Config/default-policy.yml, where they are explained).
+    public static var defaults: [FailureClass: Ladder] { RetrySettings.builtIn.ladders }
 }

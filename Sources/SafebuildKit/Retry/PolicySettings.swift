@@ -1,0 +1,117 @@
+/// The policy's settings in the shapes the pre-flight, retry and remedy code takes: one place that maps them.
+extension RetrySettings {
+    /// The retry settings of the built-in policy (Config/default-policy.yml).
+    public static let builtIn = RetrySettings(policy: PolicyLoader.builtIn)
+
+    /// `retry:` of a policy; `maxAttempts` overrides the policy's (`--sb-max-attempts`).
+    public init(policy: Policy, maxAttempts: Int? = nil) {
+        let retry = policy.retry
+        var ladders: [FailureClass: Ladder] = [:]
+        for (name, steps) in retry.ladders {
+            guard let failureClass = FailureClass(rawValue: name) else { continue }
+            ladders[failureClass] = Ladder(steps.value.map { $0.compactMap(RemedyName.init(rawValue:)) })
+        }
+        // The policy gives jitter as the randomised share of each delay: 0 is none, anything else full jitter over
+        // that share.
+        let jitter = retry.backoff.jitter.value
+        self.init(
+            maxAttempts: maxAttempts ?? retry.maxAttempts.value,
+            deadline: retry.deadline.value,
+            backoff: Backoff(
+                base: retry.backoff.initial.value, max: retry.backoff.max.value, jitter: jitter > 0 ? .full : .none,
+                spread: jitter),
+            ladders: ladders,
+            allowRaiseMemory: retry.raiseMemory.factor.value > 1)
+    }
+}
+
+extension RemedySettings {
+    /// `remedies:`, `retry.raise_memory` and the pre-flight memory floor of a policy, sizes resolved for this host.
+    public init(policy: Policy, hostMemory: UInt64) {
+        let floor = policy.preflight.minAvailable.value.value?.bytes(hostMemory: hostMemory) ?? (512 << 20)
+        self.init(
+            keepStorage: Size.format(policy.remedies.keepStorage.value.bytes(hostMemory: hostMemory)),
+            pruneUntil: policy.remedies.pruneUntil.value.isEmpty ? nil : policy.remedies.pruneUntil.value,
+            waitForAvailable: floor,
+            waitTimeout: policy.preflight.waitTimeout.value,
+            raiseFactor: policy.retry.raiseMemory.factor.value,
+            raiseCap: policy.retry.raiseMemory.cap.value.bytes(hostMemory: hostMemory))
+    }
+}
+
+extension Policy {
+    /// The pre-flight thresholds the policy sets (a threshold without a value is not checked).
+    public func thresholds(hostMemory: UInt64) -> [SafebuildKit.Preflight.Threshold] {
+        func action(_ a: PreflightAction) -> SafebuildKit.Preflight.Threshold.Action {
+            SafebuildKit.Preflight.Threshold.Action(rawValue: a.rawValue) ?? .warn
+        }
+        var result: [SafebuildKit.Preflight.Threshold] = []
+        let p = preflight
+        if let v = p.minAvailable.value.value {
+            result.append(.init(.minAvailable(bytes: v.bytes(hostMemory: hostMemory)), action(p.minAvailable.action.value)))
+        }
+        if let v = p.maxPressure.value.value {
+            result.append(.init(.maxPressure(percent: v), action(p.maxPressure.action.value)))
+        }
+        if let v = p.maxBuildCache.value.value {
+            result.append(.init(.maxBuildCache(bytes: v.bytes(hostMemory: hostMemory)), action(p.maxBuildCache.action.value)))
+        }
+        if let v = p.minFreeDisk.value.value {
+            result.append(.init(.minFreeDisk(bytes: v.bytes(hostMemory: hostMemory)), action(p.minFreeDisk.action.value)))
+        }
+        if let v = p.minFreeBlocks.value.value {
+            result.append(.init(.minFreeBlocks(order: v.order, count: UInt64(v.count)), action(p.minFreeBlocks.action.value)))
+        }
+        return result
+    }
+
+    /// The policy's extra failure signatures, ahead of the built-in table.
+    public var failureSignatures: [Signature] {
+        signatures.compactMap { s in
+            guard let failureClass = FailureClass(rawValue: s.failureClass) else { return nil }
+            switch s.text {
+            case .contains(let text): return .policy(failureClass, contains: text, source: s.source.description)
+            case .pattern(let pattern): return .policy(failureClass, pattern: pattern, source: s.source.description)
+            }
+        }
+    }
+
+    /// Remedies the policy turned off (`remedies.drop_caches: false`, `remedies.compact_memory: false`), with why.
+    public var disabledRemedies: [RemedyName: String] {
+        var off: [RemedyName: String] = [:]
+        if !remedies.dropCaches.value { off[.dropCaches] = "turned off by the policy (remedies.drop_caches at \(remedies.dropCaches.source))" }
+        if !remedies.compactMemory.value { off[.compactMemory] = "turned off by the policy (remedies.compact_memory at \(remedies.compactMemory.source))" }
+        return off
+    }
+}
+
+extension Preflight.Threshold {
+    /// The unit of `limit` and of the measured value.
+    public var unit: String {
+        switch what {
+        case .minAvailable, .maxBuildCache, .minFreeDisk: return "bytes"
+        case .maxPressure: return "percent"
+        case .minFreeBlocks: return "blocks"
+        }
+    }
+
+    /// The threshold's value, in the unit of its measure (bytes, percent, blocks), for the journal.
+    public var limit: Double {
+        switch what {
+        case .minAvailable(let bytes), .maxBuildCache(let bytes), .minFreeDisk(let bytes): return Double(bytes)
+        case .maxPressure(let percent): return percent
+        case .minFreeBlocks(_, let count): return Double(count)
+        }
+    }
+
+    /// The remedies that answer a `remediate` decision on this threshold.
+    public var remedies: [RemedyName] {
+        switch what {
+        case .minAvailable: return [.dropCaches, .compactMemory]
+        case .maxPressure: return [.dropCaches]
+        case .maxBuildCache: return [.pruneBuildCache]
+        case .minFreeDisk: return [.pruneBuildCache, .pruneDanglingImages]
+        case .minFreeBlocks: return [.compactMemory]
+        }
+    }
+}
