@@ -56,7 +56,7 @@ func subcommand(_ args: [String]) -> String? {
     return nil
 }
 
-// Verbatim texts (sources in docs/failures-readme-section.md): the daemon's error, without docker's CLI wrapping.
+// Verbatim texts (sources in README.md, "Failures and retries"): the daemon's error, without docker's CLI wrapping.
 let kinds: [String: String] = [
     "veth": "failed to create endpoint sb_fault on network bridge: failed to add the host (veth3f2a1b0) <=> sandbox (veth9c8d7e6) pair interfaces: cannot allocate memory",
     "overlay": "error creating overlay mount to /var/lib/docker/overlay2/3c1e5b2f0d9a/merged: cannot allocate memory",
