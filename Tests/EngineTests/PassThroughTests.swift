@@ -234,9 +234,12 @@ import Testing
         let arguments = given.map { $0 == "HOST" ? engine.host : $0 == "IMAGE" ? engine.image : $0 }
         let dry = try sb(["--sb-dry-run"] + arguments)
         #expect(dry.code == 0)
-        #expect(dry.stdout.isEmpty)
-        #expect(dry.stderrText.hasPrefix("safebuild: dry run: would run: "))
-        #expect(dry.stderrText.contains("--cidfile"), "\(dry.stderrText)")
+        // Protected: the policy's memory limit goes right after the subcommand, the rest is as given.
+        let words = dry.stdoutText.split(separator: " ").map(String.init)
+        let run = try #require(words.firstIndex(of: "run"))
+        #expect(words[run + 1] == "--memory", "\(dry.stdoutText)")
+        #expect(dry.stdoutText.hasSuffix(" --network=none --rm \(engine.image) echo ok\n"))
+        #expect(dry.stderrText.contains("safebuild: dry run: added --memory"), "\(dry.stderrText)")
         let real = try sb(arguments)
         #expect(real.code == 0, "\(real.stderrText)")
         #expect(real.stdoutText == "ok\n")
@@ -244,7 +247,8 @@ import Testing
 
     @Test func aPassThroughCommandIsNotSupervised() throws {
         let dry = try sb(["--sb-dry-run", "-H", engine.host, "ps", "-a"])
-        #expect(dry.stderrText == "safebuild: dry run: would pass through: \(engine.docker) -H \(engine.host) ps -a\n")
+        #expect(dry.stdoutText == "\(engine.docker) -H \(engine.host) ps -a\n")
+        #expect(dry.stderrText == "safebuild: dry run: passed through unprotected; nothing was run\n")
     }
 
     // MARK: - Output of a protected command streams unchanged

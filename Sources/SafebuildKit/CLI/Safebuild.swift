@@ -31,7 +31,8 @@ public enum Safebuild {
         let via = DockerLocator.via(adding: docker, to: environment)
         guard let protected = commandLine.protected, !options.off else {
             if options.dryRun {
-                Console.say("dry run: would pass through: \(ShellQuote.join([docker] + commandLine.arguments))")
+                Console.say("dry run: passed through unprotected; nothing was run")
+                Output.write(1, ShellQuote.join([docker] + commandLine.arguments) + "\n")
                 return 0
             }
             try Exec.replace(with: docker, arguments: commandLine.arguments, via: via)

@@ -53,7 +53,8 @@ struct Supervisor {
         }
 
         var run = Run(
-            supervisor: self, policy: policy, limits: limits, policyFile: loaded.file, hostMemory: hostMemory, signals: signals,
+            supervisor: self, policy: policy, limits: limits,
+            decisions: limits.decisions.map(\.sentence) + injection.decisions, policyFile: loaded.file, hostMemory: hostMemory, signals: signals,
             flags: flags, retry: retry, childEnvironment: childEnvironment, memory: injection.memory)
         for decision in injection.decisions where decision.contains("not be enforced") || decision.contains("will not enforce") {
             Console.warn(decision)
@@ -91,6 +92,8 @@ private struct Run {
     let policy: Policy
     /// What the policy resolved for this command (the swap rule applies again when the limit is raised).
     let limits: ResolvedLimits
+    /// The policy's and the injection's decisions, for the invocation record.
+    let decisions: [String]
     let policyFile: String?
     let hostMemory: UInt64
     let signals: SignalInbox
@@ -108,12 +111,13 @@ private struct Run {
     let lock: HostLock
 
     init(
-        supervisor: Supervisor, policy: Policy, limits: ResolvedLimits, policyFile: String?, hostMemory: UInt64, signals: SignalInbox,
+        supervisor: Supervisor, policy: Policy, limits: ResolvedLimits, decisions: [String], policyFile: String?, hostMemory: UInt64, signals: SignalInbox,
         flags: SubcommandOptions, retry: RetrySettings, childEnvironment: [String: String], memory: UInt64?
     ) {
         self.supervisor = supervisor
         self.policy = policy
         self.limits = limits
+        self.decisions = decisions
         self.policyFile = policyFile
         self.hostMemory = hostMemory
         self.signals = signals
@@ -398,7 +402,7 @@ private struct Run {
                 redacted: original.redacted || run.redacted, policySource: policyFile ?? PolicySource.builtInName,
                 image: image, tags: Journal.tags(in: supervisor.commandLine), outcome: outcome, attempts: attempts,
                 exitStatus: status, failureClass: failureClass?.rawValue, ci: context.ci,
-                preflight: preflight.isEmpty ? nil : preflight))
+                preflight: preflight.isEmpty ? nil : preflight, decisions: decisions))
         if let metrics = policy.journal.metricsPath.value, let problem = Metrics.write(journalPath: journalPath, to: metrics) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
         }
