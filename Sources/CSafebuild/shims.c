@@ -68,3 +68,9 @@ void sb_unblock_all_signals(void) {
 }
 
 int sb_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int sb_signal_ignored(int signo) {
+    struct sigaction old;
+    if (sigaction(signo, NULL, &old) != 0) return 0;
+    return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
+}

@@ -24,6 +24,9 @@ int sb_si_kernel(void);
 /// Unblocks every signal in the calling thread.
 void sb_unblock_all_signals(void);
 
+/// 1 when `signo` is ignored (SIG_IGN) in this process, else 0.
+int sb_signal_ignored(int signo);
+
 /// pipe2(fds, O_CLOEXEC).
 int sb_pipe(int fds[2]);
 

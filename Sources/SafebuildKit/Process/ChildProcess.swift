@@ -74,9 +74,7 @@ public struct ChildProcess {
         var childEnds: [Int32] = []
         defer { for fd in childEnds { close(fd) } }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var dups: [(Int32, Int32)] = []
 
         for (target, stream) in [(Int32(1), OutputStream.stdout), (Int32(2), OutputStream.stderr)] {
             let terminal = isatty(target) == 1
@@ -91,32 +89,16 @@ public struct ChildProcess {
                 writeEnd = fds[1]
             }
             childEnds.append(writeEnd)
-            posix_spawn_file_actions_adddup2(&actions, writeEnd, target)
+            dups.append((writeEnd, target))
             relays.append(Relay(source: readEnd, target: target, stream: stream, isTerminal: terminal))
         }
         defer { for relay in relays where relay.source >= 0 { close(relay.source) } }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t(), defaults = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&defaults)
-        for s in SignalInbox.watched + [SIGPIPE] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            throw SafebuildError(.software, "cannot start \(path): \(String(cString: strerror(rc)))")
+        // Default handlers back for what safebuild watches, except where safebuild was started with a signal
+        // ignored (`nohup`): docker inherits that as it would without safebuild.
+        let defaults = (SignalInbox.watched + [SIGPIPE]).filter { !signals.originallyIgnored.contains($0) }
+        let pid = try Spawn.start(path, arguments, environment: environment, defaults: defaults) { actions in
+            for (from, to) in dups { posix_spawn_file_actions_adddup2(&actions, from, to) }
         }
         for fd in childEnds { close(fd) }
         childEnds.removeAll()

@@ -23,7 +23,11 @@ public final class SignalInbox {
         public let fromTerminal: Bool
     }
 
+    /// The watched signals (and SIGPIPE) that were ignored when safebuild started, for example under `nohup`.
+    public let originallyIgnored: Set<Int32>
+
     public init() throws(SafebuildError) {
+        originallyIgnored = Set((Self.watched + [SIGPIPE]).filter { sb_signal_ignored($0) == 1 })
         let fd = Self.watched.withUnsafeBufferPointer { sb_signalfd($0.baseAddress, Int32($0.count)) }
         guard fd >= 0 else {
             throw SafebuildError(.software, "cannot watch signals: \(String(cString: strerror(errno)))")
