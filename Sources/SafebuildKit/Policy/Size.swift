@@ -15,11 +15,14 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// "Minimum memory limit allowed is 6MB").
     public static let dockerMinimumMemory: UInt64 = 6 * mib
 
-    /// Bytes on a host with `hostMemory` bytes of memory (a share is rounded down to whole bytes).
+    /// Bytes on a host with `hostMemory` bytes of memory (a share is rounded down to whole MiB).
     public func bytes(hostMemory: UInt64) -> UInt64 {
         switch self {
         case .bytes(let n): return n
-        case .share(let percent): return UInt64((Double(hostMemory) * percent / 100).rounded(.down))
+        case .share(let percent):
+            // Whole MiB, so that the limit reads as docker users write it (`6026m`, not `6171023k`).
+            let bytes = UInt64((Double(hostMemory) * percent / 100).rounded(.down))
+            return bytes >= Self.mib ? bytes / Self.mib * Self.mib : bytes
         }
     }
 
