@@ -84,48 +84,15 @@ public struct DockerfileSummary: Sendable, Equatable {
 }
 
 public enum BuildContext {
-    /// `docker build` options that take a value (docker 20.10–28 `docker build --help`, BuildKit's buildx build).
-    static let valueOptions: Set<String> = [
-        "--add-host", "--allow", "--annotation", "--attest", "--build-arg", "--build-context", "--builder", "--cache-from",
-        "--cache-to", "--call", "--cgroup-parent", "--cpu-period", "--cpu-quota", "-c", "--cpu-shares", "--cpuset-cpus",
-        "--cpuset-mems", "-f", "--file", "--iidfile", "--isolation", "--label", "--metadata-file", "-m", "--memory",
-        "--memory-swap", "--network", "--no-cache-filter", "-o", "--output", "--platform", "--progress", "--provenance",
-        "--sbom", "--secret", "--security-opt", "--shm-size", "--ssh", "-t", "--tag", "--target", "--ulimit",
-    ]
-
-    /// The context argument and `-f` value of `docker build` arguments (those after the subcommand words).
-    /// nil context: none given, `-` (stdin) or a URL — nothing local to measure.
+    /// The context argument and `-f` value of `docker build` arguments (those after the subcommand words), read as
+    /// docker reads its flags (`SubcommandOptions`). nil context: none given, `-` (stdin) or a URL — nothing local to
+    /// measure.
     public static func locate(buildArguments: [String]) -> (context: String?, dockerfile: String?) {
-        var positional: [String] = []
-        var dockerfile: String?
-        var i = 0
-        while i < buildArguments.count {
-            let word = buildArguments[i]
-            if word == "--" {
-                positional.append(contentsOf: buildArguments[(i + 1)...])
-                break
-            }
-            if word.hasPrefix("-") && word != "-" {
-                let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
-                let inline = word.contains("=") && (name.hasPrefix("--") || valueOptions.contains(name))
-                var value: String?
-                if inline {
-                    value = String(word.dropFirst(name.count + 1))
-                } else if valueOptions.contains(name) {
-                    value = i + 1 < buildArguments.count ? buildArguments[i + 1] : nil
-                    i += 1
-                } else if name.hasPrefix("-f"), !name.hasPrefix("--"), name.count > 2 {
-                    value = String(name.dropFirst(2))  // -fDockerfile.dev
-                    dockerfile = value
-                }
-                if name == "-f" || name == "--file" { dockerfile = value }
-                i += 1
-                continue
-            }
-            positional.append(word)
-            i += 1
-        }
-        guard let context = positional.last, context != "-",
+        let options = SubcommandOptions(buildArguments, from: 0, table: SubcommandOptions.build)
+        let dockerfile = options.value("--file")
+        guard let index = options.positional else { return (nil, dockerfile) }
+        let context = buildArguments[index]
+        guard context != "-",
             !context.contains("://"), !context.hasPrefix("git@"), !context.hasPrefix("github.com/")
         else { return (nil, dockerfile) }
         return (context, dockerfile)
