@@ -78,8 +78,10 @@ struct Supervisor {
                 command: .run, images: image.map { [$0] } ?? [], job: environment["JOB_NAME"], hostMemory: hostMemory)
         }
         let context = flags.positional.map { commandLine.arguments[$0] }
-        let local = context.flatMap { $0 == "-" || $0.contains("://") ? nil : absolute($0) }
-        let dockerfile = flags.value("--file").map(absolute) ?? local.map { $0 + "/Dockerfile" }
+        let located = BuildContext.locate(
+            buildArguments: Array(commandLine.arguments[commandLine.commandArgumentsIndex...]))
+        let local = located.context.map(absolute)
+        let dockerfile = located.dockerfile.map(absolute) ?? local.map { $0 + "/Dockerfile" }
         return MatchContext(
             command: .build, images: flags.values("--tag"), contextPath: local ?? context, dockerfilePath: dockerfile,
             job: environment["JOB_NAME"], hostMemory: hostMemory)
