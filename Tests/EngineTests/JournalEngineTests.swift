@@ -370,7 +370,7 @@ import Testing
         case .runStoppingOnSIGTERM:
             arguments = [
                 "run", "--network=none", "--rm", "--name", name, engine.image, "sh", "-c",
-                "trap 'exit 143' TERM; sleep 30 & wait",
+                "trap 'exit 143' TERM; echo trap-set; sleep 30 & wait",
             ]
         }
         let process = try ProcessRunner.Started(safebuild, arguments, environment: environment(), newProcessGroup: true)
@@ -378,7 +378,8 @@ import Testing
         let running = try ProcessRunner.waitUntil(timeout: 60) {
             switch kind {
             case .build: return process.stdoutSoFar.contains("step-running")
-            case .run, .runStoppingOnSIGTERM: return try !engine.runningContainers(named: name).isEmpty
+            case .run: return try !engine.runningContainers(named: name).isEmpty
+            case .runStoppingOnSIGTERM: return process.stdoutSoFar.contains("trap-set")
             }
         }
         try #require(running, "the \(kind) did not start: \(process.stderrSoFar)")
