@@ -117,10 +117,29 @@ public struct ProcessResult: Sendable {
 public enum ProcessRunner {
     public static func run(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
-        timeout: Double = 60
+        workingDirectory: String? = nil, timeout: Double = 60
     ) throws -> ProcessResult {
-        let process = try Started(path, arguments, environment: environment, stdin: stdin)
+        let process = try Started(
+            path, arguments, environment: environment, stdin: stdin, workingDirectory: workingDirectory)
         return process.wait(timeout: timeout)
+    }
+
+    /// The processes whose process group is `pgid` (from /proc/PID/stat), as (pid, command name).
+    public static func processes(inGroup pgid: pid_t) -> [(pid: pid_t, name: String)] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var found: [(pid: pid_t, name: String)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = pid_t(name) else { continue }
+            let stat = String(decoding: TemporaryDirectory.readFileIfPresent("/proc/\(pid)/stat"), as: UTF8.self)
+            // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so split after the last ')'.
+            guard let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, let group = pid_t(fields[2]), group == pgid else { continue }
+            found.append((pid, String(stat[stat.index(after: open)..<close])))
+        }
+        return found
     }
 
     /// Runs `arguments` under a fresh pseudo-terminal (util-linux `script -qec`, as on every Debian), capturing what
@@ -138,8 +157,13 @@ public enum ProcessRunner {
         private let directory: TemporaryDirectory
         private var finished: ProcessResult?
 
+        /// - Parameters:
+        ///   - workingDirectory: where the process starts (default: the test's own).
+        ///   - newProcessGroup: start it in a process group of its own (its pgid is its pid), as Jenkins starts a
+        ///     step, so that the whole group can be signalled with `kill(-pid, …)`.
         public init(
-            _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil
+            _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
+            workingDirectory: String? = nil, newProcessGroup: Bool = false
         ) throws {
             directory = try TemporaryDirectory()
             let inPath = directory.path + "/stdin", outPath = directory.path + "/stdout", errPath = directory.path + "/stderr"
@@ -162,16 +186,24 @@ public enum ProcessRunner {
             sigdelset(&defaults, SIGSTOP)
             posix_spawnattr_setsigmask(&attributes, &empty)
             posix_spawnattr_setsigdefault(&attributes, &defaults)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+            if newProcessGroup {
+                posix_spawnattr_setpgroup(&attributes, 0)
+                flags |= POSIX_SPAWN_SETPGROUP
+            }
+            posix_spawnattr_setflags(&attributes, Int16(flags))
 
-            let argv = ([path] + arguments).map { strdup($0) } + [nil]
+            // posix_spawn_file_actions_addchdir_np is not visible from Swift here: coreutils' `env -C DIR` changes
+            // directory, then execs the program (same pid, same process group).
+            let words = workingDirectory.map { ["/usr/bin/env", "-C", $0, path] } ?? [path]
+            let argv = (words + arguments).map { strdup($0) } + [nil]
             let env = (environment ?? Environment.current()).map { strdup("\($0.key)=\($0.value)") } + [nil]
             defer {
                 for p in argv { free(p) }
                 for p in env { free(p) }
             }
             var pid: pid_t = 0
-            let rc = posix_spawn(&pid, path, &actions, &attributes, argv, env)
+            let rc = posix_spawn(&pid, words[0], &actions, &attributes, argv, env)
             guard rc == 0 else { throw TestSetupError("cannot start \(path): \(String(cString: strerror(rc)))") }
             self.pid = pid
         }
@@ -188,6 +220,23 @@ public enum ProcessRunner {
         public func send(_ signal: Int32) {
             kill(pid, signal)
         }
+
+        /// Sends `signal` to every process of its process group (started with `newProcessGroup`).
+        public func sendToGroup(_ signal: Int32) {
+            kill(-pid, signal)
+        }
+
+        /// Whether it has ended (without reaping it: `wait` still returns its result).
+        public var hasExited: Bool {
+            if finished != nil { return true }
+            // Not reaped yet, an ended child is a zombie: state `Z` after the command name in /proc/PID/stat.
+            let stat = TemporaryDirectory.readFileIfPresent("/proc/\(pid)/stat")
+            guard let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.count else { return true }
+            return stat[close + 2] == UInt8(ascii: "Z")
+        }
+
+        /// What it printed on stderr so far.
+        public var stderrSoFar: String { String(decoding: directory.read("stderr"), as: UTF8.self) }
 
         /// What it printed on stdout so far.
         public var stdoutSoFar: String { String(decoding: directory.read("stdout"), as: UTF8.self) }
@@ -305,6 +354,10 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// The bytes of `name` (empty when it cannot be read).
     public func read(_ name: String) -> [UInt8] {
         (try? Self.readFile(path + "/" + name)) ?? []
+    }
+
+    static func readFileIfPresent(_ file: String) -> [UInt8] {
+        (try? readFile(file)) ?? []
     }
 
     static func readFile(_ file: String) throws -> [UInt8] {

@@ -342,8 +342,10 @@ private struct Run {
         let containerID = cidFile.flatMap(Self.readContainerID)
         if let containerID, outcome.status != .exited(0) || removeAfter {
             let docker = self.docker, globals = self.globals
+            // A 137 may be an OOM kill whose flag the daemon sets a moment later; not when safebuild was told to stop
+            // and killed the container itself (that wait would eat into Jenkins' soft-kill time).
             state = ContainerState.settled(
-                settle: outcome.status.code == 137 ? 2 : 0,
+                settle: outcome.status.code == 137 && outcome.interruptedBy == nil ? 2 : 0,
                 inspect: {
                     guard let r = try? Command(docker, globals + ["inspect", containerID], timeout: 10).run(), r.succeeded
                     else { return nil }
