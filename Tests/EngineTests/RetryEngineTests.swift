@@ -35,7 +35,7 @@ import Testing
     /// this test's directory; `ladders` replaces the default ladders of the classes it names.
     func policy(
         maxAttempts: Int = 3, factor: String = "4", backoff: String = "0.1", cooldown: String = "0",
-        lockDir: String? = nil, ladders: String = ""
+        lockDir: String? = nil, ladders: String = "", remedies: String = ""
     ) throws -> String {
         let text = """
             version: 1
@@ -55,6 +55,7 @@ import Testing
             \(ladders)
             remedies:
               lock_dir: \(lockDir ?? dir.path + "/locks")
+            \(remedies)
 
             """
         return try dir.write("policy-\(UInt32.random(in: 0...UInt32.max)).yml", Array(text.utf8))
@@ -285,6 +286,35 @@ import Testing
         #expect(out.result.stdoutText == "hello\n")
         #expect(out.attempts.map(\.exitStatus) == Array(repeating: 125, count: fault.failures) + [0])
         #expect(out.attempts.dropLast().allSatisfy { $0.failureClass == fault.failureClass })
+    }
+
+    /// A filled build cache: the disk_full ladder's prune_build_cache gives it back down to keep_storage, and the
+    /// journal records the bytes reclaimed. The cache is real (a BuildKit build whose image is then removed, so its
+    /// records are no longer shared).
+    @Test func diskFullPrunesAFilledBuildCacheAndRecordsTheBytes() throws {
+        let fill = try context("FROM \(engine.image)\nRUN head -c 8000000 /dev/urandom > /blob-\(UInt32.random(in: 0...UInt32.max))\n")
+        let tag = TestEngine.uniqueName("sbr-fill")
+        let filled = try ProcessRunner.run(
+            engine.docker, ["build", "--network=none", "-q", "-t", tag, fill],
+            environment: engine.environment(["DOCKER_BUILDKIT": "1"]), timeout: 120)
+        #expect(filled.code == 0, "\(filled.stderrText)")
+        _ = try engine.dockerRun(["rmi", tag])
+
+        let ctx = try context("FROM \(engine.image)\nLABEL safebuild.test=retry\n")
+        let out = try sb(
+            ["build", "--network=none", "-q", ctx],
+            policy: try policy(remedies: "  keep_storage: 1m\n  prune_until: 0s"),
+            fault: ["DOCKER_FAULT_KIND": "disk", "DOCKER_FAULT_COUNT": "1"])
+        defer { removeImage(out.result) }
+        #expect(out.result.code == 0, "\(out.result.stderrText)")
+        #expect(out.attempts.first?.failureClass == "disk_full")
+        let prune = out.attempts.first?.remedies.first
+        #expect(prune?.name == "prune_build_cache")
+        #expect(prune?.ran == true, "\(prune?.skippedReason ?? prune?.error ?? "")")
+        #expect((prune?.before["build_cache_bytes"] ?? 0) >= 8_000_000)
+        #expect((prune?.after["build_cache_bytes"] ?? .max) <= 1 << 20)
+        #expect((prune?.reclaimedBytes ?? 0) >= 8_000_000, "\(String(describing: prune))")
+        #expect(out.invocation?.outcome == .succeededAfterRetry)
     }
 
     /// More failures than the policy allows attempts: safebuild stops and exits with the injected status.
