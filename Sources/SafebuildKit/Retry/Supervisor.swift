@@ -273,7 +273,7 @@ private struct Run {
                 if let signal = reports.compactMap(\.interruptedBy).first ?? signals.sleep(seconds: delay) {
                     Console.say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying")
                     return finish(
-                        .aborted, attempts: attempt, status: result.status.code, executed: arguments, preflight: preflight,
+                        .aborted, attempts: attempt, status: 128 + signal, executed: arguments, preflight: preflight,
                         failureClass: result.classification.failureClass)
                 }
                 previousDelay = delay
@@ -352,6 +352,14 @@ private struct Run {
                     return r.stdout
                 },
                 sleep: { _ = signals.sleep(seconds: $0) })
+            // containerd can lose a container's OOM event (its cgroup goes before the event is read): docker then
+            // reports OOMKilled=false for good. The kernel's own `oom-kill:` record names the container's cgroup.
+            if var s = state, s.exitCode == 137, !s.oomKilled,
+                Self.kernelReportsOOMKill(of: containerID, since: attemptStart)
+            {
+                s.oomKilled = true
+                state = s
+            }
         }
         if outcome.status != .exited(0) {
             let boot = HostReader.bootTime()
@@ -428,6 +436,14 @@ private struct Run {
     static func signal(of status: ExitStatus) -> Int32? {
         if case .signaled(let s) = status { return s }
         return nil
+    }
+
+    /// Whether the kernel logged an OOM kill in the memory cgroup of container `id` (`oom-kill:… task_memcg=…ID…`)
+    /// after `since` (wall-clock seconds).
+    static func kernelReportsOOMKill(of id: String, since: Double) -> Bool {
+        let boot = HostReader.bootTime()
+        let records = (try? HostReader().kernelRecords(matching: ["oom-kill:"])) ?? []
+        return records.contains { boot + $0.sinceBoot >= since - 1 && $0.message.contains("task_memcg=") && $0.message.contains(id) }
     }
 
     static func readContainerID(_ path: String) -> String? {
