@@ -441,9 +441,8 @@ private struct Run {
     /// Whether the kernel logged an OOM kill in the memory cgroup of container `id` (`oom-kill:… task_memcg=…ID…`)
     /// after `since` (wall-clock seconds).
     static func kernelReportsOOMKill(of id: String, since: Double) -> Bool {
-        let boot = HostReader.bootTime()
-        let records = (try? HostReader().kernelRecords(matching: ["oom-kill:"])) ?? []
-        return records.contains { boot + $0.sinceBoot >= since - 1 && $0.message.contains("task_memcg=") && $0.message.contains(id) }
+        let kills = (try? HostReader().oomKills(since: since - 1)) ?? []
+        return kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
     }
 
     static func readContainerID(_ path: String) -> String? {
