@@ -111,6 +111,8 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
     public var ci: JournalCI?
     /// For a refused invocation (no attempt ran): the pre-flight decisions that refused.
     public var preflight: [JournalDecision]?
+    /// `false` when a memory limit was passed to a builder that ignores it (BuildKit); absent otherwise.
+    public var memoryLimitEnforced: Bool?
     /// The safebuild version that wrote the record.
     public var safebuildVersion: String?
 
@@ -118,7 +120,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         case schema, kind, id, retryOf = "retry_of", started, ended, durationSeconds = "duration_seconds", host, user
         case uid, cwd, command, argv, executedArgv = "executed_argv", redacted, policySource = "policy_source"
         case image, tags, outcome, attempts, exitStatus = "exit_status", failureClass = "failure_class", ci
-        case preflight, safebuildVersion = "safebuild_version"
+        case preflight, memoryLimitEnforced = "memory_limit_enforced", safebuildVersion = "safebuild_version"
     }
 
     public init(
@@ -126,7 +128,8 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         user: String, uid: UInt32, cwd: String, command: String, argv: [String], executedArgv: [String],
         redacted: Bool = false, policySource: String? = nil, image: String? = nil, tags: [String]? = nil,
         outcome: JournalOutcome, attempts: Int, exitStatus: Int32, failureClass: String? = nil, ci: JournalCI? = nil,
-        preflight: [JournalDecision]? = nil, safebuildVersion: String? = Safebuild.version
+        preflight: [JournalDecision]? = nil, memoryLimitEnforced: Bool? = nil,
+        safebuildVersion: String? = Safebuild.version
     ) {
         self.id = id
         self.retryOf = retryOf
@@ -150,6 +153,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         self.failureClass = failureClass
         self.ci = ci
         self.preflight = preflight
+        self.memoryLimitEnforced = memoryLimitEnforced
         self.safebuildVersion = safebuildVersion
     }
 }

@@ -55,6 +55,7 @@ struct Supervisor {
         var run = Run(
             supervisor: self, policy: policy, limits: limits, policyFile: loaded.file, hostMemory: hostMemory, signals: signals,
             flags: flags, retry: retry, childEnvironment: childEnvironment, memory: injection.memory)
+        run.limitEnforced = injection.enforced
         for decision in injection.decisions where decision.contains("not be enforced") || decision.contains("will not enforce") {
             Console.warn(decision)
         }
@@ -99,6 +100,8 @@ private struct Run {
     let childEnvironment: [String: String]
     /// The memory limit of the next attempt, in bytes (nil: none).
     var memory: UInt64?
+    /// False when the builder ignores the memory limit (BuildKit): the invocation record says so.
+    var limitEnforced = true
 
     let id = Journal.newID()
     let started = JournalTime.now()
@@ -398,7 +401,7 @@ private struct Run {
                 redacted: original.redacted || run.redacted, policySource: policyFile ?? PolicySource.builtInName,
                 image: image, tags: Journal.tags(in: supervisor.commandLine), outcome: outcome, attempts: attempts,
                 exitStatus: status, failureClass: failureClass?.rawValue, ci: context.ci,
-                preflight: preflight.isEmpty ? nil : preflight))
+                preflight: preflight.isEmpty ? nil : preflight, memoryLimitEnforced: limitEnforced ? nil : false))
         if let metrics = policy.journal.metricsPath.value, let problem = Metrics.write(journalPath: journalPath, to: metrics) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
         }
