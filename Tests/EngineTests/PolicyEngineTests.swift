@@ -167,6 +167,10 @@ import Testing
         #expect(lines.contains("41943040"), "\(r.stdoutText)")
         #expect(lines.contains("41943040") && (lines.filter { $0 == "41943040" }.count == 2 || lines.contains("no-memsw") || lines.contains("swap:0")))
         #expect(!r.stderrText.contains("not be enforced") && !r.stderrText.contains("will not enforce"))
+        let invocation = try #require(try journal().last)
+        #expect(invocation["outcome"] as? String == "succeeded")
+        #expect(invocation["memory_limit_enforced"] == nil)
+        #expect((invocation["executed_argv"] as? [String])?.starts(with: ["build", "--memory", "40m", "--memory-swap", "40m"]) == true)
     }
 
     /// `build.enforce: notice` with BuildKit chosen: the limit is passed, BuildKit ignores it, and safebuild says so
@@ -182,6 +186,9 @@ import Testing
         #expect(r.stderrText.contains(token))  // the step ran under BuildKit (its output is on stderr)
         #expect(!r.stderrText.contains("41943040"))  // BuildKit ignored the limit …
         #expect(r.stderrText.contains("the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)"))  // … and safebuild says so
+        let invocation = try #require(try journal().last)
+        #expect(invocation["kind"] as? String == "invocation")
+        #expect(invocation["memory_limit_enforced"] as? Bool == false)  // … and so does the journal
     }
 
     // MARK: - A broken policy
