@@ -89,9 +89,15 @@ ratio "start-up: safebuild --version (target: within 2 ms of /bin/true)" \
 ratio "safebuild's own part of a pass-through (everything before the exec)" \
   "/bin/true" "$safebuild --sb-dry-run ps"
 
+image=${SAFEBUILD_TEST_IMAGE:-safebuild-test/busybox:latest}
+ratio "policy load + memory injection: dry-run run minus dry-run ps (target: at most +2 ms)" \
+  "$safebuild --sb-dry-run ps" "$safebuild --sb-dry-run run --rm $image true" \
+  "$safebuild --sb-policy Config/default-policy.yml --sb-dry-run run --rm $image true"
+
 echo "peak RSS (target: safebuild's own under 12 MiB)"
 rss "safebuild --version" "$safebuild" --version
 rss "safebuild --sb-dry-run ps (safebuild's own part)" "$safebuild" --sb-dry-run ps
+rss "safebuild --sb-dry-run run (policy loaded and applied)" "$safebuild" --sb-dry-run run --rm "$image" true
 rss "safebuild ps (after the exec this is docker's)" "$safebuild" ps
 rss "docker ps" "$docker" ps
 rss "/bin/true" /bin/true

@@ -114,6 +114,8 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
     /// The policy's decisions that shaped the command line, for example `memory 4g from build.memory at
     /// built-in default:26` or `the memory limit may not be enforced: BuildKit ignores -m/--memory-swap`.
     public var decisions: [String]?
+    /// `false` when a memory limit was passed to a builder that ignores it (BuildKit); absent otherwise.
+    public var memoryLimitEnforced: Bool?
     /// The safebuild version that wrote the record.
     public var safebuildVersion: String?
 
@@ -121,7 +123,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         case schema, kind, id, retryOf = "retry_of", started, ended, durationSeconds = "duration_seconds", host, user
         case uid, cwd, command, argv, executedArgv = "executed_argv", redacted, policySource = "policy_source"
         case image, tags, outcome, attempts, exitStatus = "exit_status", failureClass = "failure_class", ci
-        case preflight, decisions, safebuildVersion = "safebuild_version"
+        case preflight, decisions, memoryLimitEnforced = "memory_limit_enforced", safebuildVersion = "safebuild_version"
     }
 
     public init(
@@ -129,7 +131,8 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         user: String, uid: UInt32, cwd: String, command: String, argv: [String], executedArgv: [String],
         redacted: Bool = false, policySource: String? = nil, image: String? = nil, tags: [String]? = nil,
         outcome: JournalOutcome, attempts: Int, exitStatus: Int32, failureClass: String? = nil, ci: JournalCI? = nil,
-        preflight: [JournalDecision]? = nil, decisions: [String]? = nil, safebuildVersion: String? = Safebuild.version
+        preflight: [JournalDecision]? = nil, decisions: [String]? = nil, memoryLimitEnforced: Bool? = nil,
+        safebuildVersion: String? = Safebuild.version
     ) {
         self.id = id
         self.retryOf = retryOf
@@ -154,6 +157,7 @@ public struct InvocationRecord: Codable, Sendable, Equatable {
         self.ci = ci
         self.preflight = preflight
         self.decisions = decisions
+        self.memoryLimitEnforced = memoryLimitEnforced
         self.safebuildVersion = safebuildVersion
     }
 }

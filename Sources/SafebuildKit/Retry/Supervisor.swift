@@ -56,6 +56,7 @@ struct Supervisor {
             supervisor: self, policy: policy, limits: limits,
             decisions: limits.decisions.map(\.sentence) + injection.decisions, policyFile: loaded.file, hostMemory: hostMemory, signals: signals,
             flags: flags, retry: retry, childEnvironment: childEnvironment, memory: injection.memory)
+        run.limitEnforced = injection.enforced
         for decision in injection.decisions where decision.contains("not be enforced") || decision.contains("will not enforce") {
             Console.warn(decision)
         }
@@ -104,6 +105,8 @@ private struct Run {
     let childEnvironment: [String: String]
     /// The memory limit of the next attempt, in bytes (nil: none).
     var memory: UInt64?
+    /// False when the builder ignores the memory limit (BuildKit): the invocation record says so.
+    var limitEnforced = true
 
     let id = Journal.newID()
     let started = JournalTime.now()
@@ -414,7 +417,8 @@ private struct Run {
                 redacted: original.redacted || run.redacted, policySource: policyFile ?? PolicySource.builtInName,
                 image: image, tags: Journal.tags(in: supervisor.commandLine), outcome: outcome, attempts: attempts,
                 exitStatus: status, failureClass: failureClass?.rawValue, ci: context.ci,
-                preflight: preflight.isEmpty ? nil : preflight, decisions: decisions))
+                preflight: preflight.isEmpty ? nil : preflight, decisions: decisions,
+                memoryLimitEnforced: limitEnforced ? nil : false))
         if let metrics = policy.journal.metricsPath.value, let problem = Metrics.write(journalPath: journalPath, to: metrics) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
         }
