@@ -186,7 +186,15 @@ public enum Doctor {
             if kills.isEmpty {
                 out.append(Finding("oom-kill", .ok, "no OOM kills in the last \(fixed(hours)) h"))
             }
-            for kill in kills {
+            // The most recent ones, one line each; a busy build host can have hundreds a day.
+            let shown = 10
+            if kills.count > shown {
+                let limited = kills.filter(\.cgroupLimit).count
+                out.append(Finding(
+                    "oom-kill", limited == kills.count ? .warning : .problem,
+                    "\(kills.count) OOM kills in the last \(fixed(hours)) h (\(limited) over a cgroup limit, \(kills.count - limited) of the whole machine); the \(shown) most recent follow"))
+            }
+            for kill in kills.suffix(shown) {
                 var text = "\(kill.wallTime.map(utc) ?? "\(fixed(kill.sinceBoot)) s after boot"): killed \(kill.process) (pid \(kill.pid))"
                 if let id = kill.containerID {
                     text += " in container \(id.prefix(12))"
