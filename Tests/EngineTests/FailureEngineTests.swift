@@ -8,7 +8,8 @@ import Testing
 
 /// Classification and remedies against the real engine (read-only for the shared engine: no prunes, no
 /// drop_caches; those are covered with the recording fake in RemedyTests).
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["DOCKER_HOST"] != nil))
+extension EngineSuites {
+@Suite(.serialized)
 struct FailureEngineTests {
     static let docker = ProcessInfo.processInfo.environment["SAFEBUILD_TEST_DOCKER"] ?? "/usr/bin/docker"
     static let image = ProcessInfo.processInfo.environment["SAFEBUILD_TEST_IMAGE"] ?? "safebuild-test/busybox:latest"
@@ -94,4 +95,5 @@ struct FailureEngineTests {
             Issue.record("wrote a file that does not exist")
         }
     }
+}
 }

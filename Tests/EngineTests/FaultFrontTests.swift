@@ -8,7 +8,8 @@ import Testing
 
 /// docker-fault in front of the real engine: its first N matching calls fail with docker's verbatim text and
 /// status, the rest are the real docker. Needs `Scripts/engine.sh env` in the environment and a built docker-fault.
-@Suite(.serialized, .enabled(if: FaultFront.available)) struct FaultFrontTests {
+extension EngineSuites {
+@Suite(.serialized) struct FaultFrontTests {
     @Test func firstRunFailsLikeDockerThenTheRealDockerRuns() throws {
         let state = FaultFront.stateFile()
         let env = FaultFront.environment(state: state, ["DOCKER_FAULT_KIND": "veth", "DOCKER_FAULT_COUNT": "1"])
@@ -85,6 +86,7 @@ import Testing
         #expect((try? String(contentsOfFile: state, encoding: .utf8)) == "3\n")
     }
 }
+}
 
 enum FaultFront {
     static let environment = ProcessInfo.processInfo.environment
@@ -92,7 +94,6 @@ enum FaultFront {
     static let realDocker = environment["SAFEBUILD_TEST_DOCKER"] ?? "/usr/bin/docker"
     static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../.build/debug/docker-fault").standardized.path
-    static let available = environment["DOCKER_HOST"] != nil && access(binary, X_OK) == 0
 
     static func stateFile() -> String {
         "/tmp/safebuild-fault-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).count"

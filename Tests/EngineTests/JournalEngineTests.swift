@@ -8,6 +8,7 @@ import Testing
 
 /// The attempt journal, `safebuild journal`, `safebuild retry`, the metrics file and a Jenkins abort, through the real
 /// safebuild binary against the real engine (issue 6). Every container and build uses `--network=none`.
+extension EngineSuites {
 @Suite(.serialized) struct JournalEngineTests {
     let engine: TestEngine
     let safebuild: String
@@ -423,4 +424,5 @@ import Testing
         #expect(summary["failed_for_good"] as? Int == 0)
         #expect(summary["unfinished"] as? Int == 0)
     }
+}
 }

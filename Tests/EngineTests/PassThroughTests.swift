@@ -9,6 +9,7 @@ import Testing
 /// docker, and the protected `run` keeps docker's streams, terminal, signals and exit status.
 /// Containers run with `--network=none`: nothing here needs a network, and the engine may run without a bridge of its
 /// own (beside another daemon, `--bridge=none`).
+extension EngineSuites {
 @Suite(.serialized) struct PassThroughTests {
     let engine: TestEngine
     let safebuild: String
@@ -284,4 +285,5 @@ import Testing
         #expect(ours.stdout == docker.stdout)
         #expect(ours.stdout.suffix(4) == Array("tail".utf8))
     }
+}
 }

@@ -11,6 +11,7 @@ import Testing
 /// run, a pre-flight prune of a filled build cache, a refusal, and the doctor naming a real OOM kill.
 /// Every container and build uses `--network=none` (the engine may run without a bridge). The engine should be a
 /// private one: these tests prune its build cache.
+extension EngineSuites {
 @Suite(.serialized) struct PolicyEngineTests {
     let engine: TestEngine
     let safebuild: String
@@ -360,4 +361,5 @@ import Testing
         #expect(text.stdoutText.contains("build-cache: "))
         #expect(text.stdoutText.contains("in container \(container.prefix(12))"))
     }
+}
 }

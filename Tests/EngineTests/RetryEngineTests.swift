@@ -11,6 +11,7 @@ import Testing
 /// classifies each failure, applies its ladder's remedies and retries as the policy allows. Every test looks at what a
 /// user sees: the exit status, docker's output, safebuild's lines on stderr and the journal.
 /// Containers and builds use `--network=none` (the engine may have no bridge).
+extension EngineSuites {
 @Suite(.serialized) struct RetryEngineTests {
     let engine: TestEngine
     let safebuild: String
@@ -398,4 +399,5 @@ import Testing
         #expect(contents.invocations.last?.attempts == 1)
         #expect(contents.invocations.last?.exitStatus == 128 + SIGTERM)
     }
+}
 }
