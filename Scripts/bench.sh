@@ -94,6 +94,20 @@ ratio "policy load + memory injection: dry-run run minus dry-run ps (target: at 
   "$safebuild --sb-dry-run ps" "$safebuild --sb-dry-run run --rm $image true" \
   "$safebuild --sb-policy Config/default-policy.yml --sb-dry-run run --rm $image true"
 
+# Issue 4: every /proc and cgroup probe, the kernel log's OOM kills and the report, with no engine to ask (its
+# socket absent: the API client gives up at once), then the same with the engine's API calls (bounded by
+# preflight.engine_timeout).
+ratio "host probes: safebuild doctor --json without an engine, then with the engine's API calls" \
+  "env DOCKER_HOST=unix:///nonexistent.sock true" \
+  "env DOCKER_HOST=unix:///nonexistent.sock $safebuild doctor --json" \
+  "$safebuild doctor --json"
+
+# A protected run end to end (policy, pre-flight with its engine queries, --cidfile, inspect, rm) and its output
+# relay: 64 MB through safebuild's pipe against docker writing it straight to /dev/null.
+ratio "protected run streaming 64 MB of output (docker run --rm vs safebuild run --rm)" \
+  "$docker run --rm --network=none $image head -c 67108864 /dev/zero" \
+  "$safebuild run --rm --network=none $image head -c 67108864 /dev/zero"
+
 echo "peak RSS (target: safebuild's own under 12 MiB)"
 rss "safebuild --version" "$safebuild" --version
 rss "safebuild --sb-dry-run ps (safebuild's own part)" "$safebuild" --sb-dry-run ps
