@@ -51,7 +51,7 @@ ratio() {
   for ((r = 0; r < rounds; r++)); do
     local order=()
     for ((i = 0; i < n; i++)); do order+=("${commands[(i + r) % n]}"); done
-    hyperfine -N --warmup 3 --runs "$(( (runs + rounds - 1) / rounds ))" --style none --export-csv "$work/row.csv" \
+    hyperfine -N -i --warmup 3 --runs "$(( (runs + rounds - 1) / rounds ))" --style none --export-csv "$work/row.csv" \
       "${order[@]}" >/dev/null 2>"$work/hyperfine.err" || { cat "$work/hyperfine.err" >&2; return 1; }
     awk -F, 'NR > 1 { cmd = $1; gsub(/"/, "", cmd); print cmd "\t" $4 * 1000 }' "$work/row.csv" >>"$work/medians"
   done
@@ -94,13 +94,10 @@ ratio "policy load + memory injection: dry-run run minus dry-run ps (target: at 
   "$safebuild --sb-dry-run ps" "$safebuild --sb-dry-run run --rm $image true" \
   "$safebuild --sb-policy Config/default-policy.yml --sb-dry-run run --rm $image true"
 
-# Issue 4: every /proc and cgroup probe, the kernel log's OOM kills and the report, with no engine to ask (its
-# socket absent: the API client gives up at once), then the same with the engine's API calls (bounded by
-# preflight.engine_timeout).
-ratio "host probes: safebuild doctor --json without an engine, then with the engine's API calls" \
-  "env DOCKER_HOST=unix:///nonexistent.sock true" \
-  "env DOCKER_HOST=unix:///nonexistent.sock $safebuild doctor --json" \
-  "$safebuild doctor --json"
+# Issue 4: every /proc and cgroup probe with the kernel log's OOM kills, as `doctor --no-engine` (start-up and the
+# text report included), then the whole doctor with the engine's API calls (bounded by --timeout).
+ratio "host probes: safebuild doctor --no-engine (target: probes under 5 ms), then with the engine" \
+  "/bin/true" "$safebuild doctor --no-engine" "$safebuild doctor"
 
 # A protected run end to end (policy, pre-flight with its engine queries, --cidfile, inspect, rm) and its output
 # relay: 64 MB through safebuild's pipe against docker writing it straight to /dev/null.

@@ -360,6 +360,12 @@ extension EngineSuites {
         #expect(text.code == r.code)
         #expect(text.stdoutText.contains("build-cache: "))
         #expect(text.stdoutText.contains("in container \(container.prefix(12))"))
+
+        // With the daemon down (or hanging), --no-engine still diagnoses the host and asks no daemon.
+        let host = try sb(["doctor", "--no-engine"], env: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"], timeout: 60)
+        #expect(host.stdoutText.contains("in container \(container.prefix(12))"), "\(host.stdoutText)")
+        #expect(host.stdoutText.contains("memory: "))
+        #expect(!host.stdoutText.contains("engine: ") && !host.stdoutText.contains("build-cache: "))
     }
 }
 }

@@ -290,11 +290,12 @@ public enum Doctor {
           --json             machine-readable report (findings and every measured figure)
           --hours N          OOM kills of the last N hours (default 24)
           --timeout SECONDS  bound on the engine calls (default 5)
+          --no-engine        the host only: do not ask the docker daemon (when it is down or hangs)
         exit status: 0 all ok, 1 warnings, 2 problems
         """
 
     public static func run(arguments: [String], options: SafebuildOptions, environment: [String: String]) throws(SafebuildError) -> Int32 {
-        var asJSON = false, hours = 24.0, timeout = 5.0
+        var asJSON = false, hours = 24.0, timeout = 5.0, askEngine = true
         var i = 0
         while i < arguments.count {
             let word = arguments[i]
@@ -309,6 +310,7 @@ public enum Doctor {
             case "--json": asJSON = true
             case "--hours": hours = try number()
             case "--timeout": timeout = try number()
+            case "--no-engine": askEngine = false
             case "-h", "--help":
                 Output.write(1, usage + "\n")
                 return 0
@@ -316,14 +318,18 @@ public enum Doctor {
             }
             i += 1
         }
-        let figures = try measure(environment: environment, options: options, hours: hours, timeout: timeout)
+        let figures = try measure(
+            environment: environment, options: options, hours: hours, timeout: timeout, askEngine: askEngine)
         let findings = diagnose(figures, now: Clock.wall(), hours: hours)
         Output.write(1, asJSON ? json(findings, figures: figures) : text(findings))
         return status(findings)
     }
 
     /// All probes: the engine first (its socket peer names the daemon's cgroup), then /proc.
-    public static func measure(environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double) throws(SafebuildError) -> HostFigures {
+    public static func measure(
+        environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double, askEngine: Bool = true
+    ) throws(SafebuildError) -> HostFigures {
+        guard askEngine else { return HostReader().gather(oomSince: Clock.wall() - hours * 3600) }
         let endpoint = try EngineEndpoint.resolve(globalFlags: [], environment: environment, read: HostReader.read)
         let docker = try? DockerLocator().locate(explicit: options.dockerPath, environment: environment)
         let engine = EngineProbes.gather(endpoint: endpoint, timeout: timeout, docker: docker, environment: environment)
