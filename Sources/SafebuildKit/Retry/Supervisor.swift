@@ -311,8 +311,8 @@ private struct Run {
                 cidFile = path
             }
             if !options.has("--detach") {
+                let offset = argv.count - arguments.count  // the --cidfile inserted before the options
                 for use in options.uses.reversed() where use.name == "--rm" && (use.value == nil || use.value == "true") {
-                    let offset = argv.count - arguments.count
                     argv.removeSubrange((use.range.lowerBound + offset)..<(use.range.upperBound + offset))
                     removeAfter = true
                 }
