@@ -260,7 +260,7 @@ public enum ProcessRunner {
                 usleep(5_000)
             }
             let result = ProcessResult(
-                status: ExitStatus.from(waitStatus: raw), stdout: directory.read("stdout"),
+                status: ExitStatus(waitStatus: raw), stdout: directory.read("stdout"),
                 stderr: directory.read("stderr"), timedOut: timedOut)
             finished = result
             return result
@@ -275,12 +275,6 @@ public enum ProcessRunner {
             usleep(50_000)
         }
         return try condition()
-    }
-}
-
-extension ExitStatus {
-    static func from(waitStatus s: Int32) -> ExitStatus {
-        s & 0x7f == 0 ? .exited((s >> 8) & 0xff) : .signaled(s & 0x7f)
     }
 }
 

@@ -12,6 +12,8 @@ public enum MemoryInjection {
         public var memory: UInt64?
         /// Whether the builder that will run enforces the limit (false: BuildKit or buildx will ignore it).
         public var enforced: Bool
+        /// The decision the user must be warned of: a memory limit that the builder will not enforce.
+        public var notice: String? = nil
     }
 
     public static func apply(
@@ -76,6 +78,7 @@ public enum MemoryInjection {
 
         var env: [String: String] = [:]
         var enforced = true
+        var notice: String?
         if isBuild && (memory != nil || userSwap != nil) {
             let given = environment["DOCKER_BUILDKIT"] ?? ""
             let choice = given.lowercased()
@@ -84,21 +87,24 @@ public enum MemoryInjection {
             switch enforcement {
             case .classic where userChoseBuildKit:
                 enforced = false
-                decisions.append("DOCKER_BUILDKIT=\(given) is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)")
+                notice = "DOCKER_BUILDKIT=\(given) is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)"
             case .classic where !userChoseClassic:
                 env["DOCKER_BUILDKIT"] = "0"
                 decisions.append("DOCKER_BUILDKIT=0: the classic builder enforces the memory limit on RUN steps, BuildKit would ignore it (policy build.enforce: classic)")
             case .notice where !userChoseClassic:
                 enforced = false
-                decisions.append("the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)")
+                notice = "the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)"
             default:
                 break
             }
         }
 
+        if let notice { decisions.append(notice) }
         var arguments = commandLine.arguments
         arguments.insert(contentsOf: injected, at: commandLine.commandArgumentsIndex)
-        return Result(arguments: arguments, environment: env, decisions: decisions, memory: memory, enforced: enforced)
+        return Result(
+            arguments: arguments, environment: env, decisions: decisions, memory: memory, enforced: enforced,
+            notice: notice)
     }
 
     static func swapText(_ value: Int64) -> String {

@@ -16,7 +16,8 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    init(waitStatus s: Int32) {
+    /// From a waitpid(2) status.
+    public init(waitStatus s: Int32) {
         if s & 0x7f == 0 {
             self = .exited((s >> 8) & 0xff)
         } else {

@@ -54,12 +54,10 @@ struct Supervisor {
 
         var run = Run(
             supervisor: self, policy: policy, limits: limits,
-            decisions: limits.decisions.map(\.sentence) + injection.decisions, policyFile: loaded.file, hostMemory: hostMemory, signals: signals,
+            decisions: limits.decisions.map(\.sentence) + injection.decisions, policyFile: loaded.file, cwd: cwd, hostMemory: hostMemory, signals: signals,
             flags: flags, retry: retry, childEnvironment: childEnvironment, memory: injection.memory)
         run.limitEnforced = injection.enforced
-        for decision in injection.decisions where decision.contains("not be enforced") || decision.contains("will not enforce") {
-            Console.warn(decision)
-        }
+        if let notice = injection.notice { Console.warn(notice) }
         return run.execute(arguments: injection.arguments)
     }
 
@@ -98,6 +96,8 @@ private struct Run {
     /// The policy's and the injection's decisions, for the invocation record.
     let decisions: [String]
     let policyFile: String?
+    /// safebuild's working directory (docker resolves the build context and a relative `-f` from it).
+    let cwd: String
     let hostMemory: UInt64
     let signals: SignalInbox
     let flags: SubcommandOptions
@@ -116,7 +116,7 @@ private struct Run {
     let lock: HostLock
 
     init(
-        supervisor: Supervisor, policy: Policy, limits: ResolvedLimits, decisions: [String], policyFile: String?, hostMemory: UInt64, signals: SignalInbox,
+        supervisor: Supervisor, policy: Policy, limits: ResolvedLimits, decisions: [String], policyFile: String?, cwd: String, hostMemory: UInt64, signals: SignalInbox,
         flags: SubcommandOptions, retry: RetrySettings, childEnvironment: [String: String], memory: UInt64?
     ) {
         self.supervisor = supervisor
@@ -124,6 +124,7 @@ private struct Run {
         self.limits = limits
         self.decisions = decisions
         self.policyFile = policyFile
+        self.cwd = cwd
         self.hostMemory = hostMemory
         self.signals = signals
         self.flags = flags
@@ -152,7 +153,6 @@ private struct Run {
     mutating func execute(arguments initial: [String]) -> Int32 {
         if case .build = command {
             let buildArguments = Array(supervisor.commandLine.arguments[supervisor.commandLine.commandArgumentsIndex...])
-            let cwd = PolicyCommand.currentDirectory()
             for warning in BuildContext.report(buildArguments: buildArguments, workingDirectory: cwd, seconds: 0.5)?.warnings ?? [] {
                 Console.warn(warning)
             }
