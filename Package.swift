@@ -6,13 +6,14 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Linux only: safebuild reads /proc and cgroups, uses signalfd, prctl and posix_spawn, and supervises a Linux docker.
+// No library product: SafebuildKit is the logic behind the two executables, shared with the tests through `package`
+// access.
 let package = Package(
     name: "safebuild",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "safebuild", targets: ["safebuild"]),
         .executable(name: "docker-fault", targets: ["docker-fault"]),
-        .library(name: "SafebuildKit", targets: ["SafebuildKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

@@ -1,20 +1,18 @@
-#if canImport(Glibc)
-public import Glibc
-#endif
-public import SafebuildKit
+package import Glibc
+package import SafebuildKit
 
 /// Why a test could not even start (no engine, no binary). It fails the test: engine tests are never skipped.
-public struct TestSetupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TestSetupError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 // MARK: - The binary under test
 
 /// The safebuild executable the tests run: `$SAFEBUILD_BIN` (Scripts/test.sh sets it), else the debug build next
 /// to this package (`.build/debug/safebuild`, found from this file's path).
-public enum SafebuildBinary {
-    public static func path(filePath: String = #filePath) throws -> String {
+package enum SafebuildBinary {
+    package static func path(filePath: String = #filePath) throws -> String {
         if let given = getenv("SAFEBUILD_BIN").map({ String(cString: $0) }), !given.isEmpty {
             guard access(given, X_OK) == 0 else { throw TestSetupError("SAFEBUILD_BIN=\(given) is not an executable") }
             return given
@@ -27,7 +25,7 @@ public enum SafebuildBinary {
     }
 
     /// The package root: three levels above Sources/SafebuildTestSupport/TestSupport.swift.
-    public static func packageRoot(filePath: String = #filePath) -> String {
+    package static func packageRoot(filePath: String = #filePath) -> String {
         var parts = filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         parts.removeLast(3)
         return parts.joined(separator: "/")
@@ -38,13 +36,13 @@ public enum SafebuildBinary {
 
 /// The private Docker engine the engine tests talk to, as Scripts/engine.sh describes it in the environment:
 /// `DOCKER_HOST`, `SAFEBUILD_TEST_IMAGE` (the busybox base image) and `SAFEBUILD_TEST_DOCKER` (the real docker client).
-public struct TestEngine: Sendable {
-    public let host: String
-    public let image: String
-    public let docker: String
+package struct TestEngine: Sendable {
+    package let host: String
+    package let image: String
+    package let docker: String
 
     /// Reads the environment and checks that the engine answers; throws a sentence saying what to do otherwise.
-    public static func current() throws -> TestEngine {
+    package static func current() throws -> TestEngine {
         let env = Environment.current()
         func need(_ key: String) throws -> String {
             guard let value = env[key], !value.isEmpty else {
@@ -68,7 +66,7 @@ public struct TestEngine: Sendable {
     /// An environment for safebuild or docker against this engine: the current one, without any `SAFEBUILD_*`
     /// variable, with `DOCKER_HOST`, `DOCKER_BUILDKIT=0`, `SAFEBUILD_DOCKER` set to the real client (unless
     /// `pinDocker` is false), then `extra` on top.
-    public func environment(pinDocker: Bool = true, _ extra: [String: String] = [:]) -> [String: String] {
+    package func environment(pinDocker: Bool = true, _ extra: [String: String] = [:]) -> [String: String] {
         var env = Environment.current().filter { !$0.key.hasPrefix("SAFEBUILD_") || $0.key.hasPrefix("SAFEBUILD_TEST_") }
         env["DOCKER_HOST"] = host
         env["DOCKER_BUILDKIT"] = "0"
@@ -78,18 +76,18 @@ public struct TestEngine: Sendable {
     }
 
     /// Runs the real docker against this engine.
-    public func dockerRun(_ arguments: [String], stdin: [UInt8]? = nil, timeout: Double = 60) throws -> ProcessResult {
+    package func dockerRun(_ arguments: [String], stdin: [UInt8]? = nil, timeout: Double = 60) throws -> ProcessResult {
         try ProcessRunner.run(docker, arguments, environment: environment(), stdin: stdin, timeout: timeout)
     }
 
     /// The names of the running containers whose name starts with `prefix`.
-    public func runningContainers(named prefix: String) throws -> [String] {
+    package func runningContainers(named prefix: String) throws -> [String] {
         let ps = try dockerRun(["ps", "--filter", "name=\(prefix)", "--format", "{{.Names}}"], timeout: 20)
         return ps.stdoutText.split(separator: "\n").map(String.init)
     }
 
     /// A container name unique to this test run.
-    public static func uniqueName(_ prefix: String) -> String {
+    package static func uniqueName(_ prefix: String) -> String {
         var random: UInt32 = 0
         arc4random_buf(&random, 4)
         return "\(prefix)-\(getpid())-\(String(random, radix: 36))"
@@ -99,23 +97,23 @@ public struct TestEngine: Sendable {
 // MARK: - Processes
 
 /// What a finished process left: its status and every byte of its output.
-public struct ProcessResult: Sendable {
-    public let status: ExitStatus
-    public let stdout: [UInt8]
-    public let stderr: [UInt8]
+package struct ProcessResult: Sendable {
+    package let status: ExitStatus
+    package let stdout: [UInt8]
+    package let stderr: [UInt8]
     /// Killed by the runner because it overran its deadline.
-    public let timedOut: Bool
+    package let timedOut: Bool
 
-    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     /// `$?` as a shell shows it.
-    public var code: Int32 { status.code }
+    package var code: Int32 { status.code }
 }
 
 /// Starts processes for tests with posix_spawn: stdin from given bytes (or /dev/null), stdout and stderr into
 /// files (so no pipe can fill up and block), in the test's own process group, with a clean signal mask.
-public enum ProcessRunner {
-    public static func run(
+package enum ProcessRunner {
+    package static func run(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
         workingDirectory: String? = nil, timeout: Double = 60
     ) throws -> ProcessResult {
@@ -125,7 +123,7 @@ public enum ProcessRunner {
     }
 
     /// The processes whose process group is `pgid` (from /proc/PID/stat), as (pid, command name).
-    public static func processes(inGroup pgid: pid_t) -> [(pid: pid_t, name: String)] {
+    package static func processes(inGroup pgid: pid_t) -> [(pid: pid_t, name: String)] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }
         var found: [(pid: pid_t, name: String)] = []
@@ -144,7 +142,7 @@ public enum ProcessRunner {
 
     /// Runs `arguments` under a fresh pseudo-terminal (util-linux `script -qec`, as on every Debian), capturing what
     /// the terminal showed. The terminal turns `\n` into `\r\n`.
-    public static func runUnderTerminal(
+    package static func runUnderTerminal(
         _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60
     ) throws -> ProcessResult {
         try run("/usr/bin/script", ["-qec", ShellQuote.join(arguments), "/dev/null"], environment: environment,
@@ -152,8 +150,8 @@ public enum ProcessRunner {
     }
 
     /// A process running in the background, to be signalled and waited for.
-    public final class Started: @unchecked Sendable {
-        public let pid: pid_t
+    package final class Started: @unchecked Sendable {
+        package let pid: pid_t
         private let directory: TemporaryDirectory
         private var finished: ProcessResult?
 
@@ -161,7 +159,7 @@ public enum ProcessRunner {
         ///   - workingDirectory: where the process starts (default: the test's own).
         ///   - newProcessGroup: start it in a process group of its own (its pgid is its pid), as Jenkins starts a
         ///     step, so that the whole group can be signalled with `kill(-pid, …)`.
-        public init(
+        package init(
             _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
             workingDirectory: String? = nil, newProcessGroup: Bool = false
         ) throws {
@@ -217,17 +215,17 @@ public enum ProcessRunner {
         }
 
         /// Sends `signal` to the process.
-        public func send(_ signal: Int32) {
+        package func send(_ signal: Int32) {
             kill(pid, signal)
         }
 
         /// Sends `signal` to every process of its process group (started with `newProcessGroup`).
-        public func sendToGroup(_ signal: Int32) {
+        package func sendToGroup(_ signal: Int32) {
             kill(-pid, signal)
         }
 
         /// Whether it has ended (without reaping it: `wait` still returns its result).
-        public var hasExited: Bool {
+        package var hasExited: Bool {
             if finished != nil { return true }
             // Not reaped yet, an ended child is a zombie: state `Z` after the command name in /proc/PID/stat.
             let stat = TemporaryDirectory.readFileIfPresent("/proc/\(pid)/stat")
@@ -236,13 +234,13 @@ public enum ProcessRunner {
         }
 
         /// What it printed on stderr so far.
-        public var stderrSoFar: String { String(decoding: directory.read("stderr"), as: UTF8.self) }
+        package var stderrSoFar: String { String(decoding: directory.read("stderr"), as: UTF8.self) }
 
         /// What it printed on stdout so far.
-        public var stdoutSoFar: String { String(decoding: directory.read("stdout"), as: UTF8.self) }
+        package var stdoutSoFar: String { String(decoding: directory.read("stdout"), as: UTF8.self) }
 
         /// Waits for the end, killing the process (SIGKILL) if it is still there after `timeout` seconds.
-        public func wait(timeout: Double = 60) -> ProcessResult {
+        package func wait(timeout: Double = 60) -> ProcessResult {
             if let finished { return finished }
             let deadline = Clock.now() + timeout
             var raw: Int32 = 0
@@ -268,7 +266,7 @@ public enum ProcessRunner {
     }
 
     /// Polls `condition` every 50 ms for up to `timeout` seconds; true as soon as it holds.
-    public static func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    package static func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Clock.now() + timeout
         while Clock.now() < deadline {
             if try condition() { return true }
@@ -282,10 +280,10 @@ public enum ProcessRunner {
 
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it when the value goes away. For PATH tests
 /// it holds `docker` symlinks and copies.
-public final class TemporaryDirectory: @unchecked Sendable {
-    public let path: String
+package final class TemporaryDirectory: @unchecked Sendable {
+    package let path: String
 
-    public init() throws {
+    package init() throws {
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var template = Array("\(base)/sb-test.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
@@ -308,7 +306,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Makes `name` (may contain `/` for subfolders that exist) a symlink to `target`; returns its path.
     @discardableResult
-    public func symlink(_ name: String, to target: String) throws -> String {
+    package func symlink(_ name: String, to target: String) throws -> String {
         let link = path + "/" + name
         guard Glibc.symlink(target, link) == 0 else {
             throw TestSetupError("cannot link \(link) to \(target): \(String(cString: strerror(errno)))")
@@ -318,7 +316,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Makes a subdirectory; returns its path.
     @discardableResult
-    public func directory(_ name: String) throws -> String {
+    package func directory(_ name: String) throws -> String {
         let dir = path + "/" + name
         guard mkdir(dir, 0o755) == 0 else { throw TestSetupError("cannot create \(dir): \(String(cString: strerror(errno)))") }
         return dir
@@ -326,7 +324,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Copies the file at `source` to `name`, keeping it executable; returns its path.
     @discardableResult
-    public func copy(_ source: String, to name: String, mode: mode_t = 0o755) throws -> String {
+    package func copy(_ source: String, to name: String, mode: mode_t = 0o755) throws -> String {
         let bytes = try Self.readFile(source)
         try write(name, bytes, mode: mode)
         return path + "/" + name
@@ -334,7 +332,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Writes `bytes` to `name`; returns its path.
     @discardableResult
-    public func write(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws -> String {
+    package func write(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws -> String {
         let file = path + "/" + name
         let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw TestSetupError("cannot write \(file): \(String(cString: strerror(errno)))") }
@@ -346,7 +344,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     }
 
     /// The bytes of `name` (empty when it cannot be read).
-    public func read(_ name: String) -> [UInt8] {
+    package func read(_ name: String) -> [UInt8] {
         (try? Self.readFile(path + "/" + name)) ?? []
     }
 

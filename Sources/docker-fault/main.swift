@@ -9,9 +9,7 @@
 //   DOCKER_FAULT_TEXT      a failure text instead of a kind (printed as docker prints its errors for that command)
 //   DOCKER_FAULT_STATUS    the exit status for DOCKER_FAULT_TEXT (default: 125 for run, 1 for build)
 //   DOCKER_FAULT_REAL      the real docker (default /usr/bin/docker)
-#if canImport(Glibc)
 import Glibc
-#endif
 
 func env(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }

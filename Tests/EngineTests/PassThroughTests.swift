@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SafebuildTestSupport
 import Testing
 @testable import SafebuildKit

@@ -1,8 +1,6 @@
 import Testing
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 @testable import SafebuildKit
 
 /// The fixture journal (Fixtures/journal/README.md says what it holds).

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// safebuild's own commands.
 enum OwnCommands {
@@ -94,11 +92,5 @@ enum OwnCommands {
             text += "  " + row.option.padding(20) + row.variable.padding(24) + row.help + "\n"
         }
         return text
-    }
-}
-
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

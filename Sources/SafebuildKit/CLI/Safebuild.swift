@@ -1,12 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The whole program. `main.swift` only calls `Safebuild.main()`.
-public enum Safebuild {
-    public static let version = "0.1.0"
+package enum Safebuild {
+    package static let version = "0.1.0"
 
-    public static func main() -> Never {
+    package static func main() -> Never {
         let arguments = CommandLine.arguments
         let environment = Environment.current()
         do {
@@ -43,21 +41,5 @@ public enum Safebuild {
             docker: docker, commandLine: commandLine, command: protected, options: options,
             environment: childEnvironment
         ).run()
-    }
-}
-
-/// The process environment as a dictionary, read straight from `environ`.
-public enum Environment {
-    public static func current() -> [String: String] {
-        var result: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            p += 1
-        }
-        return result
     }
 }

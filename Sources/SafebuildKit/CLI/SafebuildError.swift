@@ -1,17 +1,17 @@
 /// safebuild's one error type: the exit status it ends with and a sentence that says what to do next.
-public struct SafebuildError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let status: ExitCode
-    public let message: String
+package struct SafebuildError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let status: ExitCode
+    package let message: String
 
-    public init(_ status: ExitCode, _ message: String) {
+    package init(_ status: ExitCode, _ message: String) {
         self.status = status
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 
     /// The exit statuses safebuild itself can return (docker's own pass through unchanged). README lists them.
-    public enum ExitCode: Int32, Sendable, CaseIterable {
+    package enum ExitCode: Int32, Sendable, CaseIterable {
         /// A bad safebuild option or `SAFEBUILD_*` value (sysexits EX_USAGE).
         case usage = 64
         /// A file safebuild was told to read is missing or unreadable (EX_NOINPUT).
@@ -29,7 +29,7 @@ public struct SafebuildError: Error, Equatable, Sendable, CustomStringConvertibl
         /// No real docker found (only safebuild itself, or nothing, on PATH).
         case noDocker = 127
 
-        public var meaning: String {
+        package var meaning: String {
             switch self {
             case .usage: return "a safebuild option or SAFEBUILD_* variable is wrong"
             case .noInput: return "a file safebuild was asked to read (policy, journal) is missing or unreadable"

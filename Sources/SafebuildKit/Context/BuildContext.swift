@@ -1,93 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
-/// The build-context advice people give for memory-hungry builds, as warnings only: context size after
-/// `.dockerignore`, a missing `.dockerignore`, and how many layer-making instructions the Dockerfile has.
-public struct BuildContextReport: Codable, Sendable, Equatable {
-    public var context: String
-    public var dockerfile: String
-    /// The ignore file used (`<Dockerfile>.dockerignore` for BuildKit, else `<context>/.dockerignore`), if any.
-    public var dockerignore: String?
-    /// Bytes and files sent to the daemon (regular files after `.dockerignore`).
-    public var bytes: UInt64
-    public var files: Int
-    /// Paths `.dockerignore` left out (an excluded directory counts once).
-    public var ignored: Int
-    /// False when the walk stopped at its file or time bound: the figures are a lower bound.
-    public var complete: Bool
-    public var run: Int
-    public var copy: Int
-    public var add: Int
-    /// One sentence each.
-    public var warnings: [String]
-
-    public var layerInstructions: Int { run + copy + add }
-}
-
-/// Counts of the instructions in a Dockerfile.
-public struct DockerfileSummary: Sendable, Equatable {
-    public var run = 0, copy = 0, add = 0, from = 0
-
-    /// Reads instructions the way BuildKit's parser does at the level needed here: `# escape=` directive, comments,
-    /// line continuations, heredoc bodies (`<<EOF` … `EOF`) skipped, keywords case-insensitive.
-    public static func parse(_ text: String) -> DockerfileSummary {
-        var summary = DockerfileSummary()
-        var escape: Character = "\\"
-        var continuing = false
-        var heredocEnds: [String] = []
-        var directivesOpen = true
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if !heredocEnds.isEmpty {
-                if line.trimmingWhitespace == heredocEnds[0] { heredocEnds.removeFirst() }
-                continue
-            }
-            let trimmed = line.trimmingWhitespace
-            if trimmed.hasPrefix("#") {
-                if directivesOpen, let eq = trimmed.firstIndex(of: "=") {
-                    let key = trimmed.dropFirst()[..<eq].trimmingWhitespace.lowercased()
-                    let value = trimmed[trimmed.index(after: eq)...].trimmingWhitespace
-                    if key == "escape", let c = value.first { escape = c }
-                } else {
-                    directivesOpen = false
-                }
-                continue
-            }
-            if trimmed.isEmpty { continue }
-            directivesOpen = false
-            if !continuing {
-                let keyword = trimmed.prefix { !$0.isWhitespace }.uppercased()
-                switch keyword {
-                case "RUN": summary.run += 1
-                case "COPY": summary.copy += 1
-                case "ADD": summary.add += 1
-                case "FROM": summary.from += 1
-                default: break
-                }
-                // Heredocs: `RUN <<EOF`, `COPY <<-"EOT" /x`.
-                for word in trimmed.split(separator: " ") where word.hasPrefix("<<") && word.count > 2 {
-                    var marker = word.dropFirst(2)
-                    if marker.first == "-" { marker = marker.dropFirst() }
-                    marker = marker.drop { $0 == "\"" || $0 == "'" }
-                    while marker.last == "\"" || marker.last == "'" { marker = marker.dropLast() }
-                    if !marker.isEmpty, marker.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                        heredocEnds.append(String(marker))
-                    }
-                }
-            }
-            continuing = trimmed.last == escape
-        }
-        return summary
-    }
-}
-
-public enum BuildContext {
+package enum BuildContext {
     /// The context argument and `-f` value of `docker build` arguments (those after the subcommand words), read as
     /// docker reads its flags (`SubcommandOptions`). nil context: none given, `-` (stdin) or a URL — nothing local to
     /// measure.
-    public static func locate(buildArguments: [String]) -> (context: String?, dockerfile: String?) {
+    package static func locate(buildArguments: [String]) -> (context: String?, dockerfile: String?) {
         let options = SubcommandOptions(buildArguments, from: 0, table: SubcommandOptions.build)
         let dockerfile = options.value("--file")
         guard let index = options.positional else { return (nil, dockerfile) }
@@ -99,11 +16,11 @@ public enum BuildContext {
     }
 
     /// Warnings above these.
-    public static let largeContext: UInt64 = 100 << 20
-    public static let manyLayers = 50
+    package static let largeContext: UInt64 = 100 << 20
+    package static let manyLayers = 50
 
     /// Measures the context on disk. `workingDirectory` resolves a relative `-f` (docker reads it from there).
-    public static func report(
+    package static func report(
         buildArguments: [String], workingDirectory: String = ".", fileLimit: Int = 200_000, seconds: Double = 2
     ) -> BuildContextReport? {
         let located = locate(buildArguments: buildArguments)

@@ -2,10 +2,10 @@
 /// over the lines read by moby/patternmatcher/ignorefile (`ReadAll`): `#` comments, blank lines skipped, `!`
 /// exceptions, a leading `/` dropped, paths cleaned; `*` and `?` never cross `/`, `**` spans directories, `[…]`
 /// classes and `\` escapes as in Go's filepath.Match. The last matching pattern wins.
-public struct DockerIgnore: Sendable, Equatable {
-    public struct Pattern: Sendable, Equatable {
-        public var text: String
-        public var exclusion: Bool
+package struct DockerIgnore: Sendable, Equatable {
+    package struct Pattern: Sendable, Equatable {
+        package var text: String
+        package var exclusion: Bool
         let tokens: [Token]
 
         /// patternmatcher's "suffix match": a pattern starting with `**` followed only by plain characters is
@@ -44,12 +44,12 @@ public struct DockerIgnore: Sendable, Equatable {
         case range(Character, Character)
     }
 
-    public var patterns: [Pattern]
+    package var patterns: [Pattern]
 
-    public init(patterns: [Pattern]) { self.patterns = patterns }
+    package init(patterns: [Pattern]) { self.patterns = patterns }
 
     /// Reads a `.dockerignore` file's text. A lone `!` or a broken `[` class is an error, as in docker.
-    public static func parse(_ text: String) throws(ProbeError) -> DockerIgnore {
+    package static func parse(_ text: String) throws(ProbeError) -> DockerIgnore {
         var patterns: [Pattern] = []
         for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(rawLine)
@@ -76,7 +76,7 @@ public struct DockerIgnore: Sendable, Equatable {
     }
 
     /// Whether docker leaves `path` (slash-separated, relative to the context) out of the build context.
-    public func excludes(_ path: String) -> Bool {
+    package func excludes(_ path: String) -> Bool {
         let file = Self.cleanPath(path)
         if file == "." { return false }
         let parts = file.split(separator: "/").map(String.init)
@@ -216,14 +216,5 @@ public struct DockerIgnore: Sendable, Equatable {
             }
             return false
         }
-    }
-}
-
-extension Substring {
-    var trimmingWhitespace: Substring {
-        var s = self
-        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
-        while let c = s.last, c.isWhitespace { s = s.dropLast() }
-        return s
     }
 }

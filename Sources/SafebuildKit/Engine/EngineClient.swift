@@ -1,25 +1,23 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A minimal Engine API client: one HTTP/1.1 request per connection over the daemon's unix socket
 /// (`Connection: close`), content-length, chunked or read-to-close bodies, and a hard deadline on every step.
-public struct EngineClient: Sendable {
-    public var socketPath: String
+package struct EngineClient: Sendable {
+    package var socketPath: String
 
-    public init(socketPath: String) { self.socketPath = socketPath }
+    package init(socketPath: String) { self.socketPath = socketPath }
 
-    public struct Response: Sendable, Equatable {
-        public var status: Int
-        public var body: [UInt8]
+    package struct Response: Sendable, Equatable {
+        package var status: Int
+        package var body: [UInt8]
         /// The daemon's pid (SO_PEERCRED on the socket), to find its cgroup.
-        public var peerPID: Int32?
+        package var peerPID: Int32?
         /// Wall time of the call in seconds.
-        public var seconds: Double
+        package var seconds: Double
     }
 
     /// Sends `GET`/`POST path` and returns the response, or throws when the deadline (monotonic seconds) passes.
-    public func request(_ path: String, method: String = "GET", deadline: Double) throws(ProbeError) -> Response {
+    package func request(_ path: String, method: String = "GET", deadline: Double) throws(ProbeError) -> Response {
         let started = Clock.now()
         let source = "\(method) \(path)"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)

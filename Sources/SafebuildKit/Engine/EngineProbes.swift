@@ -1,75 +1,12 @@
-#if canImport(Glibc)
 import Glibc
-#endif
-
-/// The build cache as `GET /system/df` reports it.
-public struct BuildCacheFigures: Codable, Sendable, Equatable {
-    public var records: Int
-    public var inUse: Int
-    /// Bytes in records not shared with an image: what `docker system df` prints as Build Cache SIZE.
-    public var size: Int64
-    /// Bytes in records neither shared nor in use: what a prune can free (`docker system df` RECLAIMABLE).
-    public var reclaimable: Int64
-    /// Bytes in shared records (kept by a prune while the image exists).
-    public var shared: Int64
-
-    /// From the `BuildCache` array of `GET /system/df`: docker's CLI (cli/command/formatter/disk_usage.go, 20.10)
-    /// sums `Size` over records with `Shared == false` for SIZE and leaves out `InUse` ones for RECLAIMABLE.
-    static func parse(_ records: [JSONValue]) -> BuildCacheFigures {
-        var figures = BuildCacheFigures(records: records.count, inUse: 0, size: 0, reclaimable: 0, shared: 0)
-        for record in records {
-            let size = record["Size"]?.int64 ?? 0
-            let inUse = record["InUse"]?.bool ?? false
-            if inUse { figures.inUse += 1 }
-            if record["Shared"]?.bool ?? false {
-                figures.shared += size
-            } else {
-                figures.size += size
-                if !inUse { figures.reclaimable += size }
-            }
-        }
-        return figures
-    }
-}
-
-/// What the engine probes found. `reachable == false` leaves the rest nil and says why in `error`.
-public struct EngineFigures: Codable, Sendable, Equatable {
-    public var endpoint: EngineEndpoint
-    public var reachable: Bool
-    public var error: String?
-    public var version: String?
-    public var apiVersion: String?
-    public var buildCache: BuildCacheFigures?
-    public var danglingImages: Int?
-    public var danglingBytes: Int64?
-    public var rootDir: String?
-    /// Free and total bytes of the file system holding DockerRootDir (statvfs; only for a local engine).
-    public var rootFree: UInt64?
-    public var rootTotal: UInt64?
-    /// True when the daemon warns "No swap limit support" (memsw accounting off: `--memory-swap` has no effect).
-    public var noSwapLimit: Bool?
-    public var cgroupVersion: String?
-    /// `cgroupfs` or `systemd`: where containers' cgroups go.
-    public var cgroupDriver: String?
-    /// The daemon's pid, from the socket peer.
-    public var daemonPID: Int32?
-    /// Milliseconds per call (`_ping`, `version`, `system/df`, `images`, `info`).
-    public var milliseconds: [String: Double]
-
-    public init(endpoint: EngineEndpoint, reachable: Bool) {
-        self.endpoint = endpoint
-        self.reachable = reachable
-        self.milliseconds = [:]
-    }
-}
 
 /// Engine probes through the API (unix socket) or, for tcp:// and ssh:// hosts, the docker CLI; all inside one
 /// deadline, so a slow daemon never holds a build longer than the policy's engine_timeout.
-public enum EngineProbes {
+package enum EngineProbes {
     /// The daemon's "no swap limit" warning, verbatim (moby daemon/info.go, 20.10).
-    public static let noSwapWarning = "WARNING: No swap limit support"
+    package static let noSwapWarning = "WARNING: No swap limit support"
 
-    public static func gather(
+    package static func gather(
         endpoint: EngineEndpoint, timeout: Double, docker: String?, environment: [String: String],
         withBuildCache: Bool = true
     ) -> EngineFigures {
@@ -132,7 +69,7 @@ public enum EngineProbes {
     }
 
     /// Free bytes (for unprivileged users, `f_bavail`) and total bytes of the file system holding `path`.
-    public static func diskFree(_ path: String) -> (free: UInt64, total: UInt64)? {
+    package static func diskFree(_ path: String) -> (free: UInt64, total: UInt64)? {
         var s = statvfs()
         guard statvfs(path, &s) == 0 else { return nil }
         return (UInt64(s.f_bavail) * UInt64(s.f_frsize), UInt64(s.f_blocks) * UInt64(s.f_frsize))
@@ -193,7 +130,7 @@ public enum EngineProbes {
     }
 
     /// Reads go-units HumanSize text back into bytes (`110B`, `2.282MB`, `1.5GB`).
-    public static func parseDockerHuman(_ text: String) -> Int64? {
+    package static func parseDockerHuman(_ text: String) -> Int64? {
         let units: [(String, Double)] = [
             ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("PB", 1e15), ("B", 1),
         ]
@@ -202,14 +139,5 @@ public enum EngineProbes {
             return Int64((n * scale).rounded())
         }
         return nil
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return String(s)
     }
 }

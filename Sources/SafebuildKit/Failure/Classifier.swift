@@ -1,19 +1,3 @@
-/// The verdict on one attempt.
-public struct Classification: Codable, Sendable, Equatable {
-    public var failureClass: FailureClass
-    /// The line of docker's output (or the kernel's log) that decided it, if a signature matched.
-    public var line: String?
-    /// One sentence for the user and the journal.
-    public var reason: String
-    /// Whether the retry loop may try again at all (the ladder and the limits decide the rest).
-    public var retryable: Bool
-    /// A kernel `page allocation failure` line seen during the attempt, if any.
-    public var kernelEvidence: String?
-
-    enum CodingKeys: String, CodingKey {
-        case failureClass = "class", line, reason, retryable, kernelEvidence = "kernel_evidence"
-    }
-}
 
 /// Classifies an attempt of `docker build` or `docker run` from docker's output, read line by line while it streams,
 /// its exit status and, for `run`, the container's state.
@@ -33,8 +17,8 @@ public struct Classification: Codable, Sendable, Equatable {
 ///   with code 137.
 ///
 /// Memory is bounded whatever the output's size: per class the first matching line, and a tail of a few lines.
-public struct Classifier: Sendable {
-    public let signatures: [Signature]
+package struct Classifier: Sendable {
+    package let signatures: [Signature]
 
     struct Match: Sendable {
         var signature: Signature
@@ -53,12 +37,12 @@ public struct Classifier: Sendable {
     static let maxLine = 1024
 
     /// `extra` signatures (from the policy) are tried before the built-in table.
-    public init(extra: [Signature] = []) {
+    package init(extra: [Signature] = []) {
         signatures = extra + Signature.builtIn
     }
 
     /// Reads one line of docker's output (without its newline).
-    public mutating func observe(line: UnsafeRawBufferPointer, stream: OutputStream) {
+    package mutating func observe(line: UnsafeRawBufferPointer, stream: OutputStream) {
         guard stream == .stderr, !line.isEmpty else { return }
         // Fast path for BuildKit's step output (`#5 0.139 …`), most of a build's stderr: no copy at all.
         if !inRuledBlock, let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }), first == 0x23,
@@ -89,7 +73,7 @@ public struct Classifier: Sendable {
     }
 
     /// Reads one line of the kernel's log written during the attempt (dmesg).
-    public mutating func observeKernel(line: UnsafeRawBufferPointer) {
+    package mutating func observeKernel(line: UnsafeRawBufferPointer) {
         guard kernelLine == nil else { return }
         let text = Self.clean(line)
         for signature in signatures where signature.scope == .kernelLog && signature.matches(text) {
@@ -99,7 +83,7 @@ public struct Classifier: Sendable {
     }
 
     /// The verdict once docker has exited.
-    public func verdict(exitStatus: ExitStatus, command: ProtectedCommand, containerState: ContainerState?) -> Classification {
+    package func verdict(exitStatus: ExitStatus, command: ProtectedCommand, containerState: ContainerState?) -> Classification {
         if exitStatus == .exited(0) {
             return Classification(
                 failureClass: .notMemory, line: nil, reason: "docker exited 0: nothing to retry", retryable: false,

@@ -1,12 +1,12 @@
 import Foundation
 
 /// The part of `docker inspect CONTAINER` that judges a `run`: `State.OOMKilled`, `State.ExitCode`, `State.Status`.
-public struct ContainerState: Codable, Sendable, Equatable {
-    public var oomKilled: Bool
-    public var exitCode: Int32
-    public var status: String
+package struct ContainerState: Codable, Sendable, Equatable {
+    package var oomKilled: Bool
+    package var exitCode: Int32
+    package var status: String
 
-    public init(oomKilled: Bool, exitCode: Int32, status: String) {
+    package init(oomKilled: Bool, exitCode: Int32, status: String) {
         self.oomKilled = oomKilled
         self.exitCode = exitCode
         self.status = status
@@ -21,7 +21,7 @@ public struct ContainerState: Codable, Sendable, Equatable {
     }
 
     /// Parses the JSON `docker inspect` prints (an array of one object per container); nil when it holds none.
-    public static func parse(inspectJSON: String) -> ContainerState? {
+    package static func parse(inspectJSON: String) -> ContainerState? {
         guard let data = inspectJSON.data(using: .utf8),
             let list = try? JSONDecoder().decode([Inspected].self, from: data)
         else { return nil }
@@ -32,7 +32,7 @@ public struct ContainerState: Codable, Sendable, Equatable {
     /// container's OOM event (seen on this engine under load: exit 137 with OOMKilled=false, true moments later), so
     /// while the exit code is 137 and OOMKilled is false it asks again, every 0.1 s for up to `settle` seconds.
     /// `inspect` returns `docker inspect CONTAINER`'s output (nil on failure); `sleep` sleeps (and may end early).
-    public static func settled(
+    package static func settled(
         settle: Double = 2, inspect: () -> String?, sleep: (Double) -> Void
     ) -> ContainerState? {
         var state = inspect().flatMap { parse(inspectJSON: $0) }

@@ -1,6 +1,6 @@
 /// What kind of failure an attempt of a protected docker command ended in. The raw value is what the journal and the
 /// policy (`signatures:`, `ladders:`) spell.
-public enum FailureClass: String, Codable, Sendable, CaseIterable {
+package enum FailureClass: String, Codable, Sendable, CaseIterable {
     /// Network setup ran out of memory: the veth pair or the endpoint of the container's network (libnetwork).
     case networkENOMEM = "network_enomem"
     /// Storage setup ran out of memory: the overlay mount of the container's root, or a mount inside runc
@@ -24,10 +24,10 @@ public enum FailureClass: String, Codable, Sendable, CaseIterable {
     case notMemory = "not_memory"
 
     /// Whether a retry can help at all. Only `not_memory` is never retried.
-    public var isRetryable: Bool { self != .notMemory }
+    package var isRetryable: Bool { self != .notMemory }
 
     /// The failure is the host or the container running out of memory.
-    public var isMemory: Bool {
+    package var isMemory: Bool {
         switch self {
         case .networkENOMEM, .storageENOMEM, .processENOMEM, .pageAllocation, .oomContainer, .oomBuildStep: return true
         case .daemonUnreachable, .diskFull, .notMemory: return false

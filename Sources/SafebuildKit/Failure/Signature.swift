@@ -1,12 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// One recognisable failure text: a line matches when it starts with `prefix` (if any), contains every string of
 /// `contains` and ends with `suffix` (if any), all case-sensitive as docker prints them.
-public struct Signature: Sendable, Equatable {
+package struct Signature: Sendable, Equatable {
     /// Where in docker's output the signature may match.
-    public enum Scope: String, Sendable, Equatable {
+    package enum Scope: String, Sendable, Equatable {
         /// docker's own error lines only (see `Classifier` for the rule): never a container's or a RUN step's output.
         case dockerError
         /// The line in which docker reports a build step's result (`The command '…' returned a non-zero code: N`,
@@ -17,26 +15,26 @@ public struct Signature: Sendable, Equatable {
     }
 
     /// The protected commands a signature applies to.
-    public struct Commands: OptionSet, Sendable, Equatable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
-        public static let run = Commands(rawValue: 1)
-        public static let build = Commands(rawValue: 2)
-        public static let both: Commands = [.run, .build]
+    package struct Commands: OptionSet, Sendable, Equatable {
+        package let rawValue: UInt8
+        package init(rawValue: UInt8) { self.rawValue = rawValue }
+        package static let run = Commands(rawValue: 1)
+        package static let build = Commands(rawValue: 2)
+        package static let both: Commands = [.run, .build]
     }
 
-    public var failureClass: FailureClass
-    public var scope: Scope
-    public var commands: Commands
-    public var prefix: String?
-    public var contains: [String]
-    public var suffix: String?
+    package var failureClass: FailureClass
+    package var scope: Scope
+    package var commands: Commands
+    package var prefix: String?
+    package var contains: [String]
+    package var suffix: String?
     /// A regular expression the line must contain a match of (policy signatures only).
-    public var pattern: String?
+    package var pattern: String?
     /// Where the text comes from: repository and file, or "measured" with the command that produced it here.
-    public var source: String
+    package var source: String
 
-    public init(
+    package init(
         _ failureClass: FailureClass, scope: Scope = .dockerError, commands: Commands = .both, prefix: String? = nil,
         contains: [String] = [], suffix: String? = nil, source: String
     ) {
@@ -51,12 +49,12 @@ public struct Signature: Sendable, Equatable {
 
     /// A signature from the policy's `signatures:` list (`{class, contains}`): matched in docker's own error lines of
     /// both commands, before the built-in table.
-    public static func policy(_ failureClass: FailureClass, contains: String, source: String = "policy") -> Signature {
+    package static func policy(_ failureClass: FailureClass, contains: String, source: String = "policy") -> Signature {
         Signature(failureClass, contains: [contains], source: source)
     }
 
     /// A policy signature given as a regular expression.
-    public static func policy(_ failureClass: FailureClass, pattern: String, source: String = "policy") -> Signature {
+    package static func policy(_ failureClass: FailureClass, pattern: String, source: String = "policy") -> Signature {
         var signature = Signature(failureClass, source: source)
         signature.pattern = pattern
         return signature
@@ -76,7 +74,7 @@ public struct Signature: Sendable, Equatable {
     static let enomem = "cannot allocate memory"
 
     /// The built-in table, most specific first: the first signature that matches a line decides its class.
-    public static let builtIn: [Signature] = [
+    package static let builtIn: [Signature] = [
         // Network setup (libnetwork, bridge driver).
         Signature(
             .networkENOMEM, contains: ["failed to add the host (", ") <=> sandbox (", ") pair interfaces", enomem],
@@ -130,25 +128,4 @@ public struct Signature: Sendable, Equatable {
             .pageAllocation, scope: .kernelLog, contains: ["page allocation failure: order:"],
             source: "torvalds/linux mm/page_alloc.c warn_alloc(): \"%s: page allocation failure: order:%u, mode:%#x(%pGg)…\""),
     ]
-}
-
-enum Bytes {
-    /// Whether `needle` occurs in `haystack` (memchr(3) for its first byte, then memcmp(3)).
-    static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-        var needle = needle
-        return needle.withUTF8 { n in
-            haystack.withUnsafeBytes { h in
-                guard let nb = n.baseAddress, !n.isEmpty else { return true }
-                guard var p = h.baseAddress, h.count >= n.count else { return false }
-                let end = h.baseAddress! + (h.count - n.count + 1)
-                let first = Int32(nb.pointee)
-                while p < end {
-                    guard let hit = memchr(p, first, end - p) else { return false }
-                    if memcmp(hit, nb, n.count) == 0 { return true }
-                    p = UnsafeRawPointer(hit) + 1
-                }
-                return false
-            }
-        }
-    }
 }

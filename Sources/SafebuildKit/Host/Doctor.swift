@@ -1,28 +1,26 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 
 /// `safebuild doctor`: every host and engine probe as a readable report, one line per finding with its level,
 /// the measured value and the concrete fix. Exit status: 0 all ok, 1 at least one warning, 2 at least one problem.
-public enum Doctor {
-    public struct Finding: Codable, Sendable, Equatable {
-        public enum Level: String, Codable, Sendable, Comparable {
+package enum Doctor {
+    package struct Finding: Codable, Sendable, Equatable {
+        package enum Level: String, Codable, Sendable, Comparable {
             case ok, warning, problem
 
             var rank: Int { self == .ok ? 0 : self == .warning ? 1 : 2 }
-            public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
+            package static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
         }
 
         /// What was probed: `memory`, `swap`, `cgroup`, `psi`, `fragmentation`, `vm.swappiness`, `oom-kill`, …
-        public var area: String
-        public var level: Level
+        package var area: String
+        package var level: Level
         /// The measurement, as a sentence.
-        public var value: String
+        package var value: String
         /// What to change, when something should change.
-        public var fix: String?
+        package var fix: String?
 
-        public init(_ area: String, _ level: Level, _ value: String, fix: String? = nil) {
+        package init(_ area: String, _ level: Level, _ value: String, fix: String? = nil) {
             self.area = area
             self.level = level
             self.value = value
@@ -31,27 +29,27 @@ public enum Doctor {
     }
 
     /// Thresholds of the diagnosis (not the policy's pre-flight thresholds, which decide about one build).
-    public struct Limits: Sendable {
-        public var buildCacheWarning: UInt64 = 10 << 30
+    package struct Limits: Sendable {
+        package var buildCacheWarning: UInt64 = 10 << 30
         /// What `docker builder prune --keep-storage` should keep.
-        public var buildCacheKeep: UInt64 = 2_000_000_000
-        public var danglingWarning: UInt64 = 1 << 30
-        public var diskWarning: UInt64 = 10 << 30
-        public var diskProblem: UInt64 = 2 << 30
+        package var buildCacheKeep: UInt64 = 2_000_000_000
+        package var danglingWarning: UInt64 = 1 << 30
+        package var diskWarning: UInt64 = 10 << 30
+        package var diskProblem: UInt64 = 2 << 30
         /// Order of the allocations that fail first when memory is fragmented (kernel stacks, network buffers).
-        public var fragmentationOrder = 4
-        public var fragmentationWarning: UInt64 = 64
-        public init() {}
+        package var fragmentationOrder = 4
+        package var fragmentationWarning: UInt64 = 64
+        package init() {}
     }
 
     /// The status for a set of findings: 0 all ok, 1 warnings, 2 problems.
-    public static func status(_ findings: [Finding]) -> Int32 {
+    package static func status(_ findings: [Finding]) -> Int32 {
         Int32(findings.map(\.level).max()?.rank ?? 0)
     }
 
     // MARK: - Diagnosis (pure)
 
-    public static func diagnose(_ figures: HostFigures, limits: Limits = Limits(), now: Double, hours: Double) -> [Finding] {
+    package static func diagnose(_ figures: HostFigures, limits: Limits = Limits(), now: Double, hours: Double) -> [Finding] {
         var out: [Finding] = []
         let describe = ByteSize.describe
 
@@ -258,7 +256,7 @@ public enum Doctor {
 
     // MARK: - Rendering
 
-    public static func text(_ findings: [Finding]) -> String {
+    package static func text(_ findings: [Finding]) -> String {
         var out = ""
         for f in findings {
             let tag = f.level == .ok ? "ok     " : f.level == .warning ? "warning" : "problem"
@@ -276,7 +274,7 @@ public enum Doctor {
         var figures: HostFigures
     }
 
-    public static func json(_ findings: [Finding], figures: HostFigures) -> String {
+    package static func json(_ findings: [Finding], figures: HostFigures) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = (try? encoder.encode(Report(status: status(findings), findings: findings, figures: figures))) ?? Data()
@@ -285,7 +283,7 @@ public enum Doctor {
 
     // MARK: - The command
 
-    public static let usage = """
+    package static let usage = """
         usage: safebuild doctor [--json] [--hours N] [--timeout SECONDS]
           --json             machine-readable report (findings and every measured figure)
           --hours N          OOM kills of the last N hours (default 24)
@@ -294,7 +292,7 @@ public enum Doctor {
         exit status: 0 all ok, 1 warnings, 2 problems
         """
 
-    public static func run(arguments: [String], options: SafebuildOptions, environment: [String: String]) throws(SafebuildError) -> Int32 {
+    package static func run(arguments: [String], options: SafebuildOptions, environment: [String: String]) throws(SafebuildError) -> Int32 {
         var asJSON = false, hours = 24.0, timeout = 5.0, askEngine = true
         var i = 0
         while i < arguments.count {
@@ -326,7 +324,7 @@ public enum Doctor {
     }
 
     /// All probes: the engine first (its socket peer names the daemon's cgroup), then /proc.
-    public static func measure(
+    package static func measure(
         environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double, askEngine: Bool = true
     ) throws(SafebuildError) -> HostFigures {
         guard askEngine else { return HostReader().gather(oomSince: Clock.wall() - hours * 3600) }

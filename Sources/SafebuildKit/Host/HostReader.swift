@@ -1,62 +1,15 @@
-#if canImport(Glibc)
 import Glibc
-#endif
-
-/// Everything the host probes measured at one moment. Absent parts were not measurable (the error is in `problems`).
-public struct HostFigures: Codable, Sendable, Equatable {
-    public var memory: MemInfo?
-    /// The memory cgroup safebuild itself runs in.
-    public var ownCgroup: CgroupMemory?
-    /// The memory cgroup the docker daemon runs in (found through the daemon's socket peer), when known.
-    public var daemonCgroup: CgroupMemory?
-    /// nil with `pressureSupported == false`: the kernel has no PSI (no `/proc/pressure/memory`).
-    public var pressure: Pressure?
-    public var pressureSupported: Bool
-    public var buddy: BuddyInfo?
-    public var sysctls: VMSysctls?
-    /// OOM kills since the time asked for; nil when the kernel log was not readable.
-    public var oomKills: [OOMKill]?
-    public var engine: EngineFigures?
-    /// Probes that failed, one sentence each (`/proc/buddyinfo: unexpected line …`).
-    public var problems: [String]
-
-    public init(
-        memory: MemInfo? = nil, ownCgroup: CgroupMemory? = nil, daemonCgroup: CgroupMemory? = nil,
-        pressure: Pressure? = nil, pressureSupported: Bool = false, buddy: BuddyInfo? = nil, sysctls: VMSysctls? = nil,
-        oomKills: [OOMKill]? = nil, engine: EngineFigures? = nil, problems: [String] = []
-    ) {
-        self.memory = memory
-        self.ownCgroup = ownCgroup
-        self.daemonCgroup = daemonCgroup
-        self.pressure = pressure
-        self.pressureSupported = pressureSupported
-        self.buddy = buddy
-        self.sysctls = sysctls
-        self.oomKills = oomKills
-        self.engine = engine
-        self.problems = problems
-    }
-
-    /// Memory a build can count on: MemAvailable, lowered to the headroom of a limited cgroup.
-    public var effectiveAvailable: UInt64? {
-        guard var available = memory?.available else { return nil }
-        for cgroup in [ownCgroup, daemonCgroup].compactMap({ $0 }) {
-            if let headroom = cgroup.headroom { available = min(available, headroom) }
-        }
-        return available
-    }
-}
 
 /// The edge: reads /proc and /sys and hands the text to the parsers. Paths are fields so tests can point elsewhere.
-public struct HostReader: Sendable {
-    public var proc = "/proc"
-    public var cgroupRoot = "/sys/fs/cgroup"
-    public var kmsg = "/dev/kmsg"
+package struct HostReader: Sendable {
+    package var proc = "/proc"
+    package var cgroupRoot = "/sys/fs/cgroup"
+    package var kmsg = "/dev/kmsg"
 
-    public init() {}
+    package init() {}
 
     /// Reads a small file whole; nil when it does not exist (or cannot be read).
-    public static func read(_ path: String) -> String? {
+    package static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -74,7 +27,7 @@ public struct HostReader: Sendable {
     }
 
     /// All /proc and cgroup probes (no engine). `oomSince` is a Unix time; nil skips the kernel log.
-    public func gather(oomSince: Double?, daemonPID: Int32? = nil) -> HostFigures {
+    package func gather(oomSince: Double?, daemonPID: Int32? = nil) -> HostFigures {
         var figures = HostFigures()
         func attempt<T>(_ body: () throws(ProbeError) -> T?) -> T? {
             do { return try body() } catch {
@@ -110,7 +63,7 @@ public struct HostReader: Sendable {
     }
 
     /// The memory cgroup of a process (`self` or a pid).
-    public func cgroup(of process: String) throws(ProbeError) -> CgroupMemory? {
+    package func cgroup(of process: String) throws(ProbeError) -> CgroupMemory? {
         let source = "\(proc)/\(process)/cgroup"
         guard let text = Self.read(source) else { return nil }
         let membership = try CgroupMembership.parse(text, source: source)
@@ -121,10 +74,10 @@ public struct HostReader: Sendable {
     }
 
     /// Unix time of boot: now minus the monotonic clock the kernel log stamps records with.
-    public static func bootTime() -> Double { Clock.wall() - Clock.now() }
+    package static func bootTime() -> Double { Clock.wall() - Clock.now() }
 
     /// OOM kills since `since` (Unix time): `/dev/kmsg` read non-blocking, else `dmesg`.
-    public func oomKills(since: Double) throws(ProbeError) -> [OOMKill] {
+    package func oomKills(since: Double) throws(ProbeError) -> [OOMKill] {
         let boot = Self.bootTime()
         let records = try kernelRecords()
         return KernelLog.oomKills(records, bootTime: boot).filter { ($0.wallTime ?? .infinity) >= since }
@@ -153,7 +106,7 @@ public struct HostReader: Sendable {
     }
 
     /// MemAvailable from /proc/meminfo, nil when it cannot be read.
-    public func memAvailable() -> UInt64? {
+    package func memAvailable() -> UInt64? {
         Self.read(proc + "/meminfo").flatMap { try? MemInfo.parse($0).available }
     }
 

@@ -1,28 +1,10 @@
-/// One process the kernel's OOM killer killed, from the kernel log.
-public struct OOMKill: Codable, Sendable, Equatable {
-    public var pid: Int
-    /// The command name the kernel printed (`sh`, `node`, `cc1plus`).
-    public var process: String
-    /// True for a cgroup limit (`Memory cgroup out of memory`), false for the whole machine running out.
-    public var cgroupLimit: Bool
-    /// The killed task's cgroup (`task_memcg=`), when the kernel printed the `oom-kill:` line.
-    public var cgroup: String?
-    /// The container id, when the cgroup is a docker container's (`/docker/<id>`, `docker-<id>.scope`).
-    public var containerID: String?
-    /// Seconds since boot, from the record's timestamp.
-    public var sinceBoot: Double
-    /// Unix time of the kill: boot time plus `sinceBoot`; nil when the boot time is not known.
-    public var wallTime: Double?
-    /// Anonymous memory of the killed process, in bytes, when printed.
-    public var anonRSS: UInt64?
-}
 
 /// Parses the OOM killer's lines out of the kernel log, either `/dev/kmsg` records (`pri,seq,usec,flags;message`,
 /// Documentation/ABI/testing/dev-kmsg) or `dmesg` lines (`[ 4457.894765] message`).
-public enum KernelLog {
-    public struct Record: Sendable, Equatable {
-        public var sinceBoot: Double
-        public var message: Substring
+package enum KernelLog {
+    package struct Record: Sendable, Equatable {
+        package var sinceBoot: Double
+        package var message: Substring
     }
 
     /// Cheap filter: the message is one of the OOM killer's lines.
@@ -31,7 +13,7 @@ public enum KernelLog {
     }
 
     /// One `/dev/kmsg` record (continuation lines starting with a space are ignored).
-    public static func parseKmsgRecord(_ text: Substring) -> Record? {
+    package static func parseKmsgRecord(_ text: Substring) -> Record? {
         guard let semicolon = text.firstIndex(of: ";") else { return nil }
         let prefix = text[..<semicolon].split(separator: ",")
         guard prefix.count >= 4, Int(prefix[0]) != nil, let usec = UInt64(prefix[2]) else { return nil }
@@ -41,7 +23,7 @@ public enum KernelLog {
     }
 
     /// One `dmesg` line.
-    public static func parseDmesgLine(_ line: Substring) -> Record? {
+    package static func parseDmesgLine(_ line: Substring) -> Record? {
         guard line.first == "[", let close = line.firstIndex(of: "]") else { return nil }
         let stamp = line[line.index(after: line.startIndex)..<close].trimmingSpaces
         guard let seconds = Double(stamp) else { return nil }
@@ -51,7 +33,7 @@ public enum KernelLog {
     }
 
     /// Records from a captured `/dev/kmsg` dump (one record per line) or `dmesg` output.
-    public static func records(_ text: String) throws(ProbeError) -> [Record] {
+    package static func records(_ text: String) throws(ProbeError) -> [Record] {
         var out: [Record] = []
         var sawAny = false
         for line in text.split(separator: "\n") where !line.hasPrefix(" ") {
@@ -63,7 +45,7 @@ public enum KernelLog {
     }
 
     /// The OOM kills in `records`, oldest first. `bootTime` is the Unix time of boot, for wall-clock times.
-    public static func oomKills(_ records: [Record], bootTime: Double?) -> [OOMKill] {
+    package static func oomKills(_ records: [Record], bootTime: Double?) -> [OOMKill] {
         var pending: [Int: (cgroup: String?, killedMemcg: Bool)] = [:]
         var kills: [OOMKill] = []
         for record in records {
@@ -120,21 +102,12 @@ public enum KernelLog {
     }
 
     /// The 64-hex container id in the last part of a docker container's cgroup path.
-    public static func containerID(inCgroup path: String) -> String? {
+    package static func containerID(inCgroup path: String) -> String? {
         guard let last = path.split(separator: "/").last else { return nil }
         var name = Substring(last)
         if name.hasPrefix("docker-") { name = name.dropFirst("docker-".count) }
         if name.hasSuffix(".scope") { name = name.dropLast(".scope".count) }
         guard name.count == 64, name.allSatisfy({ $0.isHexDigit }) else { return nil }
         return String(name)
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
     }
 }

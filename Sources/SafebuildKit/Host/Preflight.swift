@@ -1,13 +1,11 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Pre-flight: measure the host before a protected build or run, and per policy threshold warn, remediate first,
 /// wait for memory to come back, or refuse. `decide` is pure; `run` adds the measuring, remedies and waiting.
-public enum Preflight {
+package enum Preflight {
     /// One line of the policy's `preflight:` section.
-    public struct Threshold: Codable, Sendable, Equatable {
-        public enum Measure: Codable, Sendable, Equatable {
+    package struct Threshold: Codable, Sendable, Equatable {
+        package enum Measure: Codable, Sendable, Equatable {
             /// Memory a build can use (MemAvailable, or a limited cgroup's headroom if lower) at least this.
             case minAvailable(bytes: UInt64)
             /// `/proc/pressure/memory` some avg10 (percent of time stalled) at most this.
@@ -20,18 +18,18 @@ public enum Preflight {
             case minFreeBlocks(order: Int, count: UInt64)
         }
 
-        public enum Action: String, Codable, Sendable, CaseIterable { case warn, remediate, wait, refuse }
+        package enum Action: String, Codable, Sendable, CaseIterable { case warn, remediate, wait, refuse }
 
-        public var what: Measure
-        public var action: Action
+        package var what: Measure
+        package var action: Action
 
-        public init(_ what: Measure, _ action: Action) {
+        package init(_ what: Measure, _ action: Action) {
             self.what = what
             self.action = action
         }
 
         /// The policy key (`min_available`, …).
-        public var key: String {
+        package var key: String {
             switch what {
             case .minAvailable: return "min_available"
             case .maxPressure: return "max_pressure"
@@ -42,7 +40,7 @@ public enum Preflight {
         }
 
         /// Whether measuring it needs the engine.
-        public var needsEngine: Bool {
+        package var needsEngine: Bool {
             switch what {
             case .maxBuildCache, .minFreeDisk: return true
             default: return false
@@ -51,8 +49,8 @@ public enum Preflight {
     }
 
     /// What pre-flight concluded for one threshold: a value for the journal.
-    public struct Decision: Codable, Sendable, Equatable {
-        public enum Verdict: String, Codable, Sendable {
+    package struct Decision: Codable, Sendable, Equatable {
+        package enum Verdict: String, Codable, Sendable {
             /// Within the threshold.
             case ok
             case warn, remediate, wait, refuse
@@ -60,15 +58,15 @@ public enum Preflight {
             case unmeasured
         }
 
-        public var threshold: Threshold
-        public var verdict: Verdict
+        package var threshold: Threshold
+        package var verdict: Verdict
         /// The measured value: bytes, percent or blocks, as the threshold counts; nil when unmeasured.
-        public var measured: Double?
-        public var sentence: String
+        package var measured: Double?
+        package var sentence: String
     }
 
     /// Applies the thresholds to the figures. Pure.
-    public static func decide(figures: HostFigures, thresholds: [Threshold]) -> [Decision] {
+    package static func decide(figures: HostFigures, thresholds: [Threshold]) -> [Decision] {
         thresholds.map { threshold in
             func verdict(_ breached: Bool) -> Decision.Verdict {
                 guard breached else { return .ok }
@@ -130,23 +128,23 @@ public enum Preflight {
     }
 
     /// What pre-flight did, for the journal and the caller.
-    public struct Outcome: Codable, Sendable, Equatable {
+    package struct Outcome: Codable, Sendable, Equatable {
         /// The first measurement's decisions.
-        public var initial: [Decision]
+        package var initial: [Decision]
         /// The decisions that stand after remedies and waiting.
-        public var decisions: [Decision]
+        package var decisions: [Decision]
         /// The thresholds remedies were asked for.
-        public var remediated: [String]
-        public var waitedSeconds: Double
+        package var remediated: [String]
+        package var waitedSeconds: Double
         /// The termination signal that ended a wait, if one did.
-        public var interruptedBy: Int32?
-        public var figures: HostFigures
+        package var interruptedBy: Int32?
+        package var figures: HostFigures
 
         /// The refusals that stand.
-        public var refusals: [Decision] { decisions.filter { $0.verdict == .refuse } }
+        package var refusals: [Decision] { decisions.filter { $0.verdict == .refuse } }
 
         /// The error to end with when pre-flight refused (exit 75), nil to go ahead.
-        public var error: SafebuildError? {
+        package var error: SafebuildError? {
             guard !refusals.isEmpty else { return nil }
             let reasons = refusals.map(\.sentence).joined(separator: "; ")
             return SafebuildError(
@@ -155,15 +153,15 @@ public enum Preflight {
         }
 
         /// Warnings to print (warn verdicts and remedies that did not help).
-        public var warnings: [Decision] { decisions.filter { $0.verdict == .warn } }
+        package var warnings: [Decision] { decisions.filter { $0.verdict == .warn } }
     }
 
     /// Seconds between measurements while waiting.
-    public static let waitStep = 0.5
+    package static let waitStep = 0.5
 
     /// The loop, with its edges given: `measure(withEngine)` takes the figures, `remediate` runs a remedy for a
     /// remediate decision, `sleep` sleeps and returns a termination signal if one arrived.
-    public static func run(
+    package static func run(
         thresholds: [Threshold], waitTimeout: Double,
         measure: (_ withEngine: Bool) -> HostFigures,
         remediate: (Decision) -> Void,
@@ -226,7 +224,7 @@ public enum Preflight {
     }
 
     /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, and `inbox` for signals.
-    public static func run(
+    package static func run(
         thresholds: [Threshold], waitTimeout: Double, engineTimeout: Double, endpoint: EngineEndpoint, docker: String?,
         environment: [String: String], inbox: SignalInbox?, remediate: (Decision) -> Void
     ) -> Outcome {

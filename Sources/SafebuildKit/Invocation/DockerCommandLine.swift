@@ -1,23 +1,23 @@
 /// docker's own command line, as data: where docker's global flags end, which subcommand follows, and whether
 /// safebuild protects it. Nothing here changes an argument; what is not understood is simply not protected.
-public struct DockerCommandLine: Equatable, Sendable {
+package struct DockerCommandLine: Equatable, Sendable {
     /// The arguments after argv[0], byte for byte as given.
-    public let arguments: [String]
+    package let arguments: [String]
     /// Index in `arguments` of the first word of the subcommand (`arguments.count` when there is none).
-    public let commandIndex: Int
+    package let commandIndex: Int
     /// The words that name the subcommand, for example `["image", "build"]`.
-    public let command: [String]
+    package let command: [String]
     /// The protected command this is, if any.
-    public let protected: ProtectedCommand?
+    package let protected: ProtectedCommand?
 
     /// Index in `arguments` of the first argument after the subcommand's words.
-    public var commandArgumentsIndex: Int { commandIndex + command.count }
+    package var commandArgumentsIndex: Int { commandIndex + command.count }
 
     /// The global flags given before the subcommand (for example `-H unix:///x.sock`), to repeat on helper calls
     /// such as `docker inspect` so that they reach the same engine.
-    public var globalFlags: [String] { Array(arguments[..<commandIndex]) }
+    package var globalFlags: [String] { Array(arguments[..<commandIndex]) }
 
-    public init(_ arguments: [String]) {
+    package init(_ arguments: [String]) {
         self.arguments = arguments
         let index = DockerCommandLine.firstCommandIndex(arguments)
         self.commandIndex = index
@@ -102,25 +102,5 @@ public struct DockerCommandLine: Equatable, Sendable {
             if Array(arguments[index..<(index + words.count)]) == words { return (words, kind) }
         }
         return ([arguments[index]], nil)
-    }
-}
-
-/// The docker commands safebuild supervises.
-public enum ProtectedCommand: Equatable, Sendable {
-    /// `docker build` and its spellings; `.buildx` is `docker buildx build`, whose flags differ.
-    case build(BuildFrontEnd)
-    /// `docker run` and `docker container run`.
-    case run
-
-    public enum BuildFrontEnd: Equatable, Sendable {
-        case docker
-        case buildx
-    }
-
-    public var name: String {
-        switch self {
-        case .build: return "build"
-        case .run: return "run"
-        }
     }
 }

@@ -1,22 +1,22 @@
 /// Memory defaults applied to a protected command line: a pure function, argv in, argv out, plus the decisions
 /// that shaped it. The user's own flags always win; injected flags go right after the subcommand, never after the
 /// image (everything after the image is the container's own command line).
-public enum MemoryInjection {
-    public struct Result: Equatable, Sendable {
-        public var arguments: [String]
+package enum MemoryInjection {
+    package struct Result: Equatable, Sendable {
+        package var arguments: [String]
         /// Variables to set in docker's environment (`DOCKER_BUILDKIT=0`).
-        public var environment: [String: String]
+        package var environment: [String: String]
         /// What was added or kept, and why, for the dry run and the journal.
-        public var decisions: [String]
+        package var decisions: [String]
         /// The memory limit in effect after injection, in bytes (the user's or the policy's), if known.
-        public var memory: UInt64?
+        package var memory: UInt64?
         /// Whether the builder that will run enforces the limit (false: BuildKit or buildx will ignore it).
-        public var enforced: Bool
+        package var enforced: Bool
         /// The decision the user must be warned of: a memory limit that the builder will not enforce.
-        public var notice: String? = nil
+        package var notice: String? = nil
     }
 
-    public static func apply(
+    package static func apply(
         _ limits: ResolvedLimits, to commandLine: DockerCommandLine, environment: [String: String]
     ) -> Result {
         guard let command = commandLine.protected else {
@@ -115,7 +115,7 @@ public enum MemoryInjection {
     /// `--memory-swap` go last among the options (docker keeps the last value of a repeated flag), so that they
     /// override the user's and the policy's, in whatever spelling those were given. `memorySwap` is the swap rule's
     /// answer for the new limit; an unlimited `--memory-swap -1` already on the line stays unlimited.
-    public static func raising(_ commandLine: DockerCommandLine, to bytes: UInt64, memorySwap: Int64?) -> [String] {
+    package static func raising(_ commandLine: DockerCommandLine, to bytes: UInt64, memorySwap: Int64?) -> [String] {
         let options = SubcommandOptions(commandLine)
         var flags = ["--memory", Size.format(bytes)]
         if options.value("--memory-swap") == "-1" {

@@ -1,28 +1,28 @@
 /// The options of a protected `run` or `build`, read the way docker's flag parser reads them, without a full model
 /// of docker's flags: only which flags take no value must be known, to tell a flag's value from the image (`run`) or
 /// the context (`build`). A flag safebuild does not know is taken to have a value (`--x v` or `--x=v`).
-public struct SubcommandOptions: Equatable, Sendable {
+package struct SubcommandOptions: Equatable, Sendable {
     /// One flag as given: its long name, its value, and the words it occupies in the command line.
-    public struct Use: Equatable, Sendable {
-        public let name: String
-        public let value: String?
-        public let range: Range<Int>
+    package struct Use: Equatable, Sendable {
+        package let name: String
+        package let value: String?
+        package let range: Range<Int>
     }
 
-    public let uses: [Use]
+    package let uses: [Use]
     /// Index of the image (`run`) or the build context (`build`), if present.
-    public let positional: Int?
+    package let positional: Int?
 
     /// The last value given for `name` (docker keeps the last of a repeated scalar flag).
-    public func value(_ name: String) -> String? {
+    package func value(_ name: String) -> String? {
         uses.last(where: { $0.name == name })?.value
     }
 
-    public func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         uses.filter { $0.name == name }.compactMap(\.value)
     }
 
-    public func has(_ name: String) -> Bool {
+    package func has(_ name: String) -> Bool {
         uses.contains { $0.name == name }
     }
 
@@ -62,7 +62,7 @@ public struct SubcommandOptions: Equatable, Sendable {
         boolShort: ["q", "h"],
         stopsAtPositional: false)
 
-    public init(_ commandLine: DockerCommandLine) {
+    package init(_ commandLine: DockerCommandLine) {
         self.init(
             commandLine.arguments, from: commandLine.commandArgumentsIndex,
             table: Self.table(for: commandLine.protected ?? .run))

@@ -1,14 +1,12 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The short, factual lines safebuild prints on stderr about its attempts, built from journal records. Pure: the
 /// caller prints them with `Console.say`/`Console.warn` (which add the `safebuild:` prefix).
-public enum ConsoleReport {
+package enum ConsoleReport {
     /// The line after an attempt, for example `attempt 2/3 failed: cannot allocate memory while creating the network
     /// endpoint; pruned 1.2 GB of build cache, dropped caches (+840 MB available); retrying in 4 s`.
     /// `reason` is the failure class described in words (nil: the exit status is given instead).
-    public static func attemptLine(_ attempt: AttemptRecord, reason: String? = nil, decision: AttemptDecision) -> String {
+    package static func attemptLine(_ attempt: AttemptRecord, reason: String? = nil, decision: AttemptDecision) -> String {
         let number = attempt.maxAttempts.map { "\(attempt.attempt)/\($0)" } ?? "\(attempt.attempt)"
         if case .succeeded = decision {
             return "attempt \(number) succeeded" + (attempt.attempt > 1 ? " after \(attempt.attempt - 1) failed" : "")
@@ -28,7 +26,7 @@ public enum ConsoleReport {
     }
 
     /// `exit status 137 (killed by SIGKILL)` and the like, when no reason in words is known.
-    public static func failure(_ attempt: AttemptRecord) -> String {
+    package static func failure(_ attempt: AttemptRecord) -> String {
         if let signal = attempt.signal {
             return "killed by \(signalName(signal))" + (attempt.exitStatus.map { " (exit status \($0))" } ?? "")
         }
@@ -39,7 +37,7 @@ public enum ConsoleReport {
     }
 
     /// `pruned 1.2 GB of build cache, dropped caches (+840 MB available)`; nil when no remedy ran.
-    public static func remedies(_ remedies: [JournalRemedy]) -> String? {
+    package static func remedies(_ remedies: [JournalRemedy]) -> String? {
         let ran = remedies.filter(\.ran)
         guard !ran.isEmpty else { return nil }
         var text = ran.map(phrase).joined(separator: ", ")
@@ -54,7 +52,7 @@ public enum ConsoleReport {
     }
 
     /// One remedy in words.
-    public static func phrase(_ remedy: JournalRemedy) -> String {
+    package static func phrase(_ remedy: JournalRemedy) -> String {
         let freed = remedy.reclaimed
         let what: String
         switch remedy.name {
@@ -78,14 +76,14 @@ public enum ConsoleReport {
     }
 
     /// `pre-flight refused: mem_available 310 MB, below the 512 MB required`; one line per refusing check.
-    public static func refusal(_ decisions: [JournalDecision]) -> String {
+    package static func refusal(_ decisions: [JournalDecision]) -> String {
         let refusing = decisions.filter { $0.action == "refuse" }
         let text = (refusing.isEmpty ? decisions : refusing).map(decisionText).joined(separator: "; ")
         return "pre-flight refused to start docker: " + (text.isEmpty ? "no reason recorded" : text)
     }
 
     /// A pre-flight decision in words: its message when it has one, else `check measured (limit L): action`.
-    public static func decisionText(_ decision: JournalDecision) -> String {
+    package static func decisionText(_ decision: JournalDecision) -> String {
         if let message = decision.message, !message.isEmpty { return message }
         var text = decision.check.replacingOccurrences(of: "_", with: " ")
         if let measured = decision.measured { text += " " + figure(measured, unit: decision.unit) }
@@ -104,7 +102,7 @@ public enum ConsoleReport {
     }
 
     /// Byte counts the way docker prints them, in decimal units: `512 B`, `3.4 kB`, `840 MB`, `1.2 GB`, `12 GB`.
-    public static func bytes(_ n: Int64) -> String {
+    package static func bytes(_ n: Int64) -> String {
         let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
         if n < 1000 { return "\(n) B" }
         var value = Double(n)
@@ -117,7 +115,7 @@ public enum ConsoleReport {
     }
 
     /// `4s`, `1.5s`, `2m30s`.
-    public static func seconds(_ s: Double) -> String {
+    package static func seconds(_ s: Double) -> String {
         if s >= 60 {
             let whole = Int(s.rounded())
             return "\(whole / 60)m" + (whole % 60 == 0 ? "" : "\(whole % 60)s")
@@ -132,7 +130,7 @@ public enum ConsoleReport {
     }
 
     /// `SIGTERM` for 15.
-    public static func signalName(_ signal: Int32) -> String {
+    package static func signalName(_ signal: Int32) -> String {
         let names: [Int32: String] = [
             SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGKILL: "SIGKILL", SIGTERM: "SIGTERM",
             SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGPIPE: "SIGPIPE", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2",

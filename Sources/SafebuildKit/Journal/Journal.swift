@@ -1,16 +1,14 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 
 /// Where the journal is, how to read it, and the look-ups `safebuild retry` needs.
-public enum Journal {
+package enum Journal {
     /// The system journal directory, used when it is (or can be made) writable.
-    public static let systemDirectory = "/var/log/safebuild"
-    public static let fileName = "journal.jsonl"
+    package static let systemDirectory = "/var/log/safebuild"
+    package static let fileName = "journal.jsonl"
 
     /// The journal file: `--sb-journal`/`SAFEBUILD_JOURNAL`, else the policy's `journal.path`, else `defaultPath`.
-    public static func path(options: SafebuildOptions, policyPath: String?, environment: [String: String]) -> String {
+    package static func path(options: SafebuildOptions, policyPath: String?, environment: [String: String]) -> String {
         if let given = options.journalPath, !given.isEmpty { return given }
         if let policyPath, !policyPath.isEmpty { return policyPath }
         return defaultPath(environment: environment)
@@ -18,7 +16,7 @@ public enum Journal {
 
     /// `/var/log/safebuild/journal.jsonl` when that directory is writable or can be made (by root), else
     /// `$XDG_STATE_HOME/safebuild/journal.jsonl` (default `~/.local/state/safebuild/journal.jsonl`). Creates nothing.
-    public static func defaultPath(environment: [String: String], systemDirectory: String = Journal.systemDirectory)
+    package static func defaultPath(environment: [String: String], systemDirectory: String = Journal.systemDirectory)
         -> String
     {
         var st = stat()
@@ -42,7 +40,7 @@ public enum Journal {
 
     /// A new invocation id: UTC time to the second, then 24 random bits, e.g. `20261123-094236-3f9a2c`. Sorts by time
     /// as text.
-    public static func newID(now: Double = JournalTime.now()) -> String {
+    package static func newID(now: Double = JournalTime.now()) -> String {
         let stamp = JournalTime.format(now)  // 2026-11-23T09:42:36.123Z
         let digits = stamp.prefix(19).filter { $0 != "-" && $0 != ":" }  // 20261123T094236
         var random: UInt32 = 0
@@ -53,7 +51,7 @@ public enum Journal {
     }
 
     /// The invocation with this id (or the only one whose id starts with it).
-    public static func find(id: String, path: String) throws(SafebuildError) -> InvocationRecord {
+    package static func find(id: String, path: String) throws(SafebuildError) -> InvocationRecord {
         let invocations = try JournalReader.read(path: path).invocations
         if let exact = invocations.last(where: { $0.id == id }) { return exact }
         let matches = invocations.filter { $0.id.hasPrefix(id) }
@@ -67,7 +65,7 @@ public enum Journal {
     }
 
     /// The most recent invocation that did not succeed (failed, refused or aborted).
-    public static func lastFailed(path: String) throws(SafebuildError) -> InvocationRecord {
+    package static func lastFailed(path: String) throws(SafebuildError) -> InvocationRecord {
         let invocations = try JournalReader.read(path: path).invocations
         guard let last = invocations.last(where: { !$0.outcome.isSuccess }) else {
             throw SafebuildError(
@@ -78,14 +76,14 @@ public enum Journal {
     }
 
     /// host, user, uid and working directory of this process, and the CI context of `environment`.
-    public struct Context: Sendable, Equatable {
-        public var host: String
-        public var user: String
-        public var uid: UInt32
-        public var cwd: String
-        public var ci: JournalCI?
+    package struct Context: Sendable, Equatable {
+        package var host: String
+        package var user: String
+        package var uid: UInt32
+        package var cwd: String
+        package var ci: JournalCI?
 
-        public static func current(environment: [String: String]) -> Context {
+        package static func current(environment: [String: String]) -> Context {
             var name = [CChar](repeating: 0, count: 256)
             let host = gethostname(&name, name.count) == 0 ? Self.text(name) : "unknown"
             let uid = getuid()
@@ -104,68 +102,10 @@ public enum Journal {
     }
 }
 
-/// What was read from a journal and its rotated files.
-public struct JournalContents: Sendable {
-    /// Every record, oldest file first, in file order.
-    public var records: [JournalRecord] = []
-    /// Lines that were not a record this version understands (torn, hand-edited, or from a newer schema).
-    public var unparsable = 0
-    /// The files read, oldest first.
-    public var files: [String] = []
-
-    public var invocations: [InvocationRecord] {
-        records.compactMap { if case .invocation(let r) = $0 { return r } else { return nil } }
-    }
-
-    public var attempts: [AttemptRecord] {
-        records.compactMap { if case .attempt(let r) = $0 { return r } else { return nil } }
-    }
-}
-
-/// Reads the journal: `path.N` … `path.1`, then `path`.
-public enum JournalReader {
-    public static func read(path: String) throws(SafebuildError) -> JournalContents {
-        var contents = JournalContents()
-        var rotated: [String] = []
-        var n = 1
-        while n <= 1000, access("\(path).\(n)", F_OK) == 0 {
-            rotated.append("\(path).\(n)")
-            n += 1
-        }
-        let decoder = JSONDecoder()
-        for file in rotated.reversed() + [path] {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                if access(file, F_OK) != 0 { continue }
-                throw SafebuildError(
-                    .noInput, "cannot read the journal \(file): \(JournalWriter.errorText()); check its permissions")
-            }
-            contents.files.append(file)
-            parse(data, into: &contents, decoder: decoder)
-        }
-        return contents
-    }
-
-    static func parse(_ data: Data, into contents: inout JournalContents, decoder: JSONDecoder) {
-        var start = data.startIndex
-        while start < data.endIndex {
-            let end = data[start...].firstIndex(of: 10) ?? data.endIndex
-            let line = data[start..<end]
-            if !line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
-                if let record = JournalCoding.decode(Data(line), with: decoder) {
-                    contents.records.append(record)
-                } else {
-                    contents.unparsable += 1
-                }
-            }
-            start = end < data.endIndex ? data.index(after: end) : end
-        }
-    }
-}
-
 extension Journal {
     /// The `-t`/`--tag` names of a `build` command line (`-t x`, `-tx`, `-t=x`, `--tag x`, `--tag=x`), for
     /// `InvocationRecord.tags`; nil when there are none.
-    public static func tags(in commandLine: DockerCommandLine) -> [String]? {
+    package static func tags(in commandLine: DockerCommandLine) -> [String]? {
         let args = commandLine.arguments
         var tags: [String] = []
         var i = commandLine.commandArgumentsIndex

@@ -1,8 +1,8 @@
 import Foundation
 
 /// `safebuild journal`: recent invocations as a table, `summary`, `show ID`, `path`. Reads the rotated files too.
-public enum JournalCommand {
-    public static let usage = """
+package enum JournalCommand {
+    package static let usage = """
         usage: safebuild journal [list] [--since 2h|2026-11-23T10:00] [--outcome O[,O…]] [--class C[,C…]]
                                  [--image GLOB] [--job GLOB] [--limit N] [--json]
                safebuild journal summary [the same filters] [--json]
@@ -14,7 +14,7 @@ public enum JournalCommand {
 
         """
 
-    public static func run(
+    package static func run(
         arguments: [String], options: SafebuildOptions, environment: [String: String], journalPath: String
     ) throws(SafebuildError) -> Int32 {
         try run(arguments: arguments, journalPath: journalPath, now: JournalTime.now()) { Output.write(1, $0) }

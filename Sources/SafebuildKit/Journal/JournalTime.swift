@@ -1,18 +1,16 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Wall-clock times as the journal writes them: RFC 3339, UTC, milliseconds (`2026-11-23T09:42:36.123Z`).
-public enum JournalTime {
+package enum JournalTime {
     /// Seconds since the epoch, now.
-    public static func now() -> Double {
+    package static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// `2026-11-23T09:42:36.123Z`.
-    public static func format(_ seconds: Double) -> String {
+    package static func format(_ seconds: Double) -> String {
         var whole = time_t(seconds.rounded(.down))
         var millis = Int(((seconds - Double(whole)) * 1000).rounded())
         if millis >= 1000 {
@@ -27,7 +25,7 @@ public enum JournalTime {
 
     /// Reads `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `…:SS`, `…:SS.fff`, with `Z`, `±HH:MM` or nothing (UTC); a space may
     /// stand for `T`. Seconds since the epoch, or nil.
-    public static func parse(_ text: String) -> Double? {
+    package static func parse(_ text: String) -> Double? {
         let chars = Array(text.utf8)
         var i = 0
         func number(_ width: Int) -> Int? {

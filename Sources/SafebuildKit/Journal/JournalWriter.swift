@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 
 /// Appends records to the journal file. Each record is one complete line written with one `write(2)` on an
@@ -11,23 +9,23 @@ import Foundation
 ///
 /// A journal that cannot be written gives one warning (`cannot write journal FILE: reason; the build goes on`) and
 /// the writer stays silent after that: it never fails the build.
-public final class JournalWriter {
-    public static let defaultMaxBytes: Int64 = 16 << 20
-    public static let defaultKeep = 5
+package final class JournalWriter {
+    package static let defaultMaxBytes: Int64 = 16 << 20
+    package static let defaultKeep = 5
 
-    public let path: String
-    public let maxBytes: Int64
-    public let keep: Int
+    package let path: String
+    package let maxBytes: Int64
+    package let keep: Int
     let warn: (String) -> Void
     /// Set once a write failed (and the one warning was given); later records are dropped silently.
-    public private(set) var failed = false
+    package private(set) var failed = false
 
     /// - Parameters:
     ///   - path: the journal file (`Journal.path(options:policyPath:environment:)`).
     ///   - maxBytes: rotate when a line would take the file past this size; 0 never rotates.
     ///   - keep: how many rotated files to keep.
     ///   - warn: where the one warning goes (default: `Console.warn`, on stderr).
-    public init(
+    package init(
         path: String, maxBytes: Int64 = JournalWriter.defaultMaxBytes, keep: Int = JournalWriter.defaultKeep,
         warn: @escaping (String) -> Void = { Console.warn($0) }
     ) {
@@ -39,13 +37,13 @@ public final class JournalWriter {
 
     /// Writes one invocation record. False when the journal could not be written.
     @discardableResult
-    public func append(_ record: InvocationRecord) -> Bool {
+    package func append(_ record: InvocationRecord) -> Bool {
         appendLine { () throws -> [UInt8] in try JournalCoding.line(record) }
     }
 
     /// Writes one attempt record. False when the journal could not be written.
     @discardableResult
-    public func append(_ record: AttemptRecord) -> Bool {
+    package func append(_ record: AttemptRecord) -> Bool {
         appendLine { () throws -> [UInt8] in try JournalCoding.line(record) }
     }
 
@@ -137,60 +135,4 @@ public final class JournalWriter {
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
-}
-
-/// JSON encoding and decoding of records.
-enum JournalCoding {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return encoder
-    }
-
-    /// An invocation record as one line of UTF-8 ending in "\n" (JSON escapes every newline inside strings).
-    static func line(_ record: InvocationRecord) throws -> [UInt8] {
-        try line(record, schema: record.schema, kind: record.kind)
-    }
-
-    /// An attempt record as one line.
-    static func line(_ record: AttemptRecord) throws -> [UInt8] {
-        try line(record, schema: record.schema, kind: record.kind)
-    }
-
-    /// Keys sorted, so that lines are stable; `schema` and `kind` moved first, so that lines are easy to read. The
-    /// moved keys are always followed by another key (`outcome`, `started`, `preflight`), hence the comma.
-    static func line(_ record: some Encodable, schema: Int, kind: String) throws -> [UInt8] {
-        let head = "\"schema\":\(schema),", kindKey = "\"kind\":\"\(kind)\","
-        var text = String(decoding: try encoder().encode(record), as: UTF8.self)
-        for key in [head, kindKey] {
-            if let range = text.range(of: key) { text.removeSubrange(range) }
-        }
-        text.insert(contentsOf: head + kindKey, at: text.index(after: text.startIndex))
-        return Array((text + "\n").utf8)
-    }
-
-    private struct Header: Decodable {
-        var kind: String?
-    }
-
-    static let invocationPrefix = Array("{\"schema\":1,\"kind\":\"invocation\",".utf8)
-    static let attemptPrefix = Array("{\"schema\":1,\"kind\":\"attempt\",".utf8)
-
-    /// Decodes one line; nil when it is not a record of a kind this version knows. Lines as safebuild writes them
-    /// are recognised by their first bytes; others (edited by hand, from elsewhere) by a first decoding pass.
-    static func decode(_ line: Data, with decoder: JSONDecoder) -> JournalRecord? {
-        var kind: String?
-        if line.starts(with: attemptPrefix) {
-            kind = "attempt"
-        } else if line.starts(with: invocationPrefix) {
-            kind = "invocation"
-        } else {
-            kind = (try? decoder.decode(Header.self, from: line))?.kind
-        }
-        switch kind {
-        case "invocation": return (try? decoder.decode(InvocationRecord.self, from: line)).map { .invocation($0) }
-        case "attempt": return (try? decoder.decode(AttemptRecord.self, from: line)).map { .attempt($0) }
-        default: return nil
-        }
-    }
 }

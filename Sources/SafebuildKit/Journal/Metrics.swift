@@ -1,15 +1,13 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 
 /// Prometheus text-format metrics for node_exporter's textfile collector, computed from the journal.
 ///
 /// Counters count what the journal (with its rotated files) holds, so they drop when the oldest rotated file is
 /// dropped; Prometheus's `rate()`/`increase()` treat a drop as a counter reset.
-public enum Metrics {
+package enum Metrics {
     /// The metrics text for the journal's contents. Pure.
-    public static func render(_ contents: JournalContents) -> String {
+    package static func render(_ contents: JournalContents) -> String {
         var tally = MetricsTally()
         for record in contents.records { tally.add(record) }
         tally.unparsable = contents.unparsable
@@ -78,7 +76,7 @@ public enum Metrics {
     /// Counts already made are kept in `metricsPath.cache` by file identity and offset, so each call reads only
     /// what was appended since the last one (rotation keeps a file's identity). Returns nil, or why it failed (the
     /// caller warns once; a build never fails for it).
-    public static func write(journalPath: String, to metricsPath: String) -> String? {
+    package static func write(journalPath: String, to metricsPath: String) -> String? {
         let cachePath = metricsPath + ".cache"
         let decoder = JSONDecoder()
         let cache = FileManager.default.contents(atPath: cachePath).flatMap { try? decoder.decode(MetricsCache.self, from: $0) }

@@ -6,8 +6,8 @@
 /// - `--secret id=…,src=…` (and `--ssh`): each `k=v` field is kept unless its value looks like a token.
 /// - Everywhere: `scheme://user:password@` becomes `scheme://user:***@`, and `scheme://TOKEN@` becomes
 ///   `scheme://***@` when TOKEN looks like a token.
-public enum Redaction {
-    public static let mask = "***"
+package enum Redaction {
+    package static let mask = "***"
 
     static let keyValueFlags: Set<String> = ["--build-arg", "-e", "--env", "--label", "-l"]
     static let fieldFlags: Set<String> = ["--secret", "--ssh"]
@@ -17,7 +17,7 @@ public enum Redaction {
     ]
 
     /// argv with secrets masked, and whether anything was masked.
-    public static func argv(_ words: [String]) -> (argv: [String], redacted: Bool) {
+    package static func argv(_ words: [String]) -> (argv: [String], redacted: Bool) {
         var out: [String] = []
         out.reserveCapacity(words.count)
         var changed = false
@@ -63,7 +63,7 @@ public enum Redaction {
     }
 
     /// Whether a variable name names a credential.
-    public static func isSensitive(key: String) -> Bool {
+    package static func isSensitive(key: String) -> Bool {
         let upper = key.uppercased()
         return sensitiveWords.contains { upper.contains($0) }
     }
@@ -76,7 +76,7 @@ public enum Redaction {
     /// Whether a value looks like a credential: a well-known token prefix with at least 16 characters, or 24 or more
     /// characters of [A-Za-z0-9+/=_-], not a path, with a run of 16 or more letters and digits mixing both, and not
     /// plain hexadecimal (commit ids and digests stay readable).
-    public static func looksLikeToken(_ value: String) -> Bool {
+    package static func looksLikeToken(_ value: String) -> Bool {
         let scalars = value.unicodeScalars
         if scalars.count >= 16, tokenPrefixes.contains(where: { value.hasPrefix($0) }),
             !value.contains(" "), !value.contains("/")
@@ -106,7 +106,7 @@ public enum Redaction {
     }
 
     /// Masks the password of every `scheme://user:password@host` in `text` (and a token used as the user name).
-    public static func url(in text: String) -> String {
+    package static func url(in text: String) -> String {
         guard text.contains("://"), text.contains("@") else { return text }
         var result = ""
         var rest = Substring(text)

@@ -1,8 +1,8 @@
 /// A shell-style glob for image names, paths and job names: `*` (any characters but `/`), `**` (any characters,
 /// `/` included; `**/` also matches nothing), `?` (one character but `/`), `[abc]`, `[a-z]`, `[!a-z]` / `[^a-z]`, and
 /// `\x` for a literal `x`.
-public struct Glob: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public let pattern: String
+package struct Glob: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package let pattern: String
     let tokens: [Token]
 
     enum Token: Equatable, Hashable, Sendable {
@@ -20,11 +20,11 @@ public struct Glob: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Why a pattern is not a glob, or can never match.
-    public struct Problem: Error, Equatable, Sendable {
-        public let message: String
+    package struct Problem: Error, Equatable, Sendable {
+        package let message: String
     }
 
-    public init(_ pattern: String) throws(Problem) {
+    package init(_ pattern: String) throws(Problem) {
         self.pattern = pattern
         guard !pattern.isEmpty else { throw Problem(message: "an empty glob matches nothing") }
         let chars = Array(pattern)
@@ -104,10 +104,10 @@ public struct Glob: Equatable, Hashable, Sendable, CustomStringConvertible {
         self.tokens = tokens
     }
 
-    public var description: String { pattern }
+    package var description: String { pattern }
 
     /// Whether the whole of `text` matches.
-    public func matches(_ text: String) -> Bool {
+    package func matches(_ text: String) -> Bool {
         let chars = Array(text)
         return Self.match(tokens[...], chars, 0)
     }

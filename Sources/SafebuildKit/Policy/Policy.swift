@@ -1,36 +1,6 @@
-/// Where a policy value came from: the built-in default or a line of a policy file.
-public struct PolicySource: Equatable, Hashable, Sendable, CustomStringConvertible {
-    /// The policy file, or `nil` for the built-in default (Config/default-policy.yml, compiled in).
-    public var file: String?
-    public var line: Int
-    public var column: Int
-
-    public init(file: String?, line: Int, column: Int) {
-        self.file = file
-        self.line = line
-        self.column = column
-    }
-
-    public static let builtInName = "built-in default"
-
-    /// `built-in default:12` or `/etc/safebuild/policy.yml:14`.
-    public var description: String { "\(file ?? Self.builtInName):\(line)" }
-    public var isBuiltIn: Bool { file == nil }
-}
-
-/// A policy value and where it was set.
-public struct Sourced<Value: Equatable & Sendable>: Equatable, Sendable {
-    public var value: Value
-    public var source: PolicySource
-
-    public init(_ value: Value, _ source: PolicySource) {
-        self.value = value
-        self.source = source
-    }
-}
 
 /// What a pre-flight check does when its threshold is crossed.
-public enum PreflightAction: String, Equatable, Sendable, CaseIterable, CustomStringConvertible {
+package enum PreflightAction: String, Equatable, Sendable, CaseIterable, CustomStringConvertible {
     /// Say so on stderr and in the journal, then go ahead.
     case warn
     /// Apply the remedies (prune, drop caches, compact), check again, go ahead either way.
@@ -40,71 +10,52 @@ public enum PreflightAction: String, Equatable, Sendable, CaseIterable, CustomSt
     /// Do not start docker; exit 75.
     case refuse
 
-    public var description: String { rawValue }
-}
-
-/// Free blocks of at least `2^order` pages, from /proc/buddyinfo.
-public struct FreeBlocks: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public var order: Int
-    public var count: Int
-    public var description: String { "{order: \(order), count: \(count)}" }
+    package var description: String { rawValue }
 }
 
 /// One pre-flight threshold: a value (`nil`: check disabled) and what to do when the host crosses it.
-public struct Threshold<Value: Equatable & Sendable>: Equatable, Sendable {
-    public var value: Sourced<Value?>
-    public var action: Sourced<PreflightAction>
-}
-
-/// An extra failure signature: docker output containing `contains` (or matching the regular expression `pattern`)
-/// is classified as `failureClass`.
-public struct PolicySignature: Equatable, Sendable {
-    public enum Text: Equatable, Sendable {
-        case contains(String)
-        case pattern(String)
-    }
-    public var failureClass: String
-    public var text: Text
-    public var source: PolicySource
+package struct Threshold<Value: Equatable & Sendable>: Equatable, Sendable {
+    package var value: Sourced<Value?>
+    package var action: Sourced<PreflightAction>
 }
 
 /// The policy: memory defaults, rules, pre-flight thresholds, retry and remedy settings, journal, extra failure
 /// signatures and docker settings. Every value carries its source. Built by `PolicyParser`, loaded by `PolicyLoader`.
-public struct Policy: Equatable, Sendable {
+package struct Policy: Equatable, Sendable {
     /// The protected command a rule or a lookup is about.
-    public enum Command: String, Equatable, Sendable, CaseIterable {
+    package enum Command: String, Equatable, Sendable, CaseIterable {
         case run, build
     }
 
     /// Memory defaults for one command.
-    public struct Limits: Equatable, Sendable {
-        public var memory: Sourced<MemoryRule>
-        public var swap: Sourced<SwapRule>
+    package struct Limits: Equatable, Sendable {
+        package var memory: Sourced<MemoryRule>
+        package var swap: Sourced<SwapRule>
         /// `--shm-size`; `nil`: docker's default (64m).
-        public var shmSize: Sourced<Size?>
+        package var shmSize: Sourced<Size?>
     }
 
     /// A rule: when `match` matches, its settings override the defaults.
-    public struct Rule: Equatable, Sendable {
-        public struct Match: Equatable, Sendable {
-            public var image: Glob?
-            public var context: Glob?
-            public var dockerfile: Glob?
-            public var job: Glob?
-            public var command: Command?
+    package struct Rule: Equatable, Sendable {
+        package struct Match: Equatable, Sendable {
+            package var image: Glob?
+            package var context: Glob?
+            package var dockerfile: Glob?
+            package var job: Glob?
+            package var command: Command?
         }
         /// 1-based position in the file.
-        public var number: Int
-        public var name: String?
-        public var match: Match
-        public var memory: Sourced<MemoryRule>?
-        public var swap: Sourced<SwapRule>?
-        public var shmSize: Sourced<Size>?
-        public var enforce: Sourced<BuildEnforcement>?
-        public var source: PolicySource
+        package var number: Int
+        package var name: String?
+        package var match: Match
+        package var memory: Sourced<MemoryRule>?
+        package var swap: Sourced<SwapRule>?
+        package var shmSize: Sourced<Size>?
+        package var enforce: Sourced<BuildEnforcement>?
+        package var source: PolicySource
 
         /// `rule 2 (image ml/*)`, or `rule 2 (gpu-jobs)` when named.
-        public var label: String {
+        package var label: String {
             if let name { return "rule \(number) (\(name))" }
             var parts: [String] = []
             if let g = match.image { parts.append("image \(g)") }
@@ -116,84 +67,84 @@ public struct Policy: Equatable, Sendable {
         }
     }
 
-    public struct Preflight: Equatable, Sendable {
-        public var minAvailable: Threshold<Size>
+    package struct Preflight: Equatable, Sendable {
+        package var minAvailable: Threshold<Size>
         /// PSI memory `some avg10`, percent.
-        public var maxPressure: Threshold<Double>
-        public var maxBuildCache: Threshold<Size>
-        public var minFreeDisk: Threshold<Size>
-        public var minFreeBlocks: Threshold<FreeBlocks>
+        package var maxPressure: Threshold<Double>
+        package var maxBuildCache: Threshold<Size>
+        package var minFreeDisk: Threshold<Size>
+        package var minFreeBlocks: Threshold<FreeBlocks>
         /// Seconds the `wait` action waits at most.
-        public var waitTimeout: Sourced<Double>
+        package var waitTimeout: Sourced<Double>
         /// Seconds any one daemon query may take.
-        public var engineTimeout: Sourced<Double>
+        package var engineTimeout: Sourced<Double>
     }
 
-    public struct Backoff: Equatable, Sendable {
-        public var initial: Sourced<Double>
-        public var max: Sourced<Double>
+    package struct Backoff: Equatable, Sendable {
+        package var initial: Sourced<Double>
+        package var max: Sourced<Double>
         /// Fraction (0…1) of each delay that is randomised.
-        public var jitter: Sourced<Double>
+        package var jitter: Sourced<Double>
     }
 
-    public struct RaiseMemory: Equatable, Sendable {
-        public var factor: Sourced<Double>
-        public var cap: Sourced<Size>
+    package struct RaiseMemory: Equatable, Sendable {
+        package var factor: Sourced<Double>
+        package var cap: Sourced<Size>
     }
 
-    public struct Retry: Equatable, Sendable {
-        public var maxAttempts: Sourced<Int>
-        public var backoff: Backoff
+    package struct Retry: Equatable, Sendable {
+        package var maxAttempts: Sourced<Int>
+        package var backoff: Backoff
         /// Seconds from the first attempt after which no retry starts.
-        public var deadline: Sourced<Double>
-        public var raiseMemory: RaiseMemory
+        package var deadline: Sourced<Double>
+        package var raiseMemory: RaiseMemory
         /// Seconds between two applications of the same remedy, host-wide.
-        public var cooldown: Sourced<Double>
+        package var cooldown: Sourced<Double>
         /// Failure class → remedy names per retry step.
-        public var ladders: [String: Sourced<[[String]]>]
+        package var ladders: [String: Sourced<[[String]]>]
     }
 
-    public struct Remedies: Equatable, Sendable {
-        public var keepStorage: Sourced<Size>
+    package struct Remedies: Equatable, Sendable {
+        package var keepStorage: Sourced<Size>
         /// Docker duration text (`24h`) for `--filter until=…`.
-        public var pruneUntil: Sourced<String>
-        public var dropCaches: Sourced<Bool>
-        public var compactMemory: Sourced<Bool>
-        public var lockDirectory: Sourced<String>
+        package var pruneUntil: Sourced<String>
+        package var dropCaches: Sourced<Bool>
+        package var compactMemory: Sourced<Bool>
+        package var lockDirectory: Sourced<String>
     }
 
-    public struct Journal: Equatable, Sendable {
-        public var path: Sourced<String>
-        public var maxSize: Sourced<Size>
-        public var keep: Sourced<Int>
+    package struct Journal: Equatable, Sendable {
+        package var path: Sourced<String>
+        package var maxSize: Sourced<Size>
+        package var keep: Sourced<Int>
         /// Prometheus textfile; `nil`: none.
-        public var metricsPath: Sourced<String?>
+        package var metricsPath: Sourced<String?>
     }
 
-    public struct Docker: Equatable, Sendable {
+    package struct Docker: Equatable, Sendable {
         /// The real docker; `nil`: found on PATH.
-        public var path: Sourced<String?>
+        package var path: Sourced<String?>
         /// Seconds between SIGTERM and SIGKILL when safebuild stops docker.
-        public var stopGrace: Sourced<Double>
+        package var stopGrace: Sourced<Double>
     }
 
-    public var run: Limits
-    public var build: Limits
-    public var buildEnforce: Sourced<BuildEnforcement>
-    public var rules: [Rule]
-    public var preflight: Preflight
-    public var retry: Retry
-    public var remedies: Remedies
-    public var journal: Journal
-    public var signatures: [PolicySignature]
-    public var docker: Docker
+    package var run: Limits
+    package var build: Limits
+    package var buildEnforce: Sourced<BuildEnforcement>
+    package var rules: [Rule]
+    package var preflight: Preflight
+    package var retry: Retry
+    package var remedies: Remedies
+    package var journal: Journal
+    package var signatures: [PolicySignature]
+    package var docker: Docker
 
     /// Remedy names the retry ladders may use (filled in by the remedy helper).
-    public static let knownRemedies: Set<String> = [
+    package static let knownRemedies: Set<String> = [
         "prune_build_cache", "prune_dangling_images", "drop_caches", "compact_memory", "wait_for_memory", "raise_memory",
     ]
     /// Failure class names ladders and signatures may use (filled in by the failure helper).
-    public static let knownClasses: Set<String> = [
+    package static let knownClasses: Set<String> = [
         "network_enomem", "storage_enomem", "process_enomem", "page_allocation", "oom_container", "oom_build_step",
         "daemon_unreachable", "disk_full", "not_memory",
     ]

@@ -1,9 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `safebuild policy show [--json]`, `safebuild policy check FILE…`, `safebuild policy path`.
-public enum PolicyCommand {
+package enum PolicyCommand {
     static let usage = """
         usage: safebuild policy show [--json]    the effective policy, with the source of every value
                safebuild policy check FILE…      validate policy files (exit 0 when all are valid, 78 otherwise)
@@ -11,7 +9,7 @@ public enum PolicyCommand {
         """
 
     /// Runs one `policy` subcommand; returns the exit status. Output on stdout, errors on stderr.
-    public static func run(
+    package static func run(
         arguments: [String], options: SafebuildOptions, environment: [String: String]
     ) throws(SafebuildError) -> Int32 {
         try run(arguments: arguments, options: options, environment: environment,
@@ -81,7 +79,7 @@ public enum PolicyCommand {
     }
 
     /// Physical memory in bytes (MemTotal), from sysconf(3).
-    public static func hostMemory() -> UInt64? {
+    package static func hostMemory() -> UInt64? {
         let pages = sysconf(Int32(_SC_PHYS_PAGES))
         let size = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, size > 0 else { return nil }

@@ -1,38 +1,18 @@
-#if canImport(Glibc)
 import Glibc
-#endif
-
-/// A policy ready to use, with the file it came from.
-public struct LoadedPolicy: Equatable, Sendable {
-    /// How the policy file was chosen.
-    public enum Origin: String, Equatable, Sendable {
-        case option = "--sb-policy"
-        case variable = "SAFEBUILD_POLICY"
-        case project = "./safebuild.yml in the current directory"
-        case host = "the host policy"
-        case builtIn = "the built-in default"
-    }
-
-    /// The effective policy: the file's values over the built-in default; every value knows its source.
-    public var policy: Policy
-    /// The file laid over the built-in default; `nil` when only the built-in default applies.
-    public var file: String?
-    public var origin: Origin
-}
 
 /// Finds, reads and validates the policy. Only protected commands and `safebuild policy` call it, so a broken policy
 /// never breaks a pass-through command such as `docker ps`.
-public enum PolicyLoader {
+package enum PolicyLoader {
     /// The project policy, looked up in the current directory.
-    public static let projectFileName = "safebuild.yml"
+    package static let projectFileName = "safebuild.yml"
     /// The host policy.
-    public static let hostPath = "/etc/safebuild/policy.yml"
+    package static let hostPath = "/etc/safebuild/policy.yml"
 
     /// The built-in default policy text (Config/default-policy.yml, compiled in).
-    public static var builtInText: String { String(decoding: PackageResources.default_policy_yml, as: UTF8.self) }
+    package static var builtInText: String { String(decoding: PackageResources.default_policy_yml, as: UTF8.self) }
 
     /// The built-in default, parsed once. Its validity is a unit test.
-    public static let builtIn: Policy = {
+    package static let builtIn: Policy = {
         switch PolicyParser.parse(builtInText, file: nil, over: .skeleton) {
         case .success(let policy): return policy
         case .failure(let error): fatalError("the built-in default policy is invalid:\n\(error)")
@@ -42,7 +22,7 @@ public enum PolicyLoader {
     /// Loads the first of: `--sb-policy` / `SAFEBUILD_POLICY` (which must exist: exit 66 otherwise),
     /// `./safebuild.yml` in `currentDirectory`, `hostPath`; laid over the built-in default. An invalid file is
     /// `SafebuildError(.policy, …)` (exit 78) with every problem as `FILE:LINE:COL: error: …`.
-    public static func load(
+    package static func load(
         options: SafebuildOptions, environment: [String: String], currentDirectory: String,
         hostPath: String = PolicyLoader.hostPath
     ) throws(SafebuildError) -> LoadedPolicy {
@@ -59,7 +39,7 @@ public enum PolicyLoader {
     }
 
     /// Which file is in effect, without reading it; `nil` for the built-in default.
-    public static func locate(
+    package static func locate(
         options: SafebuildOptions, environment: [String: String], currentDirectory: String,
         hostPath: String = PolicyLoader.hostPath
     ) throws(SafebuildError) -> (path: String, origin: LoadedPolicy.Origin)? {
@@ -81,7 +61,7 @@ public enum PolicyLoader {
 
     /// Parses and validates a file as `safebuild policy check` does (over the built-in default); diagnostics and
     /// sources name the file `name` (default: `path`).
-    public static func check(_ path: String, as name: String? = nil) throws(SafebuildError) -> Result<Policy, PolicyError> {
+    package static func check(_ path: String, as name: String? = nil) throws(SafebuildError) -> Result<Policy, PolicyError> {
         let text = try read(path, origin: nil)
         return PolicyParser.parse(text, file: name ?? path, over: builtIn)
     }

@@ -1,18 +1,18 @@
 /// What a protected command is, as far as the policy's rules care.
-public struct MatchContext: Equatable, Sendable {
-    public var command: Policy.Command
+package struct MatchContext: Equatable, Sendable {
+    package var command: Policy.Command
     /// `run`: the image; `build`: every `-t`/`--tag`.
-    public var images: [String]
+    package var images: [String]
     /// The build context as an absolute path (or a URL, or `-`), without a trailing `/`.
-    public var contextPath: String?
+    package var contextPath: String?
     /// The Dockerfile as an absolute path (`-f`, else `<context>/Dockerfile`).
-    public var dockerfilePath: String?
+    package var dockerfilePath: String?
     /// `$JOB_NAME`.
-    public var job: String?
+    package var job: String?
     /// Bytes of host memory (MemTotal), for sizes given as a share.
-    public var hostMemory: UInt64
+    package var hostMemory: UInt64
 
-    public init(
+    package init(
         command: Policy.Command, images: [String] = [], contextPath: String? = nil, dockerfilePath: String? = nil,
         job: String? = nil, hostMemory: UInt64
     ) {
@@ -27,35 +27,35 @@ public struct MatchContext: Equatable, Sendable {
 
 /// One policy decision, for the dry run and the journal: `memory 12g from rule 2 (image ml/*) at
 /// /etc/safebuild/policy.yml:14`.
-public struct PolicyDecision: Equatable, Sendable, CustomStringConvertible {
+package struct PolicyDecision: Equatable, Sendable, CustomStringConvertible {
     /// `memory`, `swap`, `shm_size`, `enforce`.
-    public var setting: String
+    package var setting: String
     /// The whole sentence.
-    public var sentence: String
-    public var source: PolicySource
-    public var description: String { sentence }
+    package var sentence: String
+    package var source: PolicySource
+    package var description: String { sentence }
 }
 
 /// The memory settings the policy gives one command. The user's own command-line flags win over all of them; that
 /// is for the caller, which knows the command line.
-public struct ResolvedLimits: Equatable, Sendable {
+package struct ResolvedLimits: Equatable, Sendable {
     /// `--memory` in bytes; `nil`: add none.
-    public var memory: UInt64?
+    package var memory: UInt64?
     /// `--memory-swap` in bytes, -1 for unlimited; `nil`: add none.
-    public var memorySwap: Int64?
+    package var memorySwap: Int64?
     /// The swap rule behind `memorySwap`, to apply to a user's own `-m` (see `memorySwap(forMemory:)`).
-    public var swapRule: SwapRule?
+    package var swapRule: SwapRule?
     /// `--shm-size` in bytes; `nil`: add none.
-    public var shmSize: UInt64?
+    package var shmSize: UInt64?
     /// For builds: how to handle BuildKit ignoring the limits; `nil` for `run`.
-    public var enforcement: BuildEnforcement?
-    public var hostMemory: UInt64
+    package var enforcement: BuildEnforcement?
+    package var hostMemory: UInt64
     /// Every decision behind the values above, in order.
-    public var decisions: [PolicyDecision]
+    package var decisions: [PolicyDecision]
 
     /// The `--memory-swap` for a user who gave `-m` but no `--memory-swap`: the policy's swap rule applied to the
     /// user's memory; `nil` when the policy has no swap rule for this command.
-    public func memorySwap(forMemory bytes: UInt64) -> Int64? {
+    package func memorySwap(forMemory bytes: UInt64) -> Int64? {
         swapRule?.memorySwap(memory: bytes, hostMemory: hostMemory)
     }
 }
@@ -63,7 +63,7 @@ public struct ResolvedLimits: Equatable, Sendable {
 extension Policy {
     /// The memory settings for one command: the `run:` or `build:` defaults, then every matching rule in file order
     /// (a later rule overrides what an earlier one set).
-    public func limits(for context: MatchContext) -> ResolvedLimits {
+    package func limits(for context: MatchContext) -> ResolvedLimits {
         let section = context.command == .run ? run : build
         let sectionName = context.command.rawValue
         var memory = (section.memory, "\(sectionName).memory")
@@ -145,7 +145,7 @@ extension Policy {
 
 extension Policy.Rule {
     /// Whether every criterion the rule gives matches (an absent image, path or job never matches a glob).
-    public func matches(_ context: MatchContext) -> Bool {
+    package func matches(_ context: MatchContext) -> Bool {
         if let command = match.command, command != context.command { return false }
         if let glob = match.image {
             let hit = context.images.contains { image in

@@ -1,22 +1,22 @@
 /// An amount of memory or disk as a policy gives it: bytes in docker's units (`512m`, `4g`), or a share of the host's
 /// memory (`25%`), resolved against the host when a command runs.
-public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
+package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     case bytes(UInt64)
     /// Percent of host memory, in (0, 100].
     case share(Double)
 
-    public static let kib: UInt64 = 1024
-    public static let mib: UInt64 = 1024 * 1024
-    public static let gib: UInt64 = 1024 * 1024 * 1024
-    public static let tib: UInt64 = 1024 * 1024 * 1024 * 1024
-    public static let pib: UInt64 = 1024 * 1024 * 1024 * 1024 * 1024
+    package static let kib: UInt64 = 1024
+    package static let mib: UInt64 = 1024 * 1024
+    package static let gib: UInt64 = 1024 * 1024 * 1024
+    package static let tib: UInt64 = 1024 * 1024 * 1024 * 1024
+    package static let pib: UInt64 = 1024 * 1024 * 1024 * 1024 * 1024
 
     /// docker's smallest memory limit (moby daemon/daemon_unix.go `linuxMinMemory = 6291456`,
     /// "Minimum memory limit allowed is 6MB").
-    public static let dockerMinimumMemory: UInt64 = 6 * mib
+    package static let dockerMinimumMemory: UInt64 = 6 * mib
 
     /// Bytes on a host with `hostMemory` bytes of memory (a share is rounded down to whole MiB).
-    public func bytes(hostMemory: UInt64) -> UInt64 {
+    package func bytes(hostMemory: UInt64) -> UInt64 {
         switch self {
         case .bytes(let n): return n
         case .share(let percent):
@@ -29,7 +29,7 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// Parses a size the way docker's `units.RAMInBytes` does (github.com/docker/go-units size.go: case-insensitive
     /// `b`, `k`, `m`, `g`, `t`, `p`, an optional `i` and `b`, binary multiples, one optional space, a decimal fraction
     /// truncated to whole bytes), or `NN%` / `NN.N%` of host memory. `nil` when the text is neither.
-    public static func parse(_ text: String) -> Size? {
+    package static func parse(_ text: String) -> Size? {
         var chars = Array(text.utf8)
         if chars.last == UInt8(ascii: "%") {
             chars.removeLast()
@@ -65,7 +65,7 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Bytes of a size in docker's units (no share of host memory): what docker makes of `-m 512m`.
-    public static func bytes(_ text: String) -> UInt64? {
+    package static func bytes(_ text: String) -> UInt64? {
         guard case .bytes(let n)? = parse(text) else { return nil }
         return n
     }
@@ -90,7 +90,7 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The shortest exact spelling: `4g`, `512m`, `1536k`, `100b`, `25%`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .bytes(let n): return Self.format(n)
         case .share(let percent):
@@ -99,66 +99,11 @@ public enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Bytes in the shortest exact docker spelling.
-    public static func format(_ n: UInt64) -> String {
+    package static func format(_ n: UInt64) -> String {
         if n == 0 { return "0" }
         for (unit, suffix) in [(pib, "p"), (tib, "t"), (gib, "g"), (mib, "m"), (kib, "k")] where n % unit == 0 {
             return "\(n / unit)\(suffix)"
         }
         return "\(n)b"
     }
-}
-
-/// The memory limit a policy sets: a size, or explicitly none.
-public enum MemoryRule: Equatable, Hashable, Sendable, CustomStringConvertible {
-    case limit(Size)
-    /// No limit: safebuild adds no `--memory` (spelled `unlimited`).
-    case unlimited
-
-    public var description: String {
-        switch self {
-        case .limit(let size): return size.description
-        case .unlimited: return "unlimited"
-        }
-    }
-}
-
-/// How much swap a container may use beyond its memory, as docker's `--memory-swap` (memory plus swap) expresses it.
-public enum SwapRule: Equatable, Hashable, Sendable, CustomStringConvertible {
-    /// `--memory-swap` of this size (memory plus swap; never below the memory limit).
-    case size(Size)
-    /// No swap: `--memory-swap` equal to `--memory` (spelled `none`, `no` or `off`).
-    case noSwap
-    /// Unlimited swap: `--memory-swap -1` (spelled `-1` or `unlimited`).
-    case unlimited
-
-    public var description: String {
-        switch self {
-        case .size(let size): return size.description
-        case .noSwap: return "none"
-        case .unlimited: return "unlimited"
-        }
-    }
-
-    /// The `--memory-swap` value for a container limited to `memory` bytes: bytes, or -1 for unlimited.
-    public func memorySwap(memory: UInt64, hostMemory: UInt64) -> Int64 {
-        switch self {
-        case .noSwap: return Int64(clamping: memory)
-        case .unlimited: return -1
-        case .size(let size): return Int64(clamping: max(size.bytes(hostMemory: hostMemory), memory))
-        }
-    }
-}
-
-/// How a `build` is treated when the policy sets a memory limit for it. BuildKit accepts `-m`, `--memory-swap` and
-/// `--shm-size` and silently ignores them (moby/buildkit#593); the classic builder enforces them on `RUN` steps.
-public enum BuildEnforcement: String, Equatable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    /// Run the build with the classic builder (`DOCKER_BUILDKIT=0`) so the limit is enforced, unless the user asked
-    /// for BuildKit themselves (`DOCKER_BUILDKIT=1`, `docker buildx build`): then keep it and record a notice.
-    case classic
-    /// Keep whichever builder docker picks, pass the limits, and record that BuildKit does not enforce them.
-    case notice
-    /// Add no memory flags to builds at all.
-    case off
-
-    public var description: String { rawValue }
 }

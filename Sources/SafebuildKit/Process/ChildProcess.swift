@@ -1,41 +1,5 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CSafebuild
-
-/// How a child process ended, and the status a shell would show for it.
-public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-
-    /// `$?` as a shell reports it: the code, or 128+N for signal N.
-    public var code: Int32 {
-        switch self {
-        case .exited(let c): return c
-        case .signaled(let s): return 128 + s
-        }
-    }
-
-    /// From a waitpid(2) status.
-    public init(waitStatus s: Int32) {
-        if s & 0x7f == 0 {
-            self = .exited((s >> 8) & 0xff)
-        } else {
-            self = .signaled(s & 0x7f)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .exited(let c): return "exit status \(c)"
-        case .signaled(let s): return "killed by signal \(s)"
-        }
-    }
-}
-
-public enum OutputStream: Sendable, Equatable {
-    case stdout, stderr
-}
 
 /// docker run as a supervised child: stdin is docker's own; stdout and stderr are streamed to safebuild's own
 /// unchanged, chunk by chunk with one write(2) each, and split into lines for safebuild to read on the way.
@@ -44,30 +8,30 @@ public enum OutputStream: Sendable, Equatable {
 /// SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded, except those the terminal already sent docker itself (same
 /// process group). After a SIGTERM or SIGHUP, docker gets `stopGrace` seconds, then `onStop` runs (for `run`: kill the
 /// container), then docker is killed if it is still there `killGrace` seconds later.
-public struct ChildProcess {
-    public var path: String
-    public var arguments: [String]
-    public var environment: [String: String]
-    public var stopGrace: Double = 10
-    public var killGrace: Double = 5
-    public var onStop: (() -> Void)?
+package struct ChildProcess {
+    package var path: String
+    package var arguments: [String]
+    package var environment: [String: String]
+    package var stopGrace: Double = 10
+    package var killGrace: Double = 5
+    package var onStop: (() -> Void)?
 
-    public init(path: String, arguments: [String], environment: [String: String]) {
+    package init(path: String, arguments: [String], environment: [String: String]) {
         self.path = path
         self.arguments = arguments
         self.environment = environment
     }
 
-    public struct Outcome: Sendable, Equatable {
-        public var status: ExitStatus
+    package struct Outcome: Sendable, Equatable {
+        package var status: ExitStatus
         /// The first termination signal safebuild received while docker ran.
-        public var interruptedBy: Int32?
+        package var interruptedBy: Int32?
         /// Whether safebuild had to kill docker after the grace periods.
-        public var killed: Bool
+        package var killed: Bool
     }
 
     /// Runs docker to its end. `line` sees every line of output, on the stream it came from.
-    public func run(
+    package func run(
         signals: SignalInbox,
         line: (OutputStream, UnsafeRawBufferPointer) -> Void
     ) throws(SafebuildError) -> Outcome {
@@ -195,66 +159,5 @@ public struct ChildProcess {
 
     static func failure(_ what: String) -> SafebuildError {
         SafebuildError(.software, "cannot \(what): \(String(cString: strerror(errno)))")
-    }
-}
-
-/// One of docker's output streams on its way to safebuild's own.
-struct Relay {
-    var source: Int32
-    let target: Int32
-    let stream: OutputStream
-    let isTerminal: Bool
-    var splitter = LineSplitter()
-    /// The reader of safebuild's own output went away (EPIPE): stop copying, so docker sees the closed pipe too.
-    var broken = false
-
-    init(source: Int32, target: Int32, stream: OutputStream, isTerminal: Bool) {
-        self.source = source
-        self.target = target
-        self.stream = stream
-        self.isTerminal = isTerminal
-    }
-
-    mutating func forward(_ chunk: UnsafeRawBufferPointer, _ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
-        if !broken && !Output.writeAll(target, chunk) {
-            broken = true
-            close(source)
-            source = -1
-        }
-        let stream = self.stream
-        splitter.feed(chunk) { line(stream, $0) }
-    }
-
-    mutating func finish(_ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
-        let stream = self.stream
-        splitter.finish { line(stream, $0) }
-        if source >= 0 { close(source) }
-        source = -1
-    }
-}
-
-/// Writes to safebuild's own descriptors.
-public enum Output {
-    /// Writes every byte, retrying short writes and EINTR. False when the reader is gone.
-    @discardableResult
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard var p = bytes.baseAddress else { return true }
-        var left = bytes.count
-        while left > 0 {
-            let n = Glibc.write(fd, p, left)
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                return false
-            }
-            p += n
-            left -= n
-        }
-        return true
-    }
-
-    @discardableResult
-    public static func write(_ fd: Int32, _ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 }

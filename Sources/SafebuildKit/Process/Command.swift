@@ -1,35 +1,33 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CSafebuild
 
 /// A short helper command whose output safebuild reads (`docker inspect`, `docker kill`, …): stdin from /dev/null,
 /// stdout and stderr captured up to a bound, and killed when it overruns its deadline.
-public struct Command: Sendable {
-    public var path: String
-    public var arguments: [String]
-    public var environment: [String: String]?
-    public var timeout: Double
+package struct Command: Sendable {
+    package var path: String
+    package var arguments: [String]
+    package var environment: [String: String]?
+    package var timeout: Double
 
-    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 10) {
+    package init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 10) {
         self.path = path
         self.arguments = arguments
         self.environment = environment
         self.timeout = timeout
     }
 
-    public struct Result: Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         /// nil when the command overran its deadline and was killed.
-        public var status: ExitStatus?
-        public var stdout: String
-        public var stderr: String
-        public var timedOut: Bool { status == nil }
-        public var succeeded: Bool { status == .exited(0) }
+        package var status: ExitStatus?
+        package var stdout: String
+        package var stderr: String
+        package var timedOut: Bool { status == nil }
+        package var succeeded: Bool { status == .exited(0) }
     }
 
-    public static let captureLimit = 8 << 20
+    package static let captureLimit = 8 << 20
 
-    public func run() throws(SafebuildError) -> Result {
+    package func run() throws(SafebuildError) -> Result {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard sb_pipe(&outPipe) == 0 else { throw ChildProcess.failure("create a pipe") }
         guard sb_pipe(&errPipe) == 0 else {

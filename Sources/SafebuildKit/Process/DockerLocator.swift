@@ -1,24 +1,20 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Finds the real docker: `SAFEBUILD_DOCKER` (or `--sb-docker`) if set, else the first `docker` on PATH that is not
 /// safebuild itself. "Itself" is decided on the file, not the name: the same inode (a symlink or hard link, however
 /// the links are laid) or the same bytes (a copy). Every docker safebuild hands over to is recorded in
 /// `SAFEBUILD_VIA`, so that a wrapper script between two safebuilds cannot make them call each other forever.
-public struct DockerLocator: Sendable {
-    public static let viaVariable = "SAFEBUILD_VIA"
+package struct DockerLocator: Sendable {
+    package static let viaVariable = "SAFEBUILD_VIA"
 
     /// Path of the running safebuild (`/proc/self/exe` on Linux).
-    public var selfExecutable: String
+    package var selfExecutable: String
 
-    public init(selfExecutable: String = DockerLocator.currentExecutable()) {
+    package init(selfExecutable: String = DockerLocator.currentExecutable()) {
         self.selfExecutable = selfExecutable
     }
 
-    public func locate(explicit: String?, environment: [String: String]) throws(SafebuildError) -> String {
+    package func locate(explicit: String?, environment: [String: String]) throws(SafebuildError) -> String {
         let visited = Set((environment[Self.viaVariable] ?? "").split(separator: ":").map(String.init))
         if let explicit {
             guard let file = FileIdentity(path: explicit) else {
@@ -48,7 +44,7 @@ public struct DockerLocator: Sendable {
     }
 
     /// The value of `SAFEBUILD_VIA` to hand to `docker` at `path`.
-    public static func via(adding path: String, to environment: [String: String]) -> String {
+    package static func via(adding path: String, to environment: [String: String]) -> String {
         let resolved = FileIdentity(path: path)?.resolved ?? path
         guard let old = environment[viaVariable], !old.isEmpty else { return resolved }
         return old + ":" + resolved
@@ -60,48 +56,10 @@ public struct DockerLocator: Sendable {
         return file.size == me.size && FileIdentity.sameBytes(file.resolved, me.resolved, size: me.size)
     }
 
-    public static func currentExecutable() -> String {
+    package static func currentExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return CommandLine.arguments.first ?? "safebuild" }
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// A file as the kernel sees it, after following links.
-struct FileIdentity {
-    let resolved: String
-    let device: UInt64
-    let inode: UInt64
-    let size: Int
-    let isRegular: Bool
-
-    init?(path: String) {
-        guard let real = realpath(path, nil) else { return nil }
-        defer { free(real) }
-        var st = stat()
-        guard stat(real, &st) == 0 else { return nil }
-        resolved = String(cString: real)
-        device = UInt64(st.st_dev)
-        inode = UInt64(st.st_ino)
-        size = Int(st.st_size)
-        isRegular = (st.st_mode & S_IFMT) == S_IFREG
-    }
-
-    /// Whether two files of `size` bytes hold the same bytes (only called when the sizes already match).
-    static func sameBytes(_ a: String, _ b: String, size: Int) -> Bool {
-        let fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC)
-        defer {
-            if fa >= 0 { close(fa) }
-            if fb >= 0 { close(fb) }
-        }
-        guard fa >= 0, fb >= 0 else { return false }
-        var ba = [UInt8](repeating: 0, count: 1 << 16), bb = ba
-        while true {
-            let na = read(fa, &ba, ba.count), nb = read(fb, &bb, bb.count)
-            if na != nb || na < 0 { return false }
-            if na == 0 { return true }
-            if memcmp(ba, bb, na) != 0 { return false }
-        }
     }
 }

@@ -1,14 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Pass-through: replace safebuild with the real docker, so that exit status, signals, TTY and stdin are docker's own
 /// by construction.
-public enum Exec {
+package enum Exec {
     /// Never returns on success; throws when the kernel refuses the exec.
-    public static func replace(with path: String, arguments: [String], via: String) throws(SafebuildError) -> Never {
+    package static func replace(with path: String, arguments: [String], via: String) throws(SafebuildError) -> Never {
         setenv(DockerLocator.viaVariable, via, 1)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         execv(path, argv)

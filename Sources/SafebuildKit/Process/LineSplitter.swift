@@ -1,17 +1,17 @@
 /// Splits a byte stream into lines over raw buffers, as the chunks arrive, in bounded memory: a line longer than
 /// `maxLine` bytes is handed on cut at that length (its rest is dropped), so that a 2 GB line of output costs 16 KiB.
-public struct LineSplitter: Sendable {
-    public let maxLine: Int
+package struct LineSplitter: Sendable {
+    package let maxLine: Int
     private var carry: [UInt8] = []
     private var overflowing = false
 
-    public init(maxLine: Int = 16 * 1024) {
+    package init(maxLine: Int = 16 * 1024) {
         self.maxLine = maxLine
         carry.reserveCapacity(256)
     }
 
     /// Feeds one chunk; calls `line` for every complete line (without its `\n` and a trailing `\r`).
-    public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) -> Void) {
+    package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) -> Void) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         var start = 0
         let end = chunk.count
@@ -35,7 +35,7 @@ public struct LineSplitter: Sendable {
     }
 
     /// Hands on what is left after the stream ended without a final newline.
-    public mutating func finish(_ line: (UnsafeRawBufferPointer) -> Void) {
+    package mutating func finish(_ line: (UnsafeRawBufferPointer) -> Void) {
         guard !carry.isEmpty else { return }
         carry.withUnsafeBytes { emit($0, line) }
         carry.removeAll(keepingCapacity: true)

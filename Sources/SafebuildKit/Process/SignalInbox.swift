@@ -1,32 +1,30 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CSafebuild
 
 /// The signals a supervising safebuild receives, read from a signalfd in the same poll loop as docker's output, so
 /// that nothing runs inside a signal handler. Create it first thing, before any thread exists: the signals are
 /// blocked in the creating thread and threads inherit that. Children get a clean mask and default handlers back.
-public final class SignalInbox {
+package final class SignalInbox {
     /// What safebuild forwards to docker.
-    public static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+    package static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
     /// What safebuild watches: the forwarded ones, docker's exit and the terminal's size.
-    public static let watched: [Int32] = forwarded + [SIGCHLD, SIGWINCH]
+    package static let watched: [Int32] = forwarded + [SIGCHLD, SIGWINCH]
 
-    public let fd: Int32
+    package let fd: Int32
     /// The first termination signal received (SIGINT, SIGTERM, SIGHUP, SIGQUIT), if any: the retry loop ends on it.
-    public private(set) var termination: Int32?
+    package private(set) var termination: Int32?
 
-    public struct Received: Sendable, Equatable {
-        public let signal: Int32
-        public let sender: Int32
+    package struct Received: Sendable, Equatable {
+        package let signal: Int32
+        package let sender: Int32
         /// Sent by the kernel (a key on the terminal): the whole foreground process group, docker too, got it.
-        public let fromTerminal: Bool
+        package let fromTerminal: Bool
     }
 
     /// The watched signals (and SIGPIPE) that were ignored when safebuild started, for example under `nohup`.
-    public let originallyIgnored: Set<Int32>
+    package let originallyIgnored: Set<Int32>
 
-    public init() throws(SafebuildError) {
+    package init() throws(SafebuildError) {
         originallyIgnored = Set((Self.watched + [SIGPIPE]).filter { sb_signal_ignored($0) == 1 })
         let fd = Self.watched.withUnsafeBufferPointer { sb_signalfd($0.baseAddress, Int32($0.count)) }
         guard fd >= 0 else {
@@ -38,7 +36,7 @@ public final class SignalInbox {
     deinit { close(fd) }
 
     /// Reads every pending signal.
-    public func drain() -> [Received] {
+    package func drain() -> [Received] {
         var out: [Received] = []
         var signo: Int32 = 0, pid: Int32 = 0, code: Int32 = 0
         while sb_read_signal(fd, &signo, &pid, &code) == 1 {
@@ -50,7 +48,7 @@ public final class SignalInbox {
     }
 
     /// Sleeps up to `seconds`, returning early with the termination signal if one arrives.
-    public func sleep(seconds: Double) -> Int32? {
+    package func sleep(seconds: Double) -> Int32? {
         if let termination { return termination }
         let deadline = Clock.now() + seconds
         while true {
@@ -61,21 +59,5 @@ public final class SignalInbox {
             _ = drain()
             if let termination { return termination }
         }
-    }
-}
-
-/// Monotonic seconds.
-public enum Clock {
-    public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    /// Seconds since the Unix epoch, for records.
-    public static func wall() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// posix_spawn with what every child of safebuild needs: an empty signal mask (safebuild blocks the signals it reads
 /// from a signalfd) and default handlers back for `defaults`, plus the caller's file actions.

@@ -1,31 +1,29 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Host-wide coordination of remedies between concurrent safebuild processes: one state file in a well-known
 /// directory, locked with flock(2) while a remedy runs, recording when each remedy last ran (wall clock) and for which
 /// process. A remedy that ran less than `cooldown` seconds ago is skipped, so eight builds failing together prune once.
 /// flock locks belong to an open file description, so threads that open the file separately exclude each other too.
-public struct HostLock: Sendable {
-    public let directory: String
-    public var cooldown: Double
+package struct HostLock: Sendable {
+    package let directory: String
+    package var cooldown: Double
     /// The longest wait for another process's remedy to finish.
-    public var lockTimeout: Double
+    package var lockTimeout: Double
     /// Wall-clock seconds (injected in tests).
-    public var now: @Sendable () -> Double
+    package var now: @Sendable () -> Double
 
-    public init(directory: String, cooldown: Double = 60, lockTimeout: Double = 300, now: @escaping @Sendable () -> Double = Clock.wall) {
+    package init(directory: String, cooldown: Double = 60, lockTimeout: Double = 300, now: @escaping @Sendable () -> Double = Clock.wall) {
         self.directory = directory
         self.cooldown = cooldown
         self.lockTimeout = lockTimeout
         self.now = now
     }
 
-    public var statePath: String { directory + "/remedies.state" }
+    package var statePath: String { directory + "/remedies.state" }
 
     /// The directory: the policy's `lock_dir` if given, else /run/safebuild where /run is writable, else
     /// $XDG_RUNTIME_DIR/safebuild, else /tmp/safebuild-UID.
-    public static func defaultDirectory(policy: String?, environment: [String: String]) -> String {
+    package static func defaultDirectory(policy: String?, environment: [String: String]) -> String {
         if let policy, !policy.isEmpty { return policy }
         if access("/run/safebuild", W_OK) == 0 || access("/run", W_OK) == 0 { return "/run/safebuild" }
         if let xdg = environment["XDG_RUNTIME_DIR"], !xdg.isEmpty, access(xdg, W_OK) == 0 { return xdg + "/safebuild" }
@@ -34,7 +32,7 @@ public struct HostLock: Sendable {
 
     /// Runs `body` for `name` unless it ran host-wide less than `cooldown` seconds ago. Never throws: when the lock
     /// cannot be had the remedy is skipped with the reason.
-    public func perform(_ name: RemedyName, body: () -> RemedyReport) -> RemedyReport {
+    package func perform(_ name: RemedyName, body: () -> RemedyReport) -> RemedyReport {
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             return .skip(name, "cannot create the lock directory \(directory): \(String(cString: strerror(errno)))")
         }
@@ -116,7 +114,7 @@ extension Remedies {
     /// Runs the remedies of one ladder step in order, those that act on the whole host (prunes, drop_caches,
     /// compact_memory) through `lock`; wait_for_memory waits for this build alone. raise_memory is left to the
     /// caller. Stops after a wait that a termination signal ended.
-    public func run(_ names: [RemedyName], lock: HostLock?) -> [RemedyReport] {
+    package func run(_ names: [RemedyName], lock: HostLock?) -> [RemedyReport] {
         var reports: [RemedyReport] = []
         for name in names where name != .raiseMemory {
             let report: RemedyReport

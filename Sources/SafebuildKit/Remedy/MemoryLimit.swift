@@ -1,8 +1,8 @@
 /// Raising an OOM-killed memory limit (sizes are read and written by `Size`).
-public enum MemoryLimit {
+package enum MemoryLimit {
     /// The raised limit: `current × factor`, at most `cap`; nil when `current` is already at or above the cap (or the
     /// factor does not raise it), so that the same limit would only be killed again.
-    public static func raised(current: UInt64, factor: Double, cap: UInt64) -> UInt64? {
+    package static func raised(current: UInt64, factor: Double, cap: UInt64) -> UInt64? {
         guard current < cap, factor > 1 else { return nil }
         let wanted = Double(current) * factor
         let next = wanted >= Double(cap) ? cap : UInt64(wanted)

@@ -1,79 +1,17 @@
-/// What one remedy did, for the journal: whether it ran (or why it was skipped), figures before and after, duration.
-public struct RemedyReport: Codable, Sendable, Equatable {
-    public var name: RemedyName
-    public var ran: Bool
-    /// Why it did not run (not root, no permission, file absent, in cooldown, …).
-    public var skipped: String?
-    /// What it did, in a few words (the command, "recovered", "timed out", …).
-    public var detail: String?
-    /// Figures such as `build_cache_bytes`, `mem_available_bytes`, `high_order_free_bytes`, `memory_limit_bytes`.
-    public var before: [String: Int64]
-    public var after: [String: Int64]
-    public var duration: Double
-    /// Set when SIGINT/SIGTERM ended a wait: the retry loop stops at once.
-    public var interruptedBy: Int32?
-
-    public init(
-        name: RemedyName, ran: Bool, skipped: String? = nil, detail: String? = nil, before: [String: Int64] = [:],
-        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil
-    ) {
-        self.name = name
-        self.ran = ran
-        self.skipped = skipped
-        self.detail = detail
-        self.before = before
-        self.after = after
-        self.duration = duration
-        self.interruptedBy = interruptedBy
-    }
-
-    public static func skip(_ name: RemedyName, _ reason: String) -> RemedyReport {
-        RemedyReport(name: name, ran: false, skipped: reason)
-    }
-}
-
-/// Settings of the remedies, from the policy.
-public struct RemedySettings: Sendable, Equatable {
-    /// `docker builder prune --keep-storage` value (docker's size syntax), or nil to prune by age only.
-    public var keepStorage: String?
-    /// `docker builder prune --filter until=` value (`24h`), or nil.
-    public var pruneUntil: String?
-    /// wait_for_memory: MemAvailable to wait for, in bytes.
-    public var waitForAvailable: UInt64
-    /// wait_for_memory: the longest wait, in seconds.
-    public var waitTimeout: Double
-    public var pollInterval: Double
-    /// raise_memory: factor and cap (bytes).
-    public var raiseFactor: Double
-    public var raiseCap: UInt64
-
-    public init(
-        keepStorage: String? = "2gb", pruneUntil: String? = nil, waitForAvailable: UInt64 = 512 << 20,
-        waitTimeout: Double = 60, pollInterval: Double = 1, raiseFactor: Double = 2, raiseCap: UInt64 = 8 << 30
-    ) {
-        self.keepStorage = keepStorage
-        self.pruneUntil = pruneUntil
-        self.waitForAvailable = waitForAvailable
-        self.waitTimeout = waitTimeout
-        self.pollInterval = pollInterval
-        self.raiseFactor = raiseFactor
-        self.raiseCap = raiseCap
-    }
-}
 
 /// The remedies. None removes anything in use: docker's own prune commands keep cache records in use and images any
 /// container (running or stopped) uses; the /proc writes only drop clean caches and move pages.
-public struct Remedies {
-    public var context: any RemedyContext
-    public var settings: RemedySettings
+package struct Remedies {
+    package var context: any RemedyContext
+    package var settings: RemedySettings
 
-    public init(context: any RemedyContext, settings: RemedySettings = RemedySettings()) {
+    package init(context: any RemedyContext, settings: RemedySettings = RemedySettings()) {
         self.context = context
         self.settings = settings
     }
 
     /// Runs one remedy (not `raise_memory`, which rewrites argv: see `raiseMemory`).
-    public func run(_ name: RemedyName) -> RemedyReport {
+    package func run(_ name: RemedyName) -> RemedyReport {
         let start = context.now()
         var report: RemedyReport
         switch name {
@@ -248,7 +186,7 @@ public struct Remedies {
 
     /// The `-m` value for the next attempt of an OOM-killed build or run, and the report. `current` is the value the
     /// failed attempt had (`512m`); nil when there was none (then the host, not a limit, ran out: nothing to raise).
-    public static func raiseMemory(current: String?, settings: RemedySettings) -> (report: RemedyReport, value: String?) {
+    package static func raiseMemory(current: String?, settings: RemedySettings) -> (report: RemedyReport, value: String?) {
         guard let current else {
             return (.skip(.raiseMemory, "the attempt had no memory limit to raise"), nil)
         }

@@ -1,5 +1,5 @@
 /// A remedy safebuild can apply between attempts. The raw value is the policy's and the journal's spelling.
-public enum RemedyName: String, Codable, Sendable, CaseIterable {
+package enum RemedyName: String, Codable, Sendable, CaseIterable {
     /// `docker builder prune -f --keep-storage SIZE` (or `--filter until=AGE`): cache records in use are kept.
     case pruneBuildCache = "prune_build_cache"
     /// `docker image prune -f`: dangling images only, and only those no container uses.
@@ -16,19 +16,19 @@ public enum RemedyName: String, Codable, Sendable, CaseIterable {
 
 /// Per failure class, the remedies to apply before each retry, escalating: step 1 before the first retry, step 2
 /// before the second, and the last step again for any retry after that. An empty step means "only wait the backoff".
-public struct Ladder: Sendable, Equatable {
-    public var steps: [[RemedyName]]
+package struct Ladder: Sendable, Equatable {
+    package var steps: [[RemedyName]]
 
-    public init(_ steps: [[RemedyName]]) {
+    package init(_ steps: [[RemedyName]]) {
         self.steps = steps
     }
 
     /// The remedies before retry number `retry` (1 = the first retry, i.e. the second attempt).
-    public func remedies(forRetry retry: Int) -> [RemedyName] {
+    package func remedies(forRetry retry: Int) -> [RemedyName] {
         guard !steps.isEmpty else { return [] }
         return steps[min(max(retry, 1), steps.count) - 1]
     }
 
     /// The defaults: the ladders of the built-in policy (Config/default-policy.yml, where they are explained).
-    public static var defaults: [FailureClass: Ladder] { RetrySettings.builtIn.ladders }
+    package static var defaults: [FailureClass: Ladder] { RetrySettings.builtIn.ladders }
 }

@@ -1,10 +1,10 @@
 /// The policy's settings in the shapes the pre-flight, retry and remedy code takes: one place that maps them.
 extension RetrySettings {
     /// The retry settings of the built-in policy (Config/default-policy.yml).
-    public static let builtIn = RetrySettings(policy: PolicyLoader.builtIn)
+    package static let builtIn = RetrySettings(policy: PolicyLoader.builtIn)
 
     /// `retry:` of a policy; `maxAttempts` overrides the policy's (`--sb-max-attempts`).
-    public init(policy: Policy, maxAttempts: Int? = nil) {
+    package init(policy: Policy, maxAttempts: Int? = nil) {
         let retry = policy.retry
         var ladders: [FailureClass: Ladder] = [:]
         for (name, steps) in retry.ladders {
@@ -27,7 +27,7 @@ extension RetrySettings {
 
 extension RemedySettings {
     /// `remedies:`, `retry.raise_memory` and the pre-flight memory floor of a policy, sizes resolved for this host.
-    public init(policy: Policy, hostMemory: UInt64) {
+    package init(policy: Policy, hostMemory: UInt64) {
         let floor = policy.preflight.minAvailable.value.value?.bytes(hostMemory: hostMemory) ?? (512 << 20)
         self.init(
             keepStorage: Size.format(policy.remedies.keepStorage.value.bytes(hostMemory: hostMemory)),
@@ -41,7 +41,7 @@ extension RemedySettings {
 
 extension Policy {
     /// The pre-flight thresholds the policy sets (a threshold without a value is not checked).
-    public func thresholds(hostMemory: UInt64) -> [SafebuildKit.Preflight.Threshold] {
+    package func thresholds(hostMemory: UInt64) -> [SafebuildKit.Preflight.Threshold] {
         func action(_ a: PreflightAction) -> SafebuildKit.Preflight.Threshold.Action {
             SafebuildKit.Preflight.Threshold.Action(rawValue: a.rawValue) ?? .warn
         }
@@ -66,7 +66,7 @@ extension Policy {
     }
 
     /// The policy's extra failure signatures, ahead of the built-in table.
-    public var failureSignatures: [Signature] {
+    package var failureSignatures: [Signature] {
         signatures.compactMap { s in
             guard let failureClass = FailureClass(rawValue: s.failureClass) else { return nil }
             switch s.text {
@@ -77,7 +77,7 @@ extension Policy {
     }
 
     /// Remedies the policy turned off (`remedies.drop_caches: false`, `remedies.compact_memory: false`), with why.
-    public var disabledRemedies: [RemedyName: String] {
+    package var disabledRemedies: [RemedyName: String] {
         var off: [RemedyName: String] = [:]
         if !remedies.dropCaches.value { off[.dropCaches] = "turned off by the policy (remedies.drop_caches at \(remedies.dropCaches.source))" }
         if !remedies.compactMemory.value { off[.compactMemory] = "turned off by the policy (remedies.compact_memory at \(remedies.compactMemory.source))" }
@@ -87,7 +87,7 @@ extension Policy {
 
 extension Preflight.Threshold {
     /// The unit of `limit` and of the measured value.
-    public var unit: String {
+    package var unit: String {
         switch what {
         case .minAvailable, .maxBuildCache, .minFreeDisk: return "bytes"
         case .maxPressure: return "percent"
@@ -96,7 +96,7 @@ extension Preflight.Threshold {
     }
 
     /// The threshold's value, in the unit of its measure (bytes, percent, blocks), for the journal.
-    public var limit: Double {
+    package var limit: Double {
         switch what {
         case .minAvailable(let bytes), .maxBuildCache(let bytes), .minFreeDisk(let bytes): return Double(bytes)
         case .maxPressure(let percent): return percent
@@ -105,7 +105,7 @@ extension Preflight.Threshold {
     }
 
     /// The remedies that answer a `remediate` decision on this threshold.
-    public var remedies: [RemedyName] {
+    package var remedies: [RemedyName] {
         switch what {
         case .minAvailable: return [.dropCaches, .compactMemory]
         case .maxPressure: return [.dropCaches]

@@ -1,17 +1,17 @@
 /// The retry limits and ladders, as the policy sets them.
-public struct RetrySettings: Sendable, Equatable {
+package struct RetrySettings: Sendable, Equatable {
     /// Attempts in all, the first included (1 = never retry).
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Seconds from the first attempt's start after which no new attempt starts.
-    public var deadline: Double
-    public var backoff: Backoff
+    package var deadline: Double
+    package var backoff: Backoff
     /// Per class; a class without a ladder here uses `Ladder.defaults`.
-    public var ladders: [FailureClass: Ladder]
+    package var ladders: [FailureClass: Ladder]
     /// Whether an OOM-killed build or run may be retried with a raised `-m` (without it, the same limit would be
     /// killed again, so OOM kills are not retried).
-    public var allowRaiseMemory: Bool
+    package var allowRaiseMemory: Bool
 
-    public init(
+    package init(
         maxAttempts: Int = 3, deadline: Double = 900, backoff: Backoff = Backoff(),
         ladders: [FailureClass: Ladder] = [:], allowRaiseMemory: Bool = true
     ) {
@@ -22,13 +22,13 @@ public struct RetrySettings: Sendable, Equatable {
         self.allowRaiseMemory = allowRaiseMemory
     }
 
-    public func ladder(for c: FailureClass) -> Ladder {
+    package func ladder(for c: FailureClass) -> Ladder {
         ladders[c] ?? Ladder.defaults[c] ?? Ladder([])
     }
 }
 
 /// What to do after a failed attempt.
-public enum RetryDecision: Sendable, Equatable {
+package enum RetryDecision: Sendable, Equatable {
     /// Apply `remedies` (in order), wait `after` seconds, then start the next attempt.
     case retry(after: Double, remedies: [RemedyName])
     /// Stop and exit with docker's status; `why` is one sentence for the user and the journal.
@@ -36,7 +36,7 @@ public enum RetryDecision: Sendable, Equatable {
 
     /// Decides after attempt number `attempt` (1 = the first) failed with `classification`, `elapsed` seconds after
     /// the first attempt started; `previousDelay` is the delay before this attempt (0 for the first).
-    public static func decide(
+    package static func decide(
         _ classification: Classification, attempt: Int, elapsed: Double, previousDelay: Double = 0,
         settings: RetrySettings, random: inout some RandomNumberGenerator
     ) -> RetryDecision {

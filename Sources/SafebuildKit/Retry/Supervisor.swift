@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs one protected docker command: the policy's memory defaults, pre-flight, then attempts of docker as a
 /// supervised child, each classified from docker's own output and exit status, remedied and retried within the
@@ -459,15 +457,5 @@ private struct Run {
         var random: UInt64 = 0
         arc4random_buf(&random, 8)
         return "\(dir)/safebuild-\(getpid())-\(String(random, radix: 36)).\(kind)"
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[first...last])
     }
 }

@@ -1,94 +1,52 @@
-#if canImport(Glibc)
 import Glibc
-#endif
-
-/// Which invocations `safebuild journal` looks at. Pure.
-public struct JournalFilter: Sendable, Equatable {
-    /// Only invocations started at or after this time (seconds since the epoch).
-    public var since: Double?
-    public var outcomes: Set<JournalOutcome> = []
-    public var classes: Set<String> = []
-    /// Shell pattern matched against the image (`run`) and each tag (`build`).
-    public var image: String?
-    /// Shell pattern matched against the CI job name.
-    public var job: String?
-
-    public init() {}
-
-    public func matches(_ invocation: InvocationRecord) -> Bool {
-        if let since, let started = JournalTime.parse(invocation.started), started < since { return false }
-        if !outcomes.isEmpty, !outcomes.contains(invocation.outcome) { return false }
-        if !classes.isEmpty, !classes.contains(invocation.failureClass ?? "") { return false }
-        if let image {
-            let names = (invocation.image.map { [$0] } ?? []) + (invocation.tags ?? [])
-            if !names.contains(where: { Self.glob(image, $0) }) { return false }
-        }
-        if let job, !Self.glob(job, invocation.ci?.jobName ?? "") { return false }
-        return true
-    }
-
-    /// Whether the filter looks at more than time.
-    var narrowsBeyondTime: Bool { !outcomes.isEmpty || !classes.isEmpty || image != nil || job != nil }
-
-    static func glob(_ pattern: String, _ text: String) -> Bool { fnmatch(pattern, text, 0) == 0 }
-
-    /// `90s`, `30m`, `2h`, `1d`, `2w` before `now`, or a time `2026-11-23T10:00` (UTC unless it has an offset).
-    public static func since(_ text: String, now: Double) -> Double? {
-        if let last = text.last, let n = Double(text.dropLast()), n >= 0 {
-            let unit: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800][last]
-            if let unit { return now - n * unit }
-        }
-        return JournalTime.parse(text)
-    }
-}
 
 /// `safebuild journal summary`: what the journal says about the selected invocations. Codable for `--json`.
-public struct JournalSummary: Codable, Sendable, Equatable {
-    public struct ClassCount: Codable, Sendable, Equatable {
+package struct JournalSummary: Codable, Sendable, Equatable {
+    package struct ClassCount: Codable, Sendable, Equatable {
         /// The failure class.
-        public var failureClass: String
+        package var failureClass: String
         /// Attempts that failed with this class.
-        public var failedAttempts: Int
+        package var failedAttempts: Int
         /// Invocations that failed with this class and then succeeded on a retry.
-        public var saved: Int
+        package var saved: Int
         /// Invocations whose last failure had this class and that failed for good.
-        public var failed: Int
+        package var failed: Int
 
         enum CodingKeys: String, CodingKey {
             case failureClass = "class", failedAttempts = "failed_attempts", saved, failed
         }
     }
 
-    public struct RemedyCount: Codable, Sendable, Equatable {
-        public var name: String
-        public var ran: Int
-        public var skipped: Int
-        public var failed: Int
-        public var reclaimedBytes: Int64
+    package struct RemedyCount: Codable, Sendable, Equatable {
+        package var name: String
+        package var ran: Int
+        package var skipped: Int
+        package var failed: Int
+        package var reclaimedBytes: Int64
 
         enum CodingKeys: String, CodingKey {
             case name, ran, skipped, failed, reclaimedBytes = "reclaimed_bytes"
         }
     }
 
-    public var invocations = 0
+    package var invocations = 0
     /// Invocations by outcome (every outcome present, zero included).
-    public var outcomes: [String: Int] = [:]
+    package var outcomes: [String: Int] = [:]
     /// `succeeded_after_retry`.
-    public var savedByRetry = 0
+    package var savedByRetry = 0
     /// `failed`.
-    public var failedForGood = 0
-    public var attempts = 0
+    package var failedForGood = 0
+    package var attempts = 0
     /// Attempts after the first.
-    public var retries = 0
-    public var byClass: [ClassCount] = []
-    public var remedies: [RemedyCount] = []
-    public var remediesRun = 0
-    public var reclaimedBytes: Int64 = 0
+    package var retries = 0
+    package var byClass: [ClassCount] = []
+    package var remedies: [RemedyCount] = []
+    package var remediesRun = 0
+    package var reclaimedBytes: Int64 = 0
     /// Invocations with attempt records but no invocation record (safebuild killed with SIGKILL).
-    public var unfinished = 0
+    package var unfinished = 0
     /// Lines of the journal that could not be read.
-    public var unparsable = 0
+    package var unparsable = 0
 
     enum CodingKeys: String, CodingKey {
         case invocations, outcomes, savedByRetry = "saved_by_retry", failedForGood = "failed_for_good", attempts
@@ -96,10 +54,10 @@ public struct JournalSummary: Codable, Sendable, Equatable {
         case unfinished, unparsable
     }
 
-    public init() {}
+    package init() {}
 
     /// Counts the invocations `filter` selects and their attempts.
-    public init(_ contents: JournalContents, filter: JournalFilter = JournalFilter()) {
+    package init(_ contents: JournalContents, filter: JournalFilter = JournalFilter()) {
         let selected = contents.invocations.filter(filter.matches)
         let ids = Set(selected.map(\.id))
         let allInvocationIDs = Set(contents.invocations.map(\.id))

@@ -1,0 +1,60 @@
+import Foundation
+import Glibc
+
+/// What was read from a journal and its rotated files.
+package struct JournalContents: Sendable {
+    /// Every record, oldest file first, in file order.
+    package var records: [JournalRecord] = []
+    /// Lines that were not a record this version understands (torn, hand-edited, or from a newer schema).
+    package var unparsable = 0
+    /// The files read, oldest first.
+    package var files: [String] = []
+
+    package var invocations: [InvocationRecord] {
+        records.compactMap { if case .invocation(let r) = $0 { return r } else { return nil } }
+    }
+
+    package var attempts: [AttemptRecord] {
+        records.compactMap { if case .attempt(let r) = $0 { return r } else { return nil } }
+    }
+}
+
+/// Reads the journal: `path.N` … `path.1`, then `path`.
+package enum JournalReader {
+    package static func read(path: String) throws(SafebuildError) -> JournalContents {
+        var contents = JournalContents()
+        var rotated: [String] = []
+        var n = 1
+        while n <= 1000, access("\(path).\(n)", F_OK) == 0 {
+            rotated.append("\(path).\(n)")
+            n += 1
+        }
+        let decoder = JSONDecoder()
+        for file in rotated.reversed() + [path] {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                if access(file, F_OK) != 0 { continue }
+                throw SafebuildError(
+                    .noInput, "cannot read the journal \(file): \(JournalWriter.errorText()); check its permissions")
+            }
+            contents.files.append(file)
+            parse(data, into: &contents, decoder: decoder)
+        }
+        return contents
+    }
+
+    static func parse(_ data: Data, into contents: inout JournalContents, decoder: JSONDecoder) {
+        var start = data.startIndex
+        while start < data.endIndex {
+            let end = data[start...].firstIndex(of: 10) ?? data.endIndex
+            let line = data[start..<end]
+            if !line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
+                if let record = JournalCoding.decode(Data(line), with: decoder) {
+                    contents.records.append(record)
+                } else {
+                    contents.unparsable += 1
+                }
+            }
+            start = end < data.endIndex ? data.index(after: end) : end
+        }
+    }
+}

@@ -1,0 +1,3 @@
+package enum OutputStream: Sendable, Equatable {
+    case stdout, stderr
+}

@@ -1,0 +1,36 @@
+import Glibc
+
+/// One of docker's output streams on its way to safebuild's own.
+struct Relay {
+    var source: Int32
+    let target: Int32
+    let stream: OutputStream
+    let isTerminal: Bool
+    var splitter = LineSplitter()
+    /// The reader of safebuild's own output went away (EPIPE): stop copying, so docker sees the closed pipe too.
+    var broken = false
+
+    init(source: Int32, target: Int32, stream: OutputStream, isTerminal: Bool) {
+        self.source = source
+        self.target = target
+        self.stream = stream
+        self.isTerminal = isTerminal
+    }
+
+    mutating func forward(_ chunk: UnsafeRawBufferPointer, _ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
+        if !broken && !Output.writeAll(target, chunk) {
+            broken = true
+            close(source)
+            source = -1
+        }
+        let stream = self.stream
+        splitter.feed(chunk) { line(stream, $0) }
+    }
+
+    mutating func finish(_ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
+        let stream = self.stream
+        splitter.finish { line(stream, $0) }
+        if source >= 0 { close(source) }
+        source = -1
+    }
+}
