@@ -12,11 +12,12 @@
 #   bash Scripts/engine.sh env [DIR]    print the export lines again
 #
 # `with` runs the engine in a fresh `mktemp -d /tmp/sb-engine.XXXXXX`, removed afterwards; with `--dir DIR` it runs
-# in DIR (made if missing) and leaves DIR's files there (dockerd.log, the data root). Whatever happens to CMD, the
-# engine is stopped: an EXIT trap; SIGINT, SIGTERM and SIGHUP are passed on to CMD, and `with` then exits 130, 143
-# or 129. CMD's environment gets DOCKER_HOST, SAFEBUILD_TEST_IMAGE, SAFEBUILD_TEST_DOCKER, DOCKER_BUILDKIT=0 (the
-# `env` lines), SAFEBUILD_ENGINE_DIR (so `stop`/`env` without DIR mean this engine) and SAFEBUILD_ENGINE_SESSION
-# (the same directory: the scripts that use `with` run inside a session they find instead of starting another).
+# in DIR (made if missing) and leaves DIR's files there (dockerd.log, the data root); an engine already running in
+# DIR is used and left running. Whatever happens to CMD, the engine it started is stopped: an EXIT trap; SIGINT,
+# SIGTERM and SIGHUP are passed on to CMD, and `with` then exits 130, 143 or 129. CMD's environment gets
+# DOCKER_HOST, SAFEBUILD_TEST_IMAGE, SAFEBUILD_TEST_DOCKER, DOCKER_BUILDKIT=0 (the `env` lines), SAFEBUILD_ENGINE_DIR
+# (so `stop`/`env` without DIR mean this engine) and SAFEBUILD_ENGINE_SESSION (the same directory: the scripts that
+# use `with` run inside a session they find instead of starting another).
 #
 # Extra dockerd arguments: `--dockerd-arg ARG` (repeat it; one argument each) and SAFEBUILD_DOCKERD_ARGS (split at
 # spaces). They come after the built-in ones, so `--dockerd-arg --data-root=/mnt/small/root` replaces the data root
