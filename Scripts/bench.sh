@@ -9,22 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Without an engine, run again inside a private one (Scripts/engine.sh with: started, then stopped whatever happens).
+[ -n "${DOCKER_HOST:-}" ] || exec bash Scripts/engine.sh with -- bash Scripts/bench.sh "$@"
+command -v hyperfine >/dev/null && [ -x /usr/bin/time ] || bash Scripts/engine.sh install
+
 runs=${RUNS:-60}
 work=$(mktemp -d /tmp/sb-bench.XXXXXX)
-engine_dir=""
-cleanup() {
-  if [ -n "$engine_dir" ]; then bash Scripts/engine.sh stop "$engine_dir" || true; fi
-  rm -rf "$work" ${engine_dir:+"$engine_dir"}
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 
-command -v hyperfine >/dev/null && [ -x /usr/bin/time ] || bash Scripts/engine.sh install
-if [ -z "${DOCKER_HOST:-}" ]; then
-  bash Scripts/engine.sh install
-  engine_dir=$(mktemp -d /tmp/sb-bench-engine.XXXXXX)
-  exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
-  eval "$exports"
-fi
 docker=${SAFEBUILD_TEST_DOCKER:-/usr/bin/docker}
 [ -x "$docker" ] || docker=$(command -v docker)
 export SAFEBUILD_DOCKER=$docker

@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
 # safebuild's main job, from a fresh machine: install a private Docker engine, build safebuild (release), build the
 # example image in Config/examples/hello through safebuild against that engine, run it through safebuild, and stop
-# the engine again.
+# the engine again (Scripts/engine.sh with; inside an engine session, that session's engine is used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "installing the test bed (docker.io, busybox-static, hyperfine, …)"
-bash Scripts/engine.sh install
-
-engine_dir=$(mktemp -d /tmp/sb-demo.XXXXXX)
-cleanup() {
-  bash Scripts/engine.sh stop "$engine_dir" || true
-  rm -rf "$engine_dir" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-say "starting a private docker engine in $engine_dir"
-exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
-eval "$exports"
+if [ -z "${SAFEBUILD_ENGINE_SESSION:-}" ]; then
+  say "installing the test bed (docker.io, busybox-static, hyperfine, …) and starting a private docker engine"
+  exec bash Scripts/engine.sh with -- bash Scripts/demo.sh "$@"
+fi
+say "a private docker engine runs in $SAFEBUILD_ENGINE_SESSION ($DOCKER_HOST)"
 
 say "building safebuild (release, static Swift runtime)"
 safebuild=$(bash Scripts/build-release.sh)
@@ -40,4 +32,4 @@ say "safebuild images safebuild-demo/hello   (passed straight through to docker 
 say "what safebuild hands to docker for that run (--sb-dry-run prints the command line, runs nothing)"
 "$safebuild" --sb-dry-run run --rm safebuild-demo/hello
 
-say "done: stopping the engine"
+say "done: the engine stops when this script ends"

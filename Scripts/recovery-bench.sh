@@ -13,19 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-work=$(mktemp -d /tmp/sb-recovery.XXXXXX)
-engine_dir=""
-cleanup() {
-  if [ -n "$engine_dir" ]; then bash Scripts/engine.sh stop "$engine_dir" >/dev/null 2>&1 || true; fi
-  rm -rf "$work" ${engine_dir:+"$engine_dir"}
-}
-trap cleanup EXIT
+# Without an engine, run again inside a private one (Scripts/engine.sh with: started, then stopped whatever happens).
+[ -n "${DOCKER_HOST:-}" ] || exec bash Scripts/engine.sh with -- bash Scripts/recovery-bench.sh "$@"
 
-if [ -z "${DOCKER_HOST:-}" ]; then
-  engine_dir=$(mktemp -d /tmp/sb-rb.XXXXXX)
-  exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start" >&2; exit 1; }
-  eval "$exports"
-fi
+work=$(mktemp -d /tmp/sb-recovery.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
 docker=${SAFEBUILD_TEST_DOCKER:-/usr/bin/docker}
 image=${SAFEBUILD_TEST_IMAGE:-safebuild-test/busybox:latest}
 export DOCKER_BUILDKIT=0

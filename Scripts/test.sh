@@ -1,33 +1,18 @@
 #!/usr/bin/env bash
-# Sets up and runs every test of safebuild on this machine: installs what the tests need (Scripts/engine.sh install),
-# starts a private Docker engine in a fresh temporary directory, builds, runs the whole suite against that engine, and
+# Sets up and runs every test of safebuild on this machine: installs what the tests need, starts a private Docker
+# engine in a fresh temporary directory (Scripts/engine.sh with), builds, runs the whole suite against that engine, and
 # stops the engine whatever happened. Exits with the status of `swift test`.
 #
 #   bash Scripts/test.sh                 all tests
 #   bash Scripts/test.sh --filter X      passes its arguments on to `swift test`
 #
-# With CI=true, warnings are errors and an engine that cannot be reached fails the run.
+# With CI=true, warnings are errors and an engine that cannot be reached fails the run. Inside an engine session
+# (`bash Scripts/engine.sh with [--dockerd-arg …] -- bash Scripts/test.sh …`) the tests use that session's engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash Scripts/engine.sh install
-
-# Short path: the socket lives under it and must stay under 108 bytes.
-engine_dir=$(mktemp -d /tmp/sb-test.XXXXXX)
-cleanup() {
-  bash Scripts/engine.sh stop "$engine_dir" || true
-  rm -rf "$engine_dir" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-exports=$(bash Scripts/engine.sh start "$engine_dir") || { echo "the private docker engine did not start (its log is above)" >&2; exit 1; }
-eval "$exports"
-if ! "$SAFEBUILD_TEST_DOCKER" version >/dev/null; then
-  echo "test: the engine at $DOCKER_HOST does not answer; see $engine_dir/dockerd.log" >&2
-  exit 1
-fi
+# Run again inside an engine session, unless this is that run.
+[ -n "${SAFEBUILD_ENGINE_SESSION:-}" ] || exec bash Scripts/engine.sh with -- bash Scripts/test.sh "$@"
 
 flags=()
 if [ "${CI:-}" = true ]; then flags=(-Xswiftc -warnings-as-errors); fi
@@ -36,6 +21,4 @@ swift build ${flags[@]+"${flags[@]}"}
 SAFEBUILD_BIN="$(swift build ${flags[@]+"${flags[@]}"} --show-bin-path)/safebuild"
 export SAFEBUILD_BIN
 
-status=0
-swift test ${flags[@]+"${flags[@]}"} "$@" || status=$?
-exit "$status"
+exec swift test ${flags[@]+"${flags[@]}"} "$@"
