@@ -106,6 +106,14 @@ import Testing
         #expect(!result.enforced)
     }
 
+    @Test("the policy's shm_size reaches docker run as --shm-size, after the memory flags; the user's own wins")
+    func runShmSize() {
+        let result = inject("run --rm img sh", Self.limits(shm: 2 << 30))
+        #expect(result.arguments == ["run", "--memory", "4g", "--memory-swap", "4g", "--shm-size", "2g", "--rm", "img", "sh"])
+        #expect(result.decisions.contains("added --shm-size 2g"))
+        #expect(inject("run --shm-size 1g img", Self.limits(shm: 2 << 30)).arguments == ["run", "--memory", "4g", "--memory-swap", "4g", "--shm-size", "1g", "img"])
+    }
+
     @Test func buildUserShmSizeWins() {
         let result = inject("build --shm-size=1g .", Self.limits(shm: 256 << 20))
         #expect(!result.arguments.contains("256m"))

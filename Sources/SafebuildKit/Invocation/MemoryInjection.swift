@@ -71,7 +71,7 @@ package enum MemoryInjection {
             decisions.append("your --memory \(m) and --memory-swap are kept")
         }
 
-        if isBuild, !options.has("--shm-size"), let shm = limits.shmSize {
+        if !options.has("--shm-size"), let shm = limits.shmSize {
             injected += ["--shm-size", Size.format(shm)]
             decisions.append("added --shm-size \(Size.format(shm))")
         }
