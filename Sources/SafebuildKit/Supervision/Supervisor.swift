@@ -29,10 +29,10 @@ struct Supervisor {
         signal(SIGPIPE, SIG_IGN)
         Console.quiet = options.quiet
 
-        let cwd = PolicyCommand.currentDirectory()
+        let cwd = WorkingDirectory.current()
         let loaded = try PolicyLoader.load(options: options, environment: environment, currentDirectory: cwd)
         let policy = loaded.policy
-        let hostMemory = PolicyCommand.hostMemory() ?? 0
+        let hostMemory = PhysicalMemory.total() ?? 0
         let flags = SubcommandOptions(commandLine)
         let limits = policy.limits(for: matchContext(flags, cwd: cwd, hostMemory: hostMemory))
         let injection = MemoryInjection.apply(limits, to: commandLine, environment: environment)
