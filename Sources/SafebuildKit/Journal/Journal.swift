@@ -90,6 +90,14 @@ package enum Journal {
         package var cwd: String
         package var ci: JournalCI?
 
+        package init(host: String, user: String, uid: UInt32, cwd: String, ci: JournalCI?) {
+            self.host = host
+            self.user = user
+            self.uid = uid
+            self.cwd = cwd
+            self.ci = ci
+        }
+
         package static func current(environment: [String: String]) -> Context {
             var name = [CChar](repeating: 0, count: 256)
             let host = gethostname(&name, name.count) == 0 ? Self.text(name) : "unknown"
