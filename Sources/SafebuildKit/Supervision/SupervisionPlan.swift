@@ -3,7 +3,8 @@
 /// journal goes, and the dry run's text. A pure function of docker's command line, the policy, the host's facts,
 /// safebuild's options and the environment; the dry run prints it, `AttemptLoop` runs it.
 ///
-/// This is the one place the supervision reads the policy: every other part of Supervision/ takes these values.
+/// The policy is read here only, through the mappings and accessors of PolicySettings.swift; every other part of
+/// Supervision/ takes the plan's plain values.
 package struct SupervisionPlan: Sendable, Equatable {
     // MARK: What runs
 
@@ -109,22 +110,20 @@ package struct SupervisionPlan: Sendable, Equatable {
         injectionDecisions = injection.decisions
 
         thresholds = policy.thresholds(hostMemory: host.memory)
-        preflightWaitTimeout = policy.preflight.waitTimeout.value
-        engineTimeout = policy.preflight.engineTimeout.value
+        preflightWaitTimeout = policy.preflightWaitSeconds
+        engineTimeout = policy.engineTimeoutSeconds
         retry = RetrySettings(policy: policy, maxAttempts: options.maxAttempts)
         remedies = RemedySettings(policy: policy, hostMemory: host.memory)
         disabledRemedies = policy.disabledRemedies
-        stopGrace = policy.docker.stopGrace.value
+        stopGrace = policy.stopGraceSeconds
         signatures = policy.failureSignatures
-        let lock = policy.remedies.lockDirectory.value
-        lockDirectory = lock.isEmpty ? host.defaultLockDirectory : lock
-        cooldown = policy.retry.cooldown.value
+        lockDirectory = policy.lockDirectory ?? host.defaultLockDirectory
+        cooldown = policy.cooldownSeconds
 
-        journalPath = Journal.path(
-            options: options, policyPath: policy.journal.path.value, orElse: host.defaultJournalPath)
-        journalMaxBytes = Int64(clamping: policy.journal.maxSize.value.bytes(hostMemory: host.memory))
-        journalKeep = policy.journal.keep.value
-        metricsPath = policy.journal.metricsPath.value
+        journalPath = Journal.path(options: options, policyPath: policy.journalPath, orElse: host.defaultJournalPath)
+        journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)
+        journalKeep = policy.journalKeep
+        metricsPath = policy.metricsPath
         policySource = loaded.file ?? PolicySource.builtInName
         self.retryOf = retryOf
         image = command == .run ? flags.positional.map { commandLine.arguments[$0] } : nil
