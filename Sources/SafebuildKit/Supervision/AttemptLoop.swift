@@ -80,32 +80,13 @@ package struct AttemptLoop {
             }
 
             let failureClass = result.classification.failureClass
-            var decision = RetryDecision.decide(
-                result.classification, attempt: attempt, elapsed: effects.now() - loopStart,
-                previousDelay: previousDelay, settings: plan.retry, random: &random)
-            var reports: [RemedyReport] = []
-            var next = arguments
-            if case .retry(_, let names) = decision {
-                if names.contains(.raiseMemory) {
-                    let (report, value) = Remedies.raiseMemory(current: memory.map(Size.format), settings: plan.remedies)
-                    reports.append(report)
-                    if let value, let bytes = Size.bytes(value) {
-                        next = AttemptCommand.raisingMemory(
-                            of: initial, to: bytes, memorySwap: plan.limits.memorySwap(forMemory: bytes))
-                        memory = bytes
-                    } else {
-                        decision = .giveUp(
-                            why: "\(failureClass.rawValue): \(report.skipped ?? "the memory limit cannot be raised"), so the same limit would be killed again")
-                    }
-                }
-                if case .retry = decision {
-                    reports += apply(names.filter { $0 != .raiseMemory })
-                }
-            }
-            record.remedies = reports.map(Self.journalRemedy)
+            let step = nextStep(
+                after: result, attempt: attempt, elapsed: effects.now() - loopStart, previousDelay: previousDelay,
+                arguments: arguments, memory: memory)
+            record.remedies = step.reports.map(Self.journalRemedy)
             let reason = failureClass == .notMemory ? nil : result.classification.reason
 
-            switch decision {
+            switch step.decision {
             case .giveUp(let why):
                 record.decision = AttemptDecision.giveUp(reason: why).text
                 effects.append(record)
@@ -121,7 +102,7 @@ package struct AttemptLoop {
                 effects.append(record)
                 effects.console(
                     .say(ConsoleReport.attemptLine(record, reason: reason, decision: .retry(afterSeconds: delay))))
-                if let signal = reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
+                if let signal = step.reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
                     effects.console(
                         .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
                     return finish(
@@ -129,7 +110,8 @@ package struct AttemptLoop {
                         preflight: preflight.decisions, failureClass: failureClass)
                 }
                 previousDelay = delay
-                arguments = next
+                arguments = step.arguments
+                memory = step.memory
             }
         }
     }
@@ -210,6 +192,46 @@ package struct AttemptLoop {
             effects.removeContainer(id)
         }
         return AttemptResult(status: exit.status, interruptedBy: exit.interruptedBy, classification: classification)
+    }
+
+    // MARK: After a failed attempt
+
+    /// What follows a failed attempt: the retry decision, the remedies run for it, and the next attempt's arguments
+    /// and memory limit.
+    struct NextStep {
+        var decision: RetryDecision
+        var reports: [RemedyReport] = []
+        var arguments: [String]
+        var memory: UInt64?
+    }
+
+    /// Decides on a retry; for one, applies the ladder's step: raise_memory first (from the first attempt's
+    /// arguments; a limit that cannot be raised turns the retry into giving up, since the same limit would be killed
+    /// again), then the other remedies.
+    mutating func nextStep(
+        after result: AttemptResult, attempt: Int, elapsed: Double, previousDelay: Double, arguments: [String],
+        memory: UInt64?
+    ) -> NextStep {
+        let decision = RetryDecision.decide(
+            result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
+            settings: plan.retry, random: &random)
+        var step = NextStep(decision: decision, arguments: arguments, memory: memory)
+        guard case .retry(_, let names) = decision else { return step }
+        if names.contains(.raiseMemory) {
+            let (report, value) = Remedies.raiseMemory(current: memory.map(Size.format), settings: plan.remedies)
+            step.reports.append(report)
+            guard let value, let bytes = Size.bytes(value) else {
+                let failureClass = result.classification.failureClass.rawValue
+                step.decision = .giveUp(
+                    why: "\(failureClass): \(report.skipped ?? "the memory limit cannot be raised"), so the same limit would be killed again")
+                return step
+            }
+            step.arguments = AttemptCommand.raisingMemory(
+                of: plan.arguments, to: bytes, memorySwap: plan.limits.memorySwap(forMemory: bytes))
+            step.memory = bytes
+        }
+        step.reports += apply(names.filter { $0 != .raiseMemory })
+        return step
     }
 
     // MARK: Remedies
