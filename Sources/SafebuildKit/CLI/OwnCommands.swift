@@ -30,7 +30,7 @@ enum OwnCommands {
     /// policy does not stop the journal from being read.
     static func journalPath(options: SafebuildOptions, environment: [String: String]) -> String {
         let policy = try? PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: PolicyCommand.currentDirectory())
+            options: options, environment: environment, currentDirectory: WorkingDirectory.current())
         return Journal.path(options: options, policyPath: policy?.policy.journal.path.value, environment: environment)
     }
 

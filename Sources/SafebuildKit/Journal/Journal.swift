@@ -9,9 +9,16 @@ package enum Journal {
 
     /// The journal file: `--sb-journal`/`SAFEBUILD_JOURNAL`, else the policy's `journal.path`, else `defaultPath`.
     package static func path(options: SafebuildOptions, policyPath: String?, environment: [String: String]) -> String {
+        path(options: options, policyPath: policyPath, orElse: defaultPath(environment: environment))
+    }
+
+    /// The same, with the default place given (`defaultPath`, read beforehand).
+    package static func path(
+        options: SafebuildOptions, policyPath: String?, orElse defaultPath: @autoclosure () -> String
+    ) -> String {
         if let given = options.journalPath, !given.isEmpty { return given }
         if let policyPath, !policyPath.isEmpty { return policyPath }
-        return defaultPath(environment: environment)
+        return defaultPath()
     }
 
     /// `/var/log/safebuild/journal.jsonl` when that directory is writable or can be made (by root), else
@@ -82,6 +89,14 @@ package enum Journal {
         package var uid: UInt32
         package var cwd: String
         package var ci: JournalCI?
+
+        package init(host: String, user: String, uid: UInt32, cwd: String, ci: JournalCI?) {
+            self.host = host
+            self.user = user
+            self.uid = uid
+            self.cwd = cwd
+            self.ci = ci
+        }
 
         package static func current(environment: [String: String]) -> Context {
             var name = [CChar](repeating: 0, count: 256)

@@ -13,8 +13,8 @@ package enum PolicyCommand {
         arguments: [String], options: SafebuildOptions, environment: [String: String]
     ) throws(SafebuildError) -> Int32 {
         try run(arguments: arguments, options: options, environment: environment,
-                currentDirectory: currentDirectory(), hostPath: PolicyLoader.hostPath,
-                hostMemory: hostMemory(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
+                currentDirectory: WorkingDirectory.current(), hostPath: PolicyLoader.hostPath,
+                hostMemory: PhysicalMemory.total(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
     }
 
     /// The same, with the edges passed in (for tests).
@@ -70,19 +70,5 @@ package enum PolicyCommand {
             let hint = Suggestion.closest(to: sub, among: ["show", "check", "path"]).map { "; did you mean '\($0)'?" } ?? ""
             throw SafebuildError(.usage, "unknown policy subcommand '\(sub)'\(hint)\n" + usage)
         }
-    }
-
-    static func currentDirectory() -> String {
-        guard let pointer = getcwd(nil, 0) else { return "." }
-        defer { free(pointer) }
-        return String(cString: pointer)
-    }
-
-    /// Physical memory in bytes (MemTotal), from sysconf(3).
-    package static func hostMemory() -> UInt64? {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES))
-        let size = sysconf(Int32(_SC_PAGESIZE))
-        guard pages > 0, size > 0 else { return nil }
-        return UInt64(pages) * UInt64(size)
     }
 }

@@ -115,3 +115,29 @@ extension Preflight.Threshold {
         }
     }
 }
+
+extension Policy {
+    // The plain values the supervision plan takes (seconds, bytes, paths), so that a change in how the policy
+    // types them is met here.
+
+    /// `preflight.wait_timeout`, in seconds.
+    package var preflightWaitSeconds: Double { preflight.waitTimeout.value }
+    /// `preflight.engine_timeout`, in seconds.
+    package var engineTimeoutSeconds: Double { preflight.engineTimeout.value }
+    /// `docker.stop_grace`, in seconds.
+    package var stopGraceSeconds: Double { docker.stopGrace.value }
+    /// `retry.cooldown`, in seconds.
+    package var cooldownSeconds: Double { retry.cooldown.value }
+    /// `remedies.lock_dir`; nil when empty.
+    package var lockDirectory: String? { remedies.lockDirectory.value.isEmpty ? nil : remedies.lockDirectory.value }
+    /// `journal.path`; nil when empty.
+    package var journalPath: String? { journal.path.value.isEmpty ? nil : journal.path.value }
+    /// `journal.max_size`, in bytes on a host with `hostMemory` bytes.
+    package func journalMaxBytes(hostMemory: UInt64) -> Int64 {
+        Int64(clamping: journal.maxSize.value.bytes(hostMemory: hostMemory))
+    }
+    /// `journal.keep`.
+    package var journalKeep: Int { journal.keep.value }
+    /// `journal.metrics_path`; nil: none.
+    package var metricsPath: String? { journal.metricsPath.value }
+}

@@ -1,0 +1,17 @@
+/// How docker ended one attempt.
+package struct DockerExit: Sendable, Equatable {
+    package var status: ExitStatus
+    /// The first termination signal safebuild received while docker ran (it was forwarded to docker).
+    package var interruptedBy: Int32?
+    /// The container the attempt created (`run`: read from its `--cidfile`), if any.
+    package var containerID: String?
+    /// When docker started, wall-clock seconds: what the kernel logged since then belongs to this attempt.
+    package var startedAt: Double
+
+    package init(status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double) {
+        self.status = status
+        self.interruptedBy = interruptedBy
+        self.containerID = containerID
+        self.startedAt = startedAt
+    }
+}

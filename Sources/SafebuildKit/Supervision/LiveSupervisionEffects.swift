@@ -1,0 +1,151 @@
+import Glibc
+
+/// The real effects: docker as a supervised child (`ChildProcess`), `docker inspect`/`rm`/`kill` through `Command`,
+/// the kernel's log, remedies under the host-wide lock, sleeps that end on a signal (`SignalInbox`), the journal
+/// file, and `Console` on stderr.
+package final class LiveSupervisionEffects: SupervisionEffects {
+    let plan: SupervisionPlan
+    let signals: SignalInbox
+    let journal: JournalWriter
+    let remedies: Remedies
+    let lock: HostLock
+
+    package init(plan: SupervisionPlan, signals: SignalInbox) {
+        self.plan = plan
+        self.signals = signals
+        journal = JournalWriter(path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep)
+        remedies = Remedies(
+            context: LiveRemedyContext(docker: plan.docker, globalFlags: plan.commandLine.globalFlags, signals: signals),
+            settings: plan.remedies)
+        lock = HostLock(directory: plan.lockDirectory, cooldown: plan.cooldown)
+    }
+
+    /// The user's global flags (`-H …`), repeated on helper calls so that they reach the same engine.
+    var globals: [String] { plan.commandLine.globalFlags }
+
+    // MARK: Clocks and console
+
+    package func now() -> Double { Clock.now() }
+
+    package func wallClock() -> Double { JournalTime.now() }
+
+    package func console(_ line: ConsoleLine) {
+        switch line {
+        case .say(let text): Console.say(text)
+        case .warn(let text): Console.warn(text)
+        case .error(let text): Console.error(text)
+        }
+    }
+
+    // MARK: Before the first attempt
+
+    package func buildContextWarnings() -> [String] {
+        let buildArguments = Array(plan.commandLine.arguments[plan.commandLine.commandArgumentsIndex...])
+        return BuildContext.report(
+            buildArguments: buildArguments, workingDirectory: plan.workingDirectory, seconds: 0.5)?.warnings ?? []
+    }
+
+    package func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome {
+        let endpoint = try EngineEndpoint.resolve(
+            globalFlags: globals, environment: plan.environment, read: HostReader.read)
+        return Preflight.run(
+            thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
+            endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
+            remediate: remediate)
+    }
+
+    // MARK: One attempt
+
+    package func temporaryPath(_ suffix: String) -> String {
+        let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var random: UInt64 = 0
+        arc4random_buf(&random, 8)
+        return "\(dir)/safebuild-\(getpid())-\(String(random, radix: 36)).\(suffix)"
+    }
+
+    package func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit {
+        if let cidFile = attempt.cidFile, attempt.cidFileIsUsers {
+            unlink(cidFile)  // docker refuses to start when the file exists: it is the failed attempt's
+        }
+        var child = ChildProcess(path: plan.docker, arguments: attempt.arguments, environment: plan.dockerEnvironment)
+        child.stopGrace = plan.stopGrace
+        if let cidFile = attempt.cidFile {
+            let docker = plan.docker, globals = self.globals
+            child.onStop = {
+                guard let id = Self.readContainerID(cidFile) else { return }
+                _ = try? Command(docker, globals + ["kill", id], timeout: 5).run()
+            }
+        }
+        let startedAt = Clock.wall()
+        let outcome = try child.run(signals: signals) { stream, line in classifier.observe(line: line, stream: stream) }
+        let containerID = attempt.cidFile.flatMap(Self.readContainerID)
+        if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
+        return DockerExit(
+            status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt)
+    }
+
+    package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
+        let docker = plan.docker, globals = self.globals, signals = self.signals
+        var state = ContainerState.settled(
+            settle: settle,
+            inspect: {
+                guard let r = try? Command(docker, globals + ["inspect", id], timeout: 10).run(), r.succeeded
+                else { return nil }
+                return r.stdout
+            },
+            sleep: { _ = signals.sleep(seconds: $0) })
+        // containerd can lose a container's OOM event (its cgroup goes before the event is read): docker then
+        // reports OOMKilled=false for good. The kernel's own `oom-kill:` record names the container's cgroup.
+        if var s = state, s.exitCode == 137, !s.oomKilled, Self.kernelReportsOOMKill(of: id, since: since) {
+            s.oomKilled = true
+            state = s
+        }
+        return state
+    }
+
+    package func evidence(since: Double) -> AttemptEvidence {
+        let boot = HostReader.bootTime()
+        let records = (try? HostReader().kernelRecords(matching: ["page allocation failure"])) ?? []
+        return AttemptEvidence(
+            kernelLines: records.filter { boot + $0.sinceBoot >= since }.map { String($0.message) })
+    }
+
+    package func removeContainer(_ id: String) {
+        _ = try? Command(plan.docker, globals + ["rm", "-f", "-v", id], timeout: 30).run()
+    }
+
+    // MARK: Between attempts
+
+    package func runRemedy(_ name: RemedyName) -> RemedyReport {
+        remedies.run([name], lock: lock).first ?? remedies.run(name)
+    }
+
+    package func sleep(seconds: Double) -> Int32? { signals.sleep(seconds: seconds) }
+
+    // MARK: The journal
+
+    package func append(_ record: AttemptRecord) { journal.append(record) }
+
+    package func append(_ record: InvocationRecord) {
+        journal.append(record)
+        if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics) {
+            Console.warn("cannot write metrics \(metrics): \(problem)")
+        }
+    }
+
+    package func journalContext() -> Journal.Context { Journal.Context.current(environment: plan.environment) }
+
+    // MARK: Helpers
+
+    /// Whether the kernel logged an OOM kill in the memory cgroup of container `id` (`oom-kill:… task_memcg=…ID…`)
+    /// after `since` (wall-clock seconds).
+    static func kernelReportsOOMKill(of id: String, since: Double) -> Bool {
+        let kills = (try? HostReader().oomKills(since: since - 1)) ?? []
+        return kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
+    }
+
+    static func readContainerID(_ path: String) -> String? {
+        let id = (HostReader.read(path) ?? "").trimmingWhitespace()
+        return id.isEmpty ? nil : id
+    }
+}

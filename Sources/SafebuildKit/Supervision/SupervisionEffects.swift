@@ -1,0 +1,67 @@
+/// Every side effect of supervising one protected command, behind one value, so that `AttemptLoop` is tested with a
+/// recording fake (SafebuildTestSupport's `RecordingSupervisionEffects`) and no daemon; `LiveSupervisionEffects` is
+/// the real one. The same seam as `RemedyContext`, one level up.
+///
+/// The loop calls them in this order: `buildContextWarnings` (builds), `preflight` (when the policy sets
+/// thresholds), then per attempt `temporaryPath`, `runDocker`, `containerState`, `evidence`, `removeContainer` and
+/// `append(AttemptRecord)`, between attempts `runRemedy` and `sleep`, and last `journalContext` and
+/// `append(InvocationRecord)`. `console` and the clocks at any time.
+///
+/// Growing it: a new effect is a new method here, implemented by both conformers; the loop's shape stays. Memory
+/// admission fits as a reservation asked for before `runDocker` (it may wait, or refuse like pre-flight) and given
+/// back after the attempt; stdin spooling and stdout holding as fields of `AttemptCommand` that `runDocker` honours,
+/// with what was written reported in `DockerExit` for the loop to ask whether a retry is safe; more evidence after a
+/// failure as fields of `AttemptEvidence`.
+package protocol SupervisionEffects {
+    // MARK: Clocks and console
+
+    /// Monotonic seconds (the retry deadline).
+    func now() -> Double
+    /// Wall-clock seconds since the epoch (the journal's times).
+    func wallClock() -> Double
+    /// Says one line on stderr.
+    func console(_ line: ConsoleLine)
+
+    // MARK: Before the first attempt
+
+    /// Warnings about a build's context (size after .dockerignore, a missing .dockerignore, layer count).
+    func buildContextWarnings() -> [String]
+    /// Measures the host against the plan's thresholds, calling `remediate` for each threshold whose action is
+    /// `remediate` and waiting where the action is `wait`. Throws when the engine cannot even be located (then no
+    /// pre-flight check runs).
+    func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome
+
+    // MARK: One attempt
+
+    /// A fresh path for a temporary file of this process (not created), ending in `.suffix`.
+    func temporaryPath(_ suffix: String) -> String
+    /// Runs docker for one attempt to its end, streaming its output through and showing every line to
+    /// `classifier`; on a signal, forwards it and stops the attempt's container after the stop grace. Throws when
+    /// docker cannot be started.
+    func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit
+    /// The state of container `id` after docker ended (`docker inspect`), asking again for up to `settle` seconds
+    /// while an exit 137 is not (yet) marked OOMKilled, and taking the kernel's OOM-kill record since `since` into
+    /// account; nil when docker has none.
+    func containerState(_ id: String, settle: Double, since: Double) -> ContainerState?
+    /// What the host shows about a failed attempt that started at `since` (wall clock).
+    func evidence(since: Double) -> AttemptEvidence
+    /// Removes container `id` and its anonymous volumes (`docker rm -f -v`).
+    func removeContainer(_ id: String)
+
+    // MARK: Between attempts
+
+    /// Runs one remedy, those that act on the whole host under the host-wide lock and cooldown.
+    func runRemedy(_ name: RemedyName) -> RemedyReport
+    /// Sleeps up to `seconds`; returns the termination signal that ended the sleep early, if one did (at once when
+    /// one arrived before).
+    func sleep(seconds: Double) -> Int32?
+
+    // MARK: The journal
+
+    /// Appends an attempt's record to the journal.
+    func append(_ record: AttemptRecord)
+    /// Appends the invocation's record to the journal (and refreshes the policy's metrics file).
+    func append(_ record: InvocationRecord)
+    /// Host, user, working directory and CI context for the invocation record.
+    func journalContext() -> Journal.Context
+}

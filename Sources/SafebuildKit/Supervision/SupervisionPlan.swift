@@ -1,0 +1,177 @@
+/// What one protected command will run, decided before anything runs: docker's arguments and environment with the
+/// policy's memory defaults, the retry and remedy settings, the pre-flight thresholds, the stop grace, where the
+/// journal goes, and the dry run's text. A pure function of docker's command line, the policy, the host's facts,
+/// safebuild's options and the environment; the dry run prints it, `AttemptLoop` runs it.
+///
+/// The policy is read here only, through the mappings and accessors of PolicySettings.swift; every other part of
+/// Supervision/ takes the plan's plain values.
+package struct SupervisionPlan: Sendable, Equatable {
+    // MARK: What runs
+
+    /// The real docker.
+    package var docker: String
+    /// docker's command line as the user gave it (after safebuild's own options).
+    package var commandLine: DockerCommandLine
+    package var command: ProtectedCommand
+    /// The first attempt's arguments: `commandLine`'s with the policy's memory defaults.
+    package var arguments: [String]
+    /// safebuild's environment (pre-flight and the journal read it).
+    package var environment: [String: String]
+    /// docker's environment: safebuild's, with `injectedEnvironment` over it.
+    package var dockerEnvironment: [String: String]
+    /// What the memory defaults set in docker's environment (`DOCKER_BUILDKIT=0`).
+    package var injectedEnvironment: [String: String]
+    /// safebuild's working directory.
+    package var workingDirectory: String
+
+    // MARK: Memory
+
+    /// What the policy resolved for this command (its swap rule applies again when the limit is raised).
+    package var limits: ResolvedLimits
+    /// The first attempt's memory limit in bytes (the user's or the policy's); nil: none.
+    package var memory: UInt64?
+    /// False when the builder will ignore the memory limit (BuildKit): the invocation record says so.
+    package var limitEnforced: Bool
+    /// The warning to give before the first attempt (a limit the builder will not enforce).
+    package var notice: String?
+    /// The policy's decisions behind `limits`, as sentences.
+    package var policyDecisions: [String]
+    /// What the memory defaults added or kept, and why.
+    package var injectionDecisions: [String]
+
+    // MARK: Pre-flight, attempts, remedies
+
+    /// The pre-flight thresholds the policy sets (none: no pre-flight).
+    package var thresholds: [Preflight.Threshold]
+    /// Seconds the pre-flight `wait` action waits at most.
+    package var preflightWaitTimeout: Double
+    /// Seconds any one engine query of pre-flight may take.
+    package var engineTimeout: Double
+    package var retry: RetrySettings
+    package var remedies: RemedySettings
+    /// Remedies the policy turned off, with why.
+    package var disabledRemedies: [RemedyName: String]
+    /// Seconds docker gets after a SIGTERM or SIGHUP before safebuild stops the container and kills docker.
+    package var stopGrace: Double
+    /// The policy's failure signatures, tried before the built-in ones.
+    package var signatures: [Signature]
+    /// Where the remedies' host-wide lock lives, and how long a remedy is not run again host-wide.
+    package var lockDirectory: String
+    package var cooldown: Double
+
+    // MARK: The journal
+
+    package var journalPath: String
+    /// Rotate the journal when a record would take it past this size; keep this many rotated files.
+    package var journalMaxBytes: Int64
+    package var journalKeep: Int
+    /// The Prometheus textfile refreshed after each invocation; nil: none.
+    package var metricsPath: String?
+    /// The policy file in effect (`built-in` for the default).
+    package var policySource: String
+    /// The invocation this one runs again (`safebuild retry`).
+    package var retryOf: String?
+    /// `run`: the image; `build`: the tags.
+    package var image: String?
+    package var tags: [String]?
+    /// Whether the user named the container (`--name`): a failed attempt's container goes before a retry takes
+    /// the name again.
+    package var namesContainer: Bool
+
+    /// The policy's and the memory defaults' decisions, for the invocation record.
+    package var decisions: [String] { policyDecisions + injectionDecisions }
+
+    package init(
+        docker: String, commandLine: DockerCommandLine, command: ProtectedCommand, policy loaded: LoadedPolicy,
+        host: HostFacts, options: SafebuildOptions, environment: [String: String], retryOf: String? = nil
+    ) {
+        let policy = loaded.policy
+        let flags = SubcommandOptions(commandLine)
+        let limits = policy.limits(
+            for: Self.matchContext(
+                commandLine, command: command, flags: flags, cwd: host.workingDirectory, hostMemory: host.memory,
+                environment: environment))
+        let injection = MemoryInjection.apply(limits, to: commandLine, environment: environment)
+
+        self.docker = docker
+        self.commandLine = commandLine
+        self.command = command
+        arguments = injection.arguments
+        self.environment = environment
+        dockerEnvironment = environment.merging(injection.environment) { $1 }
+        injectedEnvironment = injection.environment
+        workingDirectory = host.workingDirectory
+
+        self.limits = limits
+        memory = injection.memory
+        limitEnforced = injection.enforced
+        notice = injection.notice
+        policyDecisions = limits.decisions.map(\.sentence)
+        injectionDecisions = injection.decisions
+
+        thresholds = policy.thresholds(hostMemory: host.memory)
+        preflightWaitTimeout = policy.preflightWaitSeconds
+        engineTimeout = policy.engineTimeoutSeconds
+        retry = RetrySettings(policy: policy, maxAttempts: options.maxAttempts)
+        remedies = RemedySettings(policy: policy, hostMemory: host.memory)
+        disabledRemedies = policy.disabledRemedies
+        stopGrace = policy.stopGraceSeconds
+        signatures = policy.failureSignatures
+        lockDirectory = policy.lockDirectory ?? host.defaultLockDirectory
+        cooldown = policy.cooldownSeconds
+
+        journalPath = Journal.path(options: options, policyPath: policy.journalPath, orElse: host.defaultJournalPath)
+        journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)
+        journalKeep = policy.journalKeep
+        metricsPath = policy.metricsPath
+        policySource = loaded.file ?? PolicySource.builtInName
+        self.retryOf = retryOf
+        image = command == .run ? flags.positional.map { commandLine.arguments[$0] } : nil
+        tags = Journal.tags(in: commandLine)
+        namesContainer = flags.value("--name") != nil
+    }
+
+    /// What `--sb-dry-run` prints: lines for stderr (each to be prefixed `safebuild: `) and the command line that
+    /// would run, for stdout.
+    package struct DryRun: Sendable, Equatable {
+        package var lines: [String]
+        package var command: String
+    }
+
+    package var dryRun: DryRun {
+        var lines = ["policy \(policySource)"]
+        lines += policyDecisions.map { "policy: \($0)" }
+        lines += injectionDecisions
+        lines.append("at most \(retry.maxAttempts) attempt(s); nothing was run")
+        let env = injectedEnvironment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return DryRun(lines: lines.map { "dry run: " + $0 }, command: ShellQuote.join(env + [docker] + arguments))
+    }
+
+    /// What the policy's rules match on: the image (`run`) or the tags (`build`), context, Dockerfile and CI job.
+    static func matchContext(
+        _ commandLine: DockerCommandLine, command: ProtectedCommand, flags: SubcommandOptions, cwd: String,
+        hostMemory: UInt64, environment: [String: String]
+    ) -> MatchContext {
+        func absolute(_ path: String) -> String {
+            let joined = path.hasPrefix("/") ? path : cwd + "/" + path
+            var parts: [Substring] = []
+            for part in joined.split(separator: "/") where part != "." {
+                if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+            }
+            return "/" + parts.joined(separator: "/")
+        }
+        if command == .run {
+            let image = flags.positional.map { commandLine.arguments[$0] }
+            return MatchContext(
+                command: .run, images: image.map { [$0] } ?? [], job: environment["JOB_NAME"], hostMemory: hostMemory)
+        }
+        let context = flags.positional.map { commandLine.arguments[$0] }
+        let located = BuildContext.locate(
+            buildArguments: Array(commandLine.arguments[commandLine.commandArgumentsIndex...]))
+        let local = located.context.map(absolute)
+        let dockerfile = located.dockerfile.map(absolute) ?? local.map { $0 + "/Dockerfile" }
+        return MatchContext(
+            command: .build, images: flags.values("--tag"), contextPath: local ?? context, dockerfilePath: dockerfile,
+            job: environment["JOB_NAME"], hostMemory: hostMemory)
+    }
+}

@@ -1,0 +1,48 @@
+import Glibc
+
+/// Runs one protected docker command: reads the host's facts and the policy, makes the plan, then prints it (dry
+/// run) or runs it through `AttemptLoop` with the live effects. Returns docker's final exit status.
+struct Supervisor {
+    let docker: String
+    let commandLine: DockerCommandLine
+    let command: ProtectedCommand
+    let options: SafebuildOptions
+    let environment: [String: String]
+    /// The invocation this one runs again (`safebuild retry`).
+    var retryOf: String?
+
+    init(
+        docker: String, commandLine: DockerCommandLine, command: ProtectedCommand, options: SafebuildOptions,
+        environment: [String: String], retryOf: String? = nil
+    ) {
+        self.docker = docker
+        self.commandLine = commandLine
+        self.command = command
+        self.options = options
+        self.environment = environment
+        self.retryOf = retryOf
+    }
+
+    func run() throws(SafebuildError) -> Int32 {
+        // First, before any thread exists: the signals are blocked in this thread and threads inherit that.
+        let signals = try SignalInbox()
+        signal(SIGPIPE, SIG_IGN)
+        Console.quiet = options.quiet
+
+        let host = HostFacts.current(environment: environment)
+        let policy = try PolicyLoader.load(
+            options: options, environment: environment, currentDirectory: host.workingDirectory)
+        let plan = SupervisionPlan(
+            docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
+            environment: environment, retryOf: retryOf)
+
+        if options.dryRun {
+            let dryRun = plan.dryRun
+            for line in dryRun.lines { Console.say(line) }
+            Output.write(1, dryRun.command + "\n")
+            return 0
+        }
+        var loop = AttemptLoop(plan: plan, effects: LiveSupervisionEffects(plan: plan, signals: signals))
+        return loop.run()
+    }
+}

@@ -1,0 +1,211 @@
+package import SafebuildKit
+
+/// A recording fake of `SupervisionEffects`: docker's attempts are scripted one by one (status, what docker printed,
+/// the container's state, a signal), remedies and sleeps answer from tables, and every effect call is recorded in
+/// order. Its clocks move only when an attempt, a remedy or a sleep takes time, so backoff delays and deadlines are
+/// exact.
+package final class RecordingSupervisionEffects: SupervisionEffects {
+    /// One scripted attempt of docker.
+    package struct Attempt: Sendable {
+        package var status: ExitStatus
+        /// What docker printed, line by line: stderr is shown to the classifier (stdout too, which it ignores).
+        package var stdout: [String]
+        package var stderr: [String]
+        /// A termination signal safebuild received while docker ran.
+        package var interruptedBy: Int32?
+        /// The container docker wrote to the `--cidfile` (`run`), if it created one.
+        package var containerID: String?
+        /// What `docker inspect` shows of that container afterwards.
+        package var state: ContainerState?
+        /// Kernel log lines written during the attempt.
+        package var kernelLines: [String]
+        /// Seconds the attempt takes: both clocks move by this much.
+        package var seconds: Double
+        /// Set when docker cannot even be started.
+        package var startError: SafebuildError?
+
+        package init(
+            status: ExitStatus, stdout: [String] = [], stderr: [String] = [], interruptedBy: Int32? = nil,
+            containerID: String? = nil, state: ContainerState? = nil, kernelLines: [String] = [], seconds: Double = 1,
+            startError: SafebuildError? = nil
+        ) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+            self.interruptedBy = interruptedBy
+            self.containerID = containerID
+            self.state = state
+            self.kernelLines = kernelLines
+            self.seconds = seconds
+            self.startError = startError
+        }
+
+        /// docker exits with `code` after printing `stderr`.
+        package static func exits(_ code: Int32, stderr: [String] = [], containerID: String? = nil) -> Attempt {
+            Attempt(status: .exited(code), stderr: stderr, containerID: containerID)
+        }
+    }
+
+    /// One effect call, in the words a test asserts on.
+    package enum Call: Equatable, Sendable {
+        case console(ConsoleLine)
+        case buildContextWarnings
+        case preflight
+        case temporaryPath(String)
+        /// docker's arguments for the attempt.
+        case runDocker([String])
+        case containerState(String, settle: Double)
+        case evidence
+        case removeContainer(String)
+        case runRemedy(RemedyName)
+        case sleep(Double)
+        /// An attempt record: its number and decision.
+        case appendAttempt(Int, decision: String)
+        case appendInvocation(JournalOutcome)
+        case journalContext
+    }
+
+    // MARK: The script
+
+    /// docker's attempts, taken in order; an attempt past the end of the list cannot be started.
+    package var attempts: [Attempt]
+    /// What `buildContextWarnings` answers.
+    package var contextWarnings: [String] = []
+    /// What pre-flight concluded; `remediate` is called for each of its first decisions whose verdict is
+    /// `remediate`. Nil: pre-flight cannot locate the engine (it throws).
+    package var preflightOutcome: Preflight.Outcome?
+    /// What a remedy reports (default: it ran, in 1 s).
+    package var remedyReports: [RemedyName: RemedyReport] = [:]
+    /// Per sleep, in order, the signal that ends it early (nil or past the end: none).
+    package var sleepSignals: [Int32?] = []
+    package var context = Journal.Context(host: "build-7", user: "jenkins", uid: 1000, cwd: "/work/app", ci: nil)
+
+    // MARK: What happened
+
+    package private(set) var calls: [Call] = []
+    package private(set) var attemptRecords: [AttemptRecord] = []
+    package private(set) var invocationRecords: [InvocationRecord] = []
+    /// The attempts as the loop asked for them (arguments, cidfile, --rm taken over).
+    package private(set) var dockerAttempts: [AttemptCommand] = []
+    /// Monotonic and wall-clock seconds.
+    package private(set) var monotonic: Double = 1000
+    package private(set) var wall: Double = 1_795_000_000
+
+    /// Every console line, in order.
+    package var console: [ConsoleLine] {
+        calls.compactMap { if case .console(let line) = $0 { return line } else { return nil } }
+    }
+
+    /// The calls other than console lines.
+    package var effects: [Call] {
+        calls.filter { if case .console = $0 { return false } else { return true } }
+    }
+
+    private var current: Attempt?
+    private var sleeps = 0
+    private var temporaryFiles = 0
+
+    package init(attempts: [Attempt]) {
+        self.attempts = attempts
+    }
+
+    private func advance(_ seconds: Double) {
+        monotonic += seconds
+        wall += seconds
+    }
+
+    // MARK: SupervisionEffects
+
+    package func now() -> Double { monotonic }
+
+    package func wallClock() -> Double { wall }
+
+    package func console(_ line: ConsoleLine) { calls.append(.console(line)) }
+
+    package func buildContextWarnings() -> [String] {
+        calls.append(.buildContextWarnings)
+        return contextWarnings
+    }
+
+    package func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome {
+        calls.append(.preflight)
+        guard let outcome = preflightOutcome else {
+            throw SafebuildError(.unavailable, "cannot locate the engine (scripted)")
+        }
+        for decision in outcome.initial where decision.verdict == .remediate { remediate(decision) }
+        advance(outcome.waitedSeconds)
+        return outcome
+    }
+
+    package func temporaryPath(_ suffix: String) -> String {
+        temporaryFiles += 1
+        let path = "/tmp/safebuild-fake-\(temporaryFiles).\(suffix)"
+        calls.append(.temporaryPath(path))
+        return path
+    }
+
+    package func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit {
+        calls.append(.runDocker(attempt.arguments))
+        dockerAttempts.append(attempt)
+        guard !attempts.isEmpty else {
+            current = nil
+            throw SafebuildError(.software, "no attempt scripted for attempt \(dockerAttempts.count)")
+        }
+        let scripted = attempts.removeFirst()
+        current = scripted
+        if let error = scripted.startError { throw error }
+        let startedAt = wall
+        for (stream, lines) in [(OutputStream.stdout, scripted.stdout), (.stderr, scripted.stderr)] {
+            for line in lines {
+                var bytes = Array(line.utf8)
+                bytes.withUnsafeMutableBytes { classifier.observe(line: UnsafeRawBufferPointer($0), stream: stream) }
+            }
+        }
+        advance(scripted.seconds)
+        return DockerExit(
+            status: scripted.status, interruptedBy: scripted.interruptedBy,
+            containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt)
+    }
+
+    package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
+        calls.append(.containerState(id, settle: settle))
+        return current?.state
+    }
+
+    package func evidence(since: Double) -> AttemptEvidence {
+        calls.append(.evidence)
+        return AttemptEvidence(kernelLines: current?.kernelLines ?? [])
+    }
+
+    package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
+
+    package func runRemedy(_ name: RemedyName) -> RemedyReport {
+        calls.append(.runRemedy(name))
+        let report = remedyReports[name] ?? RemedyReport(name: name, ran: true, detail: "scripted", duration: 1)
+        advance(report.duration)
+        return report
+    }
+
+    package func sleep(seconds: Double) -> Int32? {
+        calls.append(.sleep(seconds))
+        let signal = sleeps < sleepSignals.count ? sleepSignals[sleeps] : nil
+        sleeps += 1
+        if signal == nil { advance(seconds) }
+        return signal
+    }
+
+    package func append(_ record: AttemptRecord) {
+        calls.append(.appendAttempt(record.attempt, decision: record.decision))
+        attemptRecords.append(record)
+    }
+
+    package func append(_ record: InvocationRecord) {
+        calls.append(.appendInvocation(record.outcome))
+        invocationRecords.append(record)
+    }
+
+    package func journalContext() -> Journal.Context {
+        calls.append(.journalContext)
+        return context
+    }
+}

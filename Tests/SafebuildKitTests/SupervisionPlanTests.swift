@@ -1,0 +1,210 @@
+import Testing
+
+@testable import SafebuildKit
+
+/// The plan as data: docker's command line, a policy (YAML, as a user writes it), the host's facts, safebuild's
+/// options and the environment in; what will run out.
+@Suite struct SupervisionPlanTests {
+    static let file = "/etc/safebuild/policy.yml"
+    static let host = HostFacts(
+        workingDirectory: "/work/app", memory: 16 << 30, defaultJournalPath: "/home/ci/.local/state/safebuild/journal.jsonl",
+        defaultLockDirectory: "/tmp/safebuild-1000")
+
+    static func plan(
+        _ argv: [String], policy yaml: String = "", options: SafebuildOptions = SafebuildOptions(),
+        environment: [String: String] = ["PATH": "/usr/bin"], host: HostFacts = host
+    ) throws -> SupervisionPlan {
+        let policy = try PolicyParser.parse("version: 1\n" + yaml, file: file, over: PolicyLoader.builtIn).get()
+        let line = DockerCommandLine(argv)
+        let command = try #require(line.protected)
+        return SupervisionPlan(
+            docker: "/usr/bin/docker", commandLine: line, command: command,
+            policy: LoadedPolicy(policy: policy, file: file, origin: .host), host: host, options: options,
+            environment: environment)
+    }
+
+    @Test func runGetsThePolicysMemoryAndTheDryRunPrintsIt() throws {
+        let plan = try Self.plan(
+            ["-H", "unix:///x.sock", "run", "--rm", "--name", "web", "img", "sh", "-c", "echo hi"],
+            policy: "run:\n  memory: 1g\n")
+        let expected = ["-H", "unix:///x.sock", "run", "--memory", "1g", "--memory-swap", "1g", "--rm", "--name", "web", "img", "sh", "-c", "echo hi"]
+        #expect(plan.arguments == expected)
+        #expect(plan.memory == 1 << 30)
+        #expect(plan.limitEnforced)
+        #expect(plan.notice == nil)
+        #expect(plan.injectedEnvironment.isEmpty)
+        #expect(plan.dockerEnvironment == ["PATH": "/usr/bin"])
+        #expect(plan.image == "img")
+        #expect(plan.tags == nil)
+        #expect(plan.namesContainer)
+        #expect(plan.policyDecisions.first == "memory 1g from run.memory at \(Self.file):3")
+        #expect(plan.injectionDecisions == ["added --memory 1g --memory-swap 1g"])
+        #expect(plan.decisions == plan.policyDecisions + plan.injectionDecisions)
+
+        #expect(plan.dryRun.lines == ["dry run: policy \(Self.file)"]
+            + plan.policyDecisions.map { "dry run: policy: \($0)" }
+            + ["dry run: added --memory 1g --memory-swap 1g", "dry run: at most 3 attempt(s); nothing was run"])
+        #expect(plan.dryRun.command
+            == "/usr/bin/docker -H unix:///x.sock run --memory 1g --memory-swap 1g --rm --name web img sh -c 'echo hi'")
+    }
+
+    /// The build's context is resolved from the host's working directory before the rules match it; the classic
+    /// builder is chosen through docker's environment, not safebuild's.
+    @Test func buildMatchesItsContextFromTheWorkingDirectoryAndSetsTheClassicBuilder() throws {
+        let plan = try Self.plan(
+            ["build", "-t", "app:1", "--tag=app:latest", "."],
+            policy: "rules:\n  - match: {context: /work/app}\n    memory: 2g\n")
+        #expect(plan.arguments == ["build", "--memory", "2g", "--memory-swap", "2g", "-t", "app:1", "--tag=app:latest", "."])
+        #expect(plan.memory == 2 << 30)
+        #expect(plan.policyDecisions.contains("memory 2g from rule 1 (context /work/app) at \(Self.file):4"), "\(plan.policyDecisions)")
+        #expect(plan.injectedEnvironment == ["DOCKER_BUILDKIT": "0"])
+        #expect(plan.dockerEnvironment == ["PATH": "/usr/bin", "DOCKER_BUILDKIT": "0"])
+        #expect(plan.environment == ["PATH": "/usr/bin"])
+        #expect(plan.tags == ["app:1", "app:latest"])
+        #expect(plan.image == nil)
+        #expect(!plan.namesContainer)
+        #expect(plan.dryRun.command.hasPrefix("DOCKER_BUILDKIT=0 /usr/bin/docker build --memory 2g "))
+
+        // Elsewhere the rule does not match: the default, 25% of the host.
+        var elsewhere = Self.host
+        elsewhere.workingDirectory = "/work/other"
+        let other = try Self.plan(
+            ["build", "."], policy: "rules:\n  - match: {context: /work/app}\n    memory: 2g\n", host: elsewhere)
+        #expect(other.memory == 4 << 30)
+    }
+
+    @Test func aUsersBuildKitKeepsTheLimitButNotItsEnforcement() throws {
+        let plan = try Self.plan(["build", "-m", "1g", "."], environment: ["DOCKER_BUILDKIT": "1"])
+        #expect(plan.arguments == ["build", "--memory-swap", "1g", "-m", "1g", "."])
+        #expect(!plan.limitEnforced)
+        #expect(plan.notice == "DOCKER_BUILDKIT=1 is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)")
+        #expect(plan.injectedEnvironment.isEmpty)
+        #expect(plan.dockerEnvironment == ["DOCKER_BUILDKIT": "1"])
+    }
+
+    @Test func retryRemedyAndStopSettingsComeFromThePolicy() throws {
+        let plan = try Self.plan(
+            ["run", "img"],
+            policy: """
+                preflight:
+                  min_available: off
+                  max_pressure: {value: 60, action: refuse}
+                  max_build_cache: off
+                  min_free_disk: off
+                  min_free_blocks: off
+                  wait_timeout: 45s
+                retry:
+                  max_attempts: 5
+                  backoff: {initial: 1s, max: 8s, jitter: 0}
+                  deadline: 2m
+                  raise_memory: {factor: 2, cap: 4g}
+                  cooldown: 30s
+                  ladders:
+                    process_enomem: [[wait_for_memory]]
+                remedies:
+                  drop_caches: false
+                  lock_dir: /var/lock/sb
+                docker:
+                  stop_grace: 7s
+
+                """)
+        #expect(plan.retry.maxAttempts == 5)
+        #expect(plan.retry.deadline == 120)
+        #expect(plan.retry.backoff == Backoff(base: 1, max: 8, jitter: .none, spread: 0))
+        #expect(plan.retry.ladder(for: .processENOMEM) == Ladder([[.waitForMemory]]))
+        #expect(plan.remedies.raiseFactor == 2)
+        #expect(plan.remedies.raiseCap == 4 << 30)
+        #expect(plan.thresholds == [Preflight.Threshold(.maxPressure(percent: 60), .refuse)])
+        #expect(plan.preflightWaitTimeout == 45)
+        #expect(plan.disabledRemedies.keys.sorted { $0.rawValue < $1.rawValue } == [.dropCaches])
+        #expect(plan.disabledRemedies[.dropCaches]?.hasPrefix("turned off by the policy (remedies.drop_caches at \(Self.file):") == true)
+        #expect(plan.stopGrace == 7)
+        #expect(plan.lockDirectory == "/var/lock/sb")
+        #expect(plan.cooldown == 30)
+        #expect(plan.dryRun.lines.last == "dry run: at most 5 attempt(s); nothing was run")
+    }
+
+    /// `--sb-max-attempts` and `--sb-journal` win over the policy. (The host's defaults are for a policy without a
+    /// journal path or lock directory, which the built-in one always gives.)
+    @Test func optionsWinOverThePolicyAndThePolicyOverTheHostsDefaults() throws {
+        let builtIn = try Self.plan(["run", "img"])
+        #expect(builtIn.journalPath == "/var/log/safebuild/journal.jsonl")
+        #expect(builtIn.lockDirectory == "/run/safebuild")
+        #expect(builtIn.policySource == Self.file)
+
+        let policy = try Self.plan(["run", "img"], policy: "journal: {path: /srv/j.jsonl}\nremedies: {lock_dir: /srv/lock}\n")
+        #expect(policy.journalPath == "/srv/j.jsonl")
+        #expect(policy.lockDirectory == "/srv/lock")
+
+        var options = SafebuildOptions()
+        options.journalPath = "/tmp/j.jsonl"
+        options.maxAttempts = 1
+        let given = try Self.plan(["run", "img"], options: options)
+        #expect(given.journalPath == "/tmp/j.jsonl")
+        #expect(given.retry.maxAttempts == 1)
+        #expect(given.dryRun.lines.last == "dry run: at most 1 attempt(s); nothing was run")
+    }
+}
+
+/// The argv edits of one attempt: argv in, argv out.
+@Suite struct AttemptCommandTests {
+    static let cid = "/tmp/safebuild-1-x.cid"
+
+    static let cases: [(given: String, expected: String, cidFile: String?, users: Bool, removes: Bool)] = [
+        // build runs as given.
+        ("build --rm -t app .", "build --rm -t app .", nil, false, false),
+        // run: a --cidfile right after the subcommand, after docker's global flags.
+        ("run img", "run --cidfile \(cid) img", cid, false, false),
+        ("-H unix:///x.sock container run img", "-H unix:///x.sock container run --cidfile \(cid) img", cid, false, false),
+        // The user's own --cidfile is used, in every spelling.
+        ("run --cidfile /tmp/mine img", "run --cidfile /tmp/mine img", "/tmp/mine", true, false),
+        ("run --cidfile=/tmp/mine img", "run --cidfile=/tmp/mine img", "/tmp/mine", true, false),
+        // --rm is taken over by safebuild, each use at its own place; --rm=false is docker's to read.
+        ("run --rm img", "run --cidfile \(cid) img", cid, false, true),
+        ("run --rm=true -e A=1 img", "run --cidfile \(cid) -e A=1 img", cid, false, true),
+        ("run --rm -e A=1 --rm img", "run --cidfile \(cid) -e A=1 img", cid, false, true),
+        ("run --rm=false img", "run --cidfile \(cid) --rm=false img", cid, false, false),
+        // A --rm after the image is the container's.
+        ("run img --rm", "run --cidfile \(cid) img --rm", cid, false, false),
+        // Detached: docker removes it when it stops; safebuild does not wait for that.
+        ("run -d --rm img", "run --cidfile \(cid) -d --rm img", cid, false, false),
+        ("run --detach --rm img", "run --cidfile \(cid) --detach --rm img", cid, false, false),
+    ]
+
+    @Test(arguments: cases)
+    func prepare(_ c: (given: String, expected: String, cidFile: String?, users: Bool, removes: Bool)) {
+        let given = c.given.split(separator: " ").map(String.init)
+        let command = DockerCommandLine(given).protected!
+        let attempt = AttemptCommand.prepare(given, command: command, temporaryCIDFile: Self.cid)
+        #expect(attempt.arguments.joined(separator: " ") == c.expected)
+        #expect(attempt.cidFile == c.cidFile)
+        #expect(attempt.cidFileIsUsers == c.users)
+        #expect(attempt.removesContainer == c.removes)
+    }
+
+    @Test func aTemporaryCIDFileIsAskedForOnlyWhenOneIsAdded() {
+        var asked = 0
+        func path() -> String {
+            asked += 1
+            return Self.cid
+        }
+        _ = AttemptCommand.prepare(["run", "--cidfile", "/tmp/mine", "img"], command: .run, temporaryCIDFile: path())
+        _ = AttemptCommand.prepare(["build", "."], command: .build(.docker), temporaryCIDFile: path())
+        #expect(asked == 0)
+        _ = AttemptCommand.prepare(["run", "img"], command: .run, temporaryCIDFile: path())
+        #expect(asked == 1)
+    }
+
+    /// Each raise starts from the first attempt's arguments, so flags never pile up; the new limit goes last among
+    /// the options (docker keeps the last of a repeated flag), before the image.
+    @Test(arguments: [
+        ("run -m 16m --rm img sh -c x", 64 << 20, 64 << 20, "run -m 16m --rm --memory 64m --memory-swap 64m img sh -c x"),
+        ("run --memory 1g --memory-swap -1 img", 2 << 30, nil, "run --memory 1g --memory-swap -1 --memory 2g --memory-swap -1 img"),
+        ("build -m 16m -t app .", 256 << 20, nil, "build -m 16m -t app . --memory 256m"),
+    ] as [(String, UInt64, Int64?, String)])
+    func raisingMemory(_ first: String, _ bytes: UInt64, _ swap: Int64?, _ expected: String) {
+        let raised = AttemptCommand.raisingMemory(
+            of: first.split(separator: " ").map(String.init), to: bytes, memorySwap: swap)
+        #expect(raised.joined(separator: " ") == expected)
+    }
+}
