@@ -1,18 +1,3 @@
-
-/// What a pre-flight check does when its threshold is crossed.
-package enum PreflightAction: String, Equatable, Sendable, CaseIterable, CustomStringConvertible {
-    /// Say so on stderr and in the journal, then go ahead.
-    case warn
-    /// Apply the remedies (prune, drop caches, compact), check again, go ahead either way.
-    case remediate
-    /// Wait (up to `wait_timeout`) for the host to recover, then go ahead with a warning.
-    case wait
-    /// Do not start docker; exit 75.
-    case refuse
-
-    package var description: String { rawValue }
-}
-
 /// One pre-flight threshold: a value (`nil`: check disabled) and what to do when the host crosses it.
 package struct Threshold<Value: Equatable & Sendable>: Equatable, Sendable {
     package var value: Sourced<Value?>

@@ -42,25 +42,22 @@ extension RemedySettings {
 extension Policy {
     /// The pre-flight thresholds the policy sets (a threshold without a value is not checked).
     package func thresholds(hostMemory: UInt64) -> [SafebuildKit.Preflight.Threshold] {
-        func action(_ a: PreflightAction) -> SafebuildKit.Preflight.Threshold.Action {
-            SafebuildKit.Preflight.Threshold.Action(rawValue: a.rawValue) ?? .warn
-        }
         var result: [SafebuildKit.Preflight.Threshold] = []
         let p = preflight
         if let v = p.minAvailable.value.value {
-            result.append(.init(.minAvailable(bytes: v.bytes(hostMemory: hostMemory)), action(p.minAvailable.action.value)))
+            result.append(.init(.minAvailable(bytes: v.bytes(hostMemory: hostMemory)), p.minAvailable.action.value))
         }
         if let v = p.maxPressure.value.value {
-            result.append(.init(.maxPressure(percent: v), action(p.maxPressure.action.value)))
+            result.append(.init(.maxPressure(percent: v), p.maxPressure.action.value))
         }
         if let v = p.maxBuildCache.value.value {
-            result.append(.init(.maxBuildCache(bytes: v.bytes(hostMemory: hostMemory)), action(p.maxBuildCache.action.value)))
+            result.append(.init(.maxBuildCache(bytes: v.bytes(hostMemory: hostMemory)), p.maxBuildCache.action.value))
         }
         if let v = p.minFreeDisk.value.value {
-            result.append(.init(.minFreeDisk(bytes: v.bytes(hostMemory: hostMemory)), action(p.minFreeDisk.action.value)))
+            result.append(.init(.minFreeDisk(bytes: v.bytes(hostMemory: hostMemory)), p.minFreeDisk.action.value))
         }
         if let v = p.minFreeBlocks.value.value {
-            result.append(.init(.minFreeBlocks(order: v.order, count: UInt64(v.count)), action(p.minFreeBlocks.action.value)))
+            result.append(.init(.minFreeBlocks(order: v.order, count: UInt64(v.count)), p.minFreeBlocks.action.value))
         }
         return result
     }
