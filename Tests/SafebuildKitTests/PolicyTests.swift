@@ -345,6 +345,17 @@ private let mib = Size.mib
     }
 }
 
+// MARK: - Typed values
+
+@Suite struct PolicyTypedValueTests {
+    /// docker's `until` filter reads Go durations; a bare number would be a Unix timestamp there.
+    @Test(arguments: [("24h", "24h"), ("90", "1m30s"), ("1d", "24h"), ("0s", "0s"), ("90m", "1h30m")])
+    func pruneUntilIsAGoDuration(text: String, docker: String) throws {
+        let p = try policy("remedies:\n  prune_until: \(text)\n")
+        #expect(RemedySettings(policy: p, hostMemory: 16 * gib).pruneUntil == docker)
+    }
+}
+
 // MARK: - Malformed policies: what the user sees
 
 @Suite struct PolicyValidationTests {
@@ -406,6 +417,30 @@ private let mib = Size.mib
     ])
     func malformed(text: String, message: String) {
         #expect(errors(text) == [message])
+    }
+
+    /// Absurd durations and sizes are refused with what the limit is, instead of overflowing later (a stop_grace of
+    /// 2^63 s used to stop `policy show` with SIGILL).
+    @Test(arguments: [
+        ("docker:\n  stop_grace: 9223372036854775808\n", "p.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  cooldown: 3651d\n", "p.yml:2:13: error: retry.cooldown is '3651d', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  deadline: 99999999999999999999999h\n", "p.yml:2:13: error: retry.deadline is '99999999999999999999999h', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
+        ("remedies:\n  prune_until: 1e300\n", "p.yml:2:16: error: remedies.prune_until is '1e300', not a duration; expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  deadline: 1h30\n", "p.yml:2:13: error: retry.deadline is '1h30', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
+        ("run:\n  memory: 99999999999999999999\n", "p.yml:2:11: error: run.memory is '99999999999999999999', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("journal:\n  max_size: 16383p\n", "p.yml:2:13: error: journal.max_size is '16383p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
+        ("retry:\n  raise_memory: {cap: 1025p}\n", "p.yml:2:23: error: retry.raise_memory.cap is '1025p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("preflight:\n  min_free_disk: {value: 2000000000000000000000k}\n", "p.yml:2:26: error: preflight.min_free_disk.value is '2000000000000000000000k', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
+    ])
+    func outOfBounds(text: String, message: String) {
+        #expect(errors(text) == [message])
+    }
+
+    @Test func largestValuesAreTaken() throws {
+        let p = try policy("retry:\n  raise_memory: {cap: 1024p}\n  cooldown: 3650d\npreflight:\n  wait_timeout: 1d12h\n")
+        #expect(p.retry.raiseMemory.cap.value == .bytes(1 << 60))
+        #expect(p.retry.cooldown.value == 315_360_000)
+        #expect(p.preflight.waitTimeout.value == 129_600)
     }
 
     @Test func everyProblemIsReported() {
@@ -498,6 +533,19 @@ private let mib = Size.mib
         let project = try run(["path"], cwd: dir)
         #expect(project.out == "\(dir)/safebuild.yml\n")
         #expect(project.err == "safebuild: chosen by ./safebuild.yml in the current directory, over the built-in default\n")
+    }
+
+    /// A duration too long to show used to crash `policy show` (SIGILL); now the policy is refused before it is shown.
+    @Test func showWithAHugeDurationIsExit78() {
+        let dir = temporaryDirectory()
+        write("docker:\n  stop_grace: 9223372036854775808\n", to: dir + "/safebuild.yml")
+        do {
+            _ = try run(["show"], cwd: dir)
+            Issue.record("policy show accepted it")
+        } catch {
+            #expect(error.status == .policy)
+            #expect(error.message.hasSuffix("\n\(dir)/safebuild.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"))
+        }
     }
 
     @Test func showWithBrokenPolicyIsExit78() {

@@ -58,6 +58,18 @@ import Testing
         #expect(TimeSpan(seconds: 0.1).nanoseconds == 100_000_000)
     }
 
+    /// The same text means the same length of time in the policy and in `journal --since`.
+    @Test(arguments: [
+        ("90s", 90.0), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("2w", 1_209_600), ("1h30m", 5400), ("1.5h", 5400),
+        ("500ms", 0.5), ("3650d", 315_360_000),
+    ])
+    func sharedByPolicyAndJournal(text: String, seconds: Double) throws {
+        let policy = try PolicyParser.parse("preflight:\n  wait_timeout: \(text)\n", file: "p.yml", over: PolicyLoader.builtIn).get()
+        #expect(policy.preflight.waitTimeout.value == seconds)
+        let now = 2_000_000_000.0
+        #expect(try JournalFilter.since(text, now: now) == now - seconds)
+    }
+
     /// What `journal --since` says about what it refuses.
     @Test(arguments: [
         ("90", "--since 90 has no unit: give a duration such as 90s, 30m, 2h or 1d, or a time (2026-11-23T10:00)"),

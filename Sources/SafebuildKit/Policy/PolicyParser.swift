@@ -180,7 +180,14 @@ final class PolicyParser {
             }
             return size
         }
-        guard let size = Size.parse(text) else {
+        let size = Size.parse(text)
+        if Size.isTooLarge(text) || size.map({ $0.bytes(hostMemory: 0) > Size.maximum }) == true {
+            report(
+                node, "\(path) is '\(text)', larger than \(Size.format(Size.maximum)) (1 EiB), the most safebuild takes",
+                expected: expected)
+            return nil
+        }
+        guard let size else {
             report(node, "\(path) is '\(text)', not a size", expected: expected + "; units b, k, m, g (binary)")
             return nil
         }
@@ -212,56 +219,27 @@ final class PolicyParser {
         }
     }
 
+    /// Seconds, read as a `TimeSpan` (the grammar `journal --since` reads too).
     func seconds(_ node: Node, _ path: String, positive: Bool = false) -> Double? {
         let expected = "a duration such as 30, 30s, 5m or 1h30m" + (positive ? ", more than 0" : "")
         guard let text = scalar(node, path, expected: expected) else { return nil }
-        if text.hasPrefix("-") {
+        switch TimeSpan.parse(text) {
+        case .failure(.negative):
             report(node, "\(path) is negative ('\(text)')", expected: expected)
             return nil
-        }
-        guard let value = Self.duration(text) else {
+        case .failure(.notADuration):
             report(node, "\(path) is '\(text)', not a duration", expected: expected)
             return nil
-        }
-        if positive, value <= 0 {
-            report(node, "\(path) is \(text)", expected: expected)
+        case .failure(.tooLong):
+            report(node, "\(path) is '\(text)', longer than 10 years (\(TimeSpan.maximum))", expected: expected)
             return nil
+        case .success(let span):
+            if positive, span == .zero {
+                report(node, "\(path) is \(text)", expected: expected)
+                return nil
+            }
+            return span.seconds
         }
-        return value
-    }
-
-    /// Seconds in a plain number or a Go duration (`1h30m`, `90s`, `500ms`), as docker's `until` filters take.
-    static func duration(_ text: String) -> Double? {
-        if let plain = Double(text), plain.isFinite, plain >= 0, text.first?.isNumber == true { return plain }
-        let chars = Array(text)
-        var i = 0
-        var total = 0.0
-        guard !chars.isEmpty else { return nil }
-        while i < chars.count {
-            var number = ""
-            while i < chars.count, chars[i].isASCII, chars[i].isNumber || chars[i] == "." {
-                number.append(chars[i])
-                i += 1
-            }
-            var unit = ""
-            while i < chars.count, chars[i].isLetter {
-                unit.append(chars[i])
-                i += 1
-            }
-            guard let value = Double(number) else { return nil }
-            let scale: Double
-            switch unit {
-            case "h": scale = 3600
-            case "m": scale = 60
-            case "s": scale = 1
-            case "ms": scale = 0.001
-            case "us", "µs": scale = 0.000_001
-            case "ns": scale = 0.000_000_001
-            default: return nil
-            }
-            total += value * scale
-        }
-        return total
     }
 
     func integer(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
@@ -613,7 +591,7 @@ final class PolicyParser {
                     if at.file == file {
                         report(
                             line: at.line, column: at.column,
-                            "\(path).max \(PolicyShow.duration(r.backoff.max.value)) is below \(path).initial \(PolicyShow.duration(r.backoff.initial.value))",
+                            "\(path).max \(TimeSpan(seconds: r.backoff.max.value)) is below \(path).initial \(TimeSpan(seconds: r.backoff.initial.value))",
                             expected: "max of at least initial")
                     }
                 }
@@ -686,8 +664,10 @@ final class PolicyParser {
             switch key {
             case "keep_storage": set(&r.keepStorage, value, size(value, path, share: false))
             case "prune_until":
-                if let text = scalar(value, path, expected: "an age such as 24h or 30m"), seconds(value, path) != nil {
-                    r.pruneUntil = Sourced(text, source(value))
+                // Kept as Go's duration text, which docker's `until` filter reads (a bare number would be a timestamp
+                // there, and Go has no d or w).
+                if scalar(value, path, expected: "an age such as 24h or 30m") != nil, let s = seconds(value, path) {
+                    r.pruneUntil = Sourced(TimeSpan(seconds: s).description, source(value))
                 }
             case "drop_caches": set(&r.dropCaches, value, bool(value, path))
             case "compact_memory": set(&r.compactMemory, value, bool(value, path))

@@ -29,7 +29,7 @@ enum PolicyShow {
             if case .size(let size) = s.value { n = note(size) }
             return .value(yaml: s.value.description, json: json(s.value.description), source: s.source, note: n)
         }
-        func seconds(_ s: Sourced<Double>) -> Item { .value(yaml: duration(s.value), json: Self.number(s.value), source: s.source, note: nil) }
+        func seconds(_ s: Sourced<Double>) -> Item { .value(yaml: TimeSpan(seconds: s.value).description, json: Self.number(s.value), source: s.source, note: nil) }
         func number(_ s: Sourced<Double>) -> Item { .value(yaml: Self.number(s.value), json: Self.number(s.value), source: s.source, note: nil) }
         func int(_ s: Sourced<Int>) -> Item { .value(yaml: "\(s.value)", json: "\(s.value)", source: s.source, note: nil) }
         func bool(_ s: Sourced<Bool>) -> Item { .value(yaml: "\(s.value)", json: "\(s.value)", source: s.source, note: nil) }
@@ -247,17 +247,5 @@ enum PolicyShow {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
-    }
-
-    /// `90` → `1m30s`, as Go prints durations.
-    static func duration(_ seconds: Double) -> String {
-        if seconds == 0 { return "0s" }
-        if seconds != seconds.rounded() { return "\(seconds)s" }
-        var rest = Int(seconds)
-        var out = ""
-        if rest >= 3600 { out += "\(rest / 3600)h"; rest %= 3600 }
-        if rest >= 60 { out += "\(rest / 60)m"; rest %= 60 }
-        if rest > 0 { out += "\(rest)s" }
-        return out
     }
 }
