@@ -318,9 +318,9 @@ private let mib = Size.mib
         #expect(p.run.memory.source.description == "/srv/safebuild.yml:2")
         #expect(p.run.swap == PolicyLoader.builtIn.run.swap)
         #expect(p.run.swap.source.description == "built-in default:21")
-        #expect(p.retry.ladders["oom_container"]?.value == [])
-        #expect(p.retry.ladders["oom_container"]?.source.description == "/srv/safebuild.yml:5")
-        #expect(p.retry.ladders["storage_enomem"] == PolicyLoader.builtIn.retry.ladders["storage_enomem"])
+        #expect(p.retry.ladders[.oomContainer]?.value == Ladder([]))
+        #expect(p.retry.ladders[.oomContainer]?.source.description == "/srv/safebuild.yml:5")
+        #expect(p.retry.ladders[.storageENOMEM] == PolicyLoader.builtIn.retry.ladders[.storageENOMEM])
     }
 
     /// Every value of the built-in default is set by Config/default-policy.yml (none is left at the skeleton's line 0).
@@ -334,7 +334,7 @@ private let mib = Size.mib
         }
         let unset = PolicyShow.tree(PolicyLoader.builtIn, hostMemory: nil).flatMap { walk($0.1, $0.0) }
         #expect(unset == [])
-        #expect(Set(PolicyLoader.builtIn.retry.ladders.keys).isSubset(of: Policy.knownClasses))
+        #expect(Set(PolicyLoader.builtIn.retry.ladders.keys) == Set(FailureClass.allCases))
     }
 
     @Test(arguments: ["shared-build-host.yml", "ml-images.yml", "ci-strict.yml"])
@@ -348,11 +348,46 @@ private let mib = Size.mib
 // MARK: - Typed values
 
 @Suite struct PolicyTypedValueTests {
+    /// Ladders hold failure classes and remedies, not names.
+    @Test func laddersAreTyped() throws {
+        let p = try policy("retry:\n  ladders:\n    disk_full: [drop_caches, [compact_memory, prune_build_cache]]\n")
+        #expect(p.ladder(for: .diskFull) == Ladder([[.dropCaches], [.compactMemory, .pruneBuildCache]]))
+        #expect(RetrySettings(policy: p).ladder(for: .diskFull).remedies(forRetry: 2) == [.compactMemory, .pruneBuildCache])
+        #expect(p.ladder(for: .oomContainer) == Ladder([[.raiseMemory]]))
+    }
+
+    /// The policy's actions are the ones pre-flight decides with.
+    @Test func thresholdActionsReachPreflight() throws {
+        let p = try policy("preflight:\n  min_available: {value: 1g, action: refuse}\n  max_pressure: off\n")
+        let thresholds = p.thresholds(hostMemory: 16 * gib)
+        #expect(thresholds.first == Preflight.Threshold(.minAvailable(bytes: 1 * gib), .refuse))
+        #expect(!thresholds.contains { $0.key == "max_pressure" })
+    }
+
     /// docker's `until` filter reads Go durations; a bare number would be a Unix timestamp there.
     @Test(arguments: [("24h", "24h"), ("90", "1m30s"), ("1d", "24h"), ("0s", "0s"), ("90m", "1h30m")])
     func pruneUntilIsAGoDuration(text: String, docker: String) throws {
         let p = try policy("remedies:\n  prune_until: \(text)\n")
         #expect(RemedySettings(policy: p, hostMemory: 16 * gib).pruneUntil == docker)
+    }
+
+    /// The schema declares each key once: no two keys write the same value, and each says what it is for.
+    @Test func schemaDeclaresEachKeyOnce() {
+        var locations: [AnyKeyPath] = []
+        var undocumented: [String] = []
+        func walk<Root>(_ section: PolicySection<Root>, _ path: String) {
+            for key in section.keys {
+                let keyPath = path.isEmpty ? key.name : path + "." + key.name
+                if key.help.isEmpty { undocumented.append(keyPath) }
+                if let location = key.location { locations.append(location) }
+                if case .section(let inner) = key.shape { walk(inner, keyPath) }
+            }
+        }
+        walk(PolicySchema.policy, "")
+        walk(PolicySchema.rules.section, "rules[]")
+        walk(PolicySchema.signatures.section, "signatures[]")
+        #expect(undocumented == [])
+        #expect(Set(locations).count == locations.count)
     }
 }
 
@@ -416,6 +451,21 @@ private let mib = Size.mib
         ("run:\n  memory: 4g\n\tswap: none\n", "p.yml:3:1: error: invalid YAML: found a tab character that violates indentation (while scanning a plain scalar at line 2, column 11); expected valid YAML (check indentation, ':' and quotes)"),
     ])
     func malformed(text: String, message: String) {
+        #expect(errors(text) == [message])
+    }
+
+    /// Failure classes and remedies are read into their enums: an unknown one is refused with the closest name, or
+    /// with every name when none is close.
+    @Test(arguments: [
+        ("retry:\n  ladders:\n    oom_containr: [[raise_memory]]\n", "p.yml:3:5: error: unknown failure class 'oom_containr' in retry.ladders; did you mean 'oom_container'?"),
+        ("retry:\n  ladders:\n    banana: [[drop_caches]]\n", "p.yml:3:5: error: unknown failure class 'banana' in retry.ladders; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("retry:\n  ladders:\n    disk_full: [prune_build_cach]\n", "p.yml:3:17: error: unknown remedy 'prune_build_cach' in retry.ladders.disk_full; did you mean 'prune_build_cache'?"),
+        ("retry:\n  ladders:\n    disk_full: [[reboot]]\n", "p.yml:3:18: error: unknown remedy 'reboot' in retry.ladders.disk_full; expected one of compact_memory, drop_caches, prune_build_cache, prune_dangling_images, raise_memory, wait_for_memory"),
+        ("signatures:\n  - {class: oom_buildstep, pattern: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'oom_buildstep' in signature 1; did you mean 'oom_build_step'?"),
+        ("signatures:\n  - {class: kaput, contains: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'kaput' in signature 1; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("signatures:\n  - {class: storage_enomem, contains: \"\"}\n", "p.yml:2:39: error: signature 1.contains is empty, so it would match every line; expected the text docker prints"),
+    ])
+    func unknownNames(text: String, message: String) {
         #expect(errors(text) == [message])
     }
 
