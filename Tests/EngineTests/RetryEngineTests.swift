@@ -240,7 +240,8 @@ extension EngineSuites {
 
     /// The remedies the built-in policy (Config/default-policy.yml) calls for before retry `n` (1-based) of a class.
     static func defaultLadder(_ failureClass: String, retry n: Int) -> [String] {
-        let steps = PolicyLoader.builtIn.retry.ladders[failureClass]?.value ?? []
+        let ladder = FailureClass(rawValue: failureClass).flatMap(PolicyLoader.builtIn.ladder(for:))
+        let steps = ladder?.steps.map { $0.map(\.rawValue) } ?? []
         return steps.isEmpty ? [] : steps[min(n, steps.count) - 1]
     }
 

@@ -152,6 +152,31 @@ enum FailureFixture {
         #expect(c.verdict(exitStatus: .exited(125), command: .run, containerState: nil).failureClass == .networkENOMEM)
     }
 
+    /// A policy signature whose text is exactly the generic ENOMEM text is the policy's decision: the kernel's page
+    /// allocation failure does not turn it into page_allocation (it did while the classifier told policy signatures
+    /// apart by a source string, which for a policy signature is its file and line).
+    @Test func policySignatureOfTheGenericTextKeepsItsClass() throws {
+        let policy = try PolicyParser.parse(
+            "signatures:\n  - {class: storage_enomem, contains: \"cannot allocate memory\"}\n", file: "/etc/safebuild/policy.yml",
+            over: PolicyLoader.builtIn
+        ).get()
+        let kernel = "[12345.678901] dockerd: page allocation failure: order:4, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null),cpuset=/,mems_allowed=0"
+        let line = "docker: Error response from daemon: something new: cannot allocate memory."
+        func verdict(_ extra: [Signature]) -> Classification {
+            var c = Classifier(extra: extra)
+            c.observe(text: line, stream: .stderr)
+            var bytes = Array(kernel.utf8)
+            bytes.withUnsafeMutableBytes { c.observeKernel(line: UnsafeRawBufferPointer($0)) }
+            return c.verdict(exitStatus: .exited(125), command: .run, containerState: nil)
+        }
+        #expect(policy.failureSignatures.map(\.source) == ["/etc/safebuild/policy.yml:2"])
+        let withPolicy = verdict(policy.failureSignatures)
+        #expect(withPolicy.failureClass == .storageENOMEM)
+        #expect(withPolicy.kernelEvidence == kernel)
+        // Without the policy's signature, the built-in catch-all is refined by the kernel's evidence as before.
+        #expect(verdict([]).failureClass == .pageAllocation)
+    }
+
     @Test func successIsNeverRetried() {
         var c = Classifier()
         c.observe(text: "docker: Error response from daemon: fork/exec /x: cannot allocate memory.", stream: .stderr)

@@ -318,9 +318,9 @@ private let mib = Size.mib
         #expect(p.run.memory.source.description == "/srv/safebuild.yml:2")
         #expect(p.run.swap == PolicyLoader.builtIn.run.swap)
         #expect(p.run.swap.source.description == "built-in default:21")
-        #expect(p.retry.ladders["oom_container"]?.value == [])
-        #expect(p.retry.ladders["oom_container"]?.source.description == "/srv/safebuild.yml:5")
-        #expect(p.retry.ladders["storage_enomem"] == PolicyLoader.builtIn.retry.ladders["storage_enomem"])
+        #expect(p.retry.ladders[.oomContainer]?.value == Ladder([]))
+        #expect(p.retry.ladders[.oomContainer]?.source.description == "/srv/safebuild.yml:5")
+        #expect(p.retry.ladders[.storageENOMEM] == PolicyLoader.builtIn.retry.ladders[.storageENOMEM])
     }
 
     /// Every value of the built-in default is set by Config/default-policy.yml (none is left at the skeleton's line 0).
@@ -334,7 +334,7 @@ private let mib = Size.mib
         }
         let unset = PolicyShow.tree(PolicyLoader.builtIn, hostMemory: nil).flatMap { walk($0.1, $0.0) }
         #expect(unset == [])
-        #expect(Set(PolicyLoader.builtIn.retry.ladders.keys).isSubset(of: Policy.knownClasses))
+        #expect(Set(PolicyLoader.builtIn.retry.ladders.keys) == Set(FailureClass.allCases))
     }
 
     @Test(arguments: ["shared-build-host.yml", "ml-images.yml", "ci-strict.yml"])
@@ -342,6 +342,52 @@ private let mib = Size.mib
         let path = String(#filePath.prefix(upTo: #filePath.range(of: "/Tests/")!.lowerBound)) + "/Config/examples/" + name
         let result = try PolicyLoader.check(path)
         #expect(throws: Never.self) { try result.get() }
+    }
+}
+
+// MARK: - Typed values
+
+@Suite struct PolicyTypedValueTests {
+    /// Ladders hold failure classes and remedies, not names.
+    @Test func laddersAreTyped() throws {
+        let p = try policy("retry:\n  ladders:\n    disk_full: [drop_caches, [compact_memory, prune_build_cache]]\n")
+        #expect(p.ladder(for: .diskFull) == Ladder([[.dropCaches], [.compactMemory, .pruneBuildCache]]))
+        #expect(RetrySettings(policy: p).ladder(for: .diskFull).remedies(forRetry: 2) == [.compactMemory, .pruneBuildCache])
+        #expect(p.ladder(for: .oomContainer) == Ladder([[.raiseMemory]]))
+    }
+
+    /// The policy's actions are the ones pre-flight decides with.
+    @Test func thresholdActionsReachPreflight() throws {
+        let p = try policy("preflight:\n  min_available: {value: 1g, action: refuse}\n  max_pressure: off\n")
+        let thresholds = p.thresholds(hostMemory: 16 * gib)
+        #expect(thresholds.first == Preflight.Threshold(.minAvailable(bytes: 1 * gib), .refuse))
+        #expect(!thresholds.contains { $0.key == "max_pressure" })
+    }
+
+    /// docker's `until` filter reads Go durations; a bare number would be a Unix timestamp there.
+    @Test(arguments: [("24h", "24h"), ("90", "1m30s"), ("1d", "24h"), ("0s", "0s"), ("90m", "1h30m")])
+    func pruneUntilIsAGoDuration(text: String, docker: String) throws {
+        let p = try policy("remedies:\n  prune_until: \(text)\n")
+        #expect(RemedySettings(policy: p, hostMemory: 16 * gib).pruneUntil == docker)
+    }
+
+    /// The schema declares each key once: no two keys write the same value, and each says what it is for.
+    @Test func schemaDeclaresEachKeyOnce() {
+        var locations: [AnyKeyPath] = []
+        var undocumented: [String] = []
+        func walk<Root>(_ section: PolicySection<Root>, _ path: String) {
+            for key in section.keys {
+                let keyPath = path.isEmpty ? key.name : path + "." + key.name
+                if key.help.isEmpty { undocumented.append(keyPath) }
+                if let location = key.location { locations.append(location) }
+                if case .section(let inner) = key.shape { walk(inner, keyPath) }
+            }
+        }
+        walk(PolicySchema.policy, "")
+        walk(PolicySchema.rules.section, "rules[]")
+        walk(PolicySchema.signatures.section, "signatures[]")
+        #expect(undocumented == [])
+        #expect(Set(locations).count == locations.count)
     }
 }
 
@@ -406,6 +452,45 @@ private let mib = Size.mib
     ])
     func malformed(text: String, message: String) {
         #expect(errors(text) == [message])
+    }
+
+    /// Failure classes and remedies are read into their enums: an unknown one is refused with the closest name, or
+    /// with every name when none is close.
+    @Test(arguments: [
+        ("retry:\n  ladders:\n    oom_containr: [[raise_memory]]\n", "p.yml:3:5: error: unknown failure class 'oom_containr' in retry.ladders; did you mean 'oom_container'?"),
+        ("retry:\n  ladders:\n    banana: [[drop_caches]]\n", "p.yml:3:5: error: unknown failure class 'banana' in retry.ladders; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("retry:\n  ladders:\n    disk_full: [prune_build_cach]\n", "p.yml:3:17: error: unknown remedy 'prune_build_cach' in retry.ladders.disk_full; did you mean 'prune_build_cache'?"),
+        ("retry:\n  ladders:\n    disk_full: [[reboot]]\n", "p.yml:3:18: error: unknown remedy 'reboot' in retry.ladders.disk_full; expected one of compact_memory, drop_caches, prune_build_cache, prune_dangling_images, raise_memory, wait_for_memory"),
+        ("signatures:\n  - {class: oom_buildstep, pattern: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'oom_buildstep' in signature 1; did you mean 'oom_build_step'?"),
+        ("signatures:\n  - {class: kaput, contains: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'kaput' in signature 1; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("signatures:\n  - {class: storage_enomem, contains: \"\"}\n", "p.yml:2:39: error: signature 1.contains is empty, so it would match every line; expected the text docker prints"),
+    ])
+    func unknownNames(text: String, message: String) {
+        #expect(errors(text) == [message])
+    }
+
+    /// Absurd durations and sizes are refused with what the limit is, instead of overflowing later (a stop_grace of
+    /// 2^63 s used to stop `policy show` with SIGILL).
+    @Test(arguments: [
+        ("docker:\n  stop_grace: 9223372036854775808\n", "p.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  cooldown: 3651d\n", "p.yml:2:13: error: retry.cooldown is '3651d', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  deadline: 99999999999999999999999h\n", "p.yml:2:13: error: retry.deadline is '99999999999999999999999h', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
+        ("remedies:\n  prune_until: 1e300\n", "p.yml:2:16: error: remedies.prune_until is '1e300', not a duration; expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("retry:\n  deadline: 1h30\n", "p.yml:2:13: error: retry.deadline is '1h30', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
+        ("run:\n  memory: 99999999999999999999\n", "p.yml:2:11: error: run.memory is '99999999999999999999', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("journal:\n  max_size: 16383p\n", "p.yml:2:13: error: journal.max_size is '16383p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
+        ("retry:\n  raise_memory: {cap: 1025p}\n", "p.yml:2:23: error: retry.raise_memory.cap is '1025p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("preflight:\n  min_free_disk: {value: 2000000000000000000000k}\n", "p.yml:2:26: error: preflight.min_free_disk.value is '2000000000000000000000k', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
+    ])
+    func outOfBounds(text: String, message: String) {
+        #expect(errors(text) == [message])
+    }
+
+    @Test func largestValuesAreTaken() throws {
+        let p = try policy("retry:\n  raise_memory: {cap: 1024p}\n  cooldown: 3650d\npreflight:\n  wait_timeout: 1d12h\n")
+        #expect(p.retry.raiseMemory.cap.value == .bytes(1 << 60))
+        #expect(p.retry.cooldown.value == 315_360_000)
+        #expect(p.preflight.waitTimeout.value == 129_600)
     }
 
     @Test func everyProblemIsReported() {
@@ -498,6 +583,19 @@ private let mib = Size.mib
         let project = try run(["path"], cwd: dir)
         #expect(project.out == "\(dir)/safebuild.yml\n")
         #expect(project.err == "safebuild: chosen by ./safebuild.yml in the current directory, over the built-in default\n")
+    }
+
+    /// A duration too long to show used to crash `policy show` (SIGILL); now the policy is refused before it is shown.
+    @Test func showWithAHugeDurationIsExit78() {
+        let dir = temporaryDirectory()
+        write("docker:\n  stop_grace: 9223372036854775808\n", to: dir + "/safebuild.yml")
+        do {
+            _ = try run(["show"], cwd: dir)
+            Issue.record("policy show accepted it")
+        } catch {
+            #expect(error.status == .policy)
+            #expect(error.message.hasSuffix("\n\(dir)/safebuild.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"))
+        }
     }
 
     @Test func showWithBrokenPolicyIsExit78() {

@@ -30,8 +30,8 @@ import Foundation
         #expect(decisions[4].measured == Double(try BuddyInfo.parse(HostFixture.text("buddyinfo-this-machine.txt")).freeBlocks(atLeast: 4)))
     }
 
-    @Test(arguments: Preflight.Threshold.Action.allCases)
-    func breachedThresholdTakesItsAction(action: Preflight.Threshold.Action) throws {
+    @Test(arguments: PreflightAction.allCases)
+    func breachedThresholdTakesItsAction(action: PreflightAction) throws {
         let decision = try #require(Preflight.decide(
             figures: try Self.figures(available: 512 << 20), thresholds: [.init(.minAvailable(bytes: 2 << 30), action)]).first)
         #expect(decision.verdict.rawValue == action.rawValue)

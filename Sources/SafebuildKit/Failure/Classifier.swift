@@ -109,8 +109,7 @@ package struct Classifier: Sendable {
         }
         if let m = first([.networkENOMEM, .storageENOMEM, .processENOMEM, .pageAllocation]) {
             let c = m.signature.failureClass
-            let generic = m.signature.contains == [Signature.enomem] && m.signature.source != "policy"
-            if c == .pageAllocation || (generic && kernelLine != nil) {
+            if c == .pageAllocation || (m.signature.isGenericENOMEM && kernelLine != nil) {
                 return make(
                     .pageAllocation, m,
                     "docker's daemon got ENOMEM while the kernel logged a page allocation failure: memory is fragmented")

@@ -14,6 +14,14 @@ package struct Signature: Sendable, Equatable {
         case kernelLog
     }
 
+    /// Where a signature was declared.
+    package enum Origin: Sendable, Equatable {
+        /// The built-in table (`builtIn`).
+        case builtIn
+        /// The policy's `signatures:` list.
+        case policy
+    }
+
     /// The protected commands a signature applies to.
     package struct Commands: OptionSet, Sendable, Equatable {
         package let rawValue: UInt8
@@ -31,12 +39,14 @@ package struct Signature: Sendable, Equatable {
     package var suffix: String?
     /// A regular expression the line must contain a match of (policy signatures only).
     package var pattern: String?
-    /// Where the text comes from: repository and file, or "measured" with the command that produced it here.
+    /// Where the text comes from: repository and file, or "measured" with the command that produced it here; for a
+    /// policy signature, the policy file and line.
     package var source: String
+    package var origin: Origin
 
     package init(
         _ failureClass: FailureClass, scope: Scope = .dockerError, commands: Commands = .both, prefix: String? = nil,
-        contains: [String] = [], suffix: String? = nil, source: String
+        contains: [String] = [], suffix: String? = nil, source: String, origin: Origin = .builtIn
     ) {
         self.failureClass = failureClass
         self.scope = scope
@@ -45,17 +55,18 @@ package struct Signature: Sendable, Equatable {
         self.contains = contains
         self.suffix = suffix
         self.source = source
+        self.origin = origin
     }
 
     /// A signature from the policy's `signatures:` list (`{class, contains}`): matched in docker's own error lines of
     /// both commands, before the built-in table.
     package static func policy(_ failureClass: FailureClass, contains: String, source: String = "policy") -> Signature {
-        Signature(failureClass, contains: [contains], source: source)
+        Signature(failureClass, contains: [contains], source: source, origin: .policy)
     }
 
     /// A policy signature given as a regular expression.
     package static func policy(_ failureClass: FailureClass, pattern: String, source: String = "policy") -> Signature {
-        var signature = Signature(failureClass, source: source)
+        var signature = Signature(failureClass, source: source, origin: .policy)
         signature.pattern = pattern
         return signature
     }
@@ -72,6 +83,10 @@ package struct Signature: Sendable, Equatable {
     }
 
     static let enomem = "cannot allocate memory"
+
+    /// The built-in catch-all for ENOMEM in docker's own errors, which the kernel's log may refine into
+    /// `page_allocation`. A policy signature with the same text is the policy's decision, and is never refined.
+    var isGenericENOMEM: Bool { origin == .builtIn && contains == [Self.enomem] && pattern == nil }
 
     /// The built-in table, most specific first: the first signature that matches a line decides its class.
     package static let builtIn: [Signature] = [

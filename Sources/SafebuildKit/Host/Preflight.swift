@@ -18,12 +18,10 @@ package enum Preflight {
             case minFreeBlocks(order: Int, count: UInt64)
         }
 
-        package enum Action: String, Codable, Sendable, CaseIterable { case warn, remediate, wait, refuse }
-
         package var what: Measure
-        package var action: Action
+        package var action: PreflightAction
 
-        package init(_ what: Measure, _ action: Action) {
+        package init(_ what: Measure, _ action: PreflightAction) {
             self.what = what
             self.action = action
         }

@@ -47,12 +47,7 @@ package enum JournalCommand {
             switch name {
             case "--json": json = true
             case "--since":
-                let text = try value()
-                guard let since = JournalFilter.since(text, now: now) else {
-                    throw SafebuildError(
-                        .usage, "--since \(text): give a duration (90s, 30m, 2h, 1d, 2w) or a time (2026-11-23T10:00)")
-                }
-                filter.since = since
+                filter.since = try JournalFilter.since(try value(), now: now)
             case "--outcome":
                 for o in try value().split(separator: ",") {
                     guard let outcome = JournalOutcome(rawValue: String(o)) else {

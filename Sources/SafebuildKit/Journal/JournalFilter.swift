@@ -31,12 +31,24 @@ package struct JournalFilter: Sendable, Equatable {
 
     static func glob(_ pattern: String, _ text: String) -> Bool { fnmatch(pattern, text, 0) == 0 }
 
-    /// `90s`, `30m`, `2h`, `1d`, `2w` before `now`, or a time `2026-11-23T10:00` (UTC unless it has an offset).
-    package static func since(_ text: String, now: Double) -> Double? {
-        if let last = text.last, let n = Double(text.dropLast()), n >= 0 {
-            let unit: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800][last]
-            if let unit { return now - n * unit }
+    /// `90s`, `30m`, `2h`, `1d`, `2w`, `1h30m` before `now` (a `TimeSpan`, as the policy writes durations), or a time
+    /// `2026-11-23T10:00` (UTC unless it has an offset). A number without a unit is refused: as a time it would be
+    /// read as seconds (`--since 2026` is not the year), and docker's own `--since` reads it as a Unix timestamp.
+    package static func since(_ text: String, now: Double) throws(SafebuildError) -> Double {
+        switch TimeSpan.parse(text) {
+        case .success(let span):
+            guard text.contains(where: { $0.isLetter }) else {
+                throw SafebuildError(
+                    .usage, "--since \(text) has no unit: give a duration such as \(text)s, 30m, 2h or 1d, or a time (2026-11-23T10:00)")
+            }
+            return now - span.seconds
+        case .failure(.tooLong):
+            throw SafebuildError(
+                .usage, "--since \(text) is longer than 10 years (\(TimeSpan.maximum)): give a shorter duration or a time (2026-11-23T10:00)")
+        case .failure(.negative), .failure(.notADuration):
+            if let time = JournalTime.parse(text) { return time }
+            throw SafebuildError(
+                .usage, "--since \(text): give a duration (90s, 30m, 2h, 1d, 2w) or a time (2026-11-23T10:00)")
         }
-        return JournalTime.parse(text)
     }
 }

@@ -1,29 +1,10 @@
-
-/// What a pre-flight check does when its threshold is crossed.
-package enum PreflightAction: String, Equatable, Sendable, CaseIterable, CustomStringConvertible {
-    /// Say so on stderr and in the journal, then go ahead.
-    case warn
-    /// Apply the remedies (prune, drop caches, compact), check again, go ahead either way.
-    case remediate
-    /// Wait (up to `wait_timeout`) for the host to recover, then go ahead with a warning.
-    case wait
-    /// Do not start docker; exit 75.
-    case refuse
-
-    package var description: String { rawValue }
-}
-
-/// One pre-flight threshold: a value (`nil`: check disabled) and what to do when the host crosses it.
-package struct Threshold<Value: Equatable & Sendable>: Equatable, Sendable {
-    package var value: Sourced<Value?>
-    package var action: Sourced<PreflightAction>
-}
-
 /// The policy: memory defaults, rules, pre-flight thresholds, retry and remedy settings, journal, extra failure
-/// signatures and docker settings. Every value carries its source. Built by `PolicyParser`, loaded by `PolicyLoader`.
+/// signatures and docker settings. Every value carries its source. Built by `PolicyParser` walking `PolicySchema` (where
+/// each key is declared once), loaded by `PolicyLoader`. Names are the domain's enums (`FailureClass`, `RemedyName`,
+/// `PreflightAction`); durations are seconds, read as a `TimeSpan` (at most 10 years).
 package struct Policy: Equatable, Sendable {
     /// The protected command a rule or a lookup is about.
-    package enum Command: String, Equatable, Sendable, CaseIterable {
+    package enum CommandKind: String, Equatable, Sendable, CaseIterable {
         case run, build
     }
 
@@ -42,7 +23,7 @@ package struct Policy: Equatable, Sendable {
             package var context: Glob?
             package var dockerfile: Glob?
             package var job: Glob?
-            package var command: Command?
+            package var command: CommandKind?
         }
         /// 1-based position in the file.
         package var number: Int
@@ -67,53 +48,65 @@ package struct Policy: Equatable, Sendable {
         }
     }
 
-    package struct Preflight: Equatable, Sendable {
-        package var minAvailable: Threshold<Size>
+    /// One pre-flight threshold: a value (`nil`: check disabled) and what to do when the host crosses it.
+    package struct ThresholdSetting<Value: Equatable & Sendable>: Equatable, Sendable {
+        package var value: Sourced<Value?>
+        package var action: Sourced<PreflightAction>
+    }
+
+    /// `preflight:`. Durations are in seconds (read as `TimeSpan`, at most 10 years).
+    package struct PreflightSection: Equatable, Sendable {
+        package var minAvailable: ThresholdSetting<Size>
         /// PSI memory `some avg10`, percent.
-        package var maxPressure: Threshold<Double>
-        package var maxBuildCache: Threshold<Size>
-        package var minFreeDisk: Threshold<Size>
-        package var minFreeBlocks: Threshold<FreeBlocks>
+        package var maxPressure: ThresholdSetting<Double>
+        package var maxBuildCache: ThresholdSetting<Size>
+        package var minFreeDisk: ThresholdSetting<Size>
+        package var minFreeBlocks: ThresholdSetting<FreeBlocks>
         /// Seconds the `wait` action waits at most.
         package var waitTimeout: Sourced<Double>
         /// Seconds any one daemon query may take.
         package var engineTimeout: Sourced<Double>
     }
 
-    package struct Backoff: Equatable, Sendable {
+    /// `retry.backoff:`, in seconds.
+    package struct BackoffSection: Equatable, Sendable {
         package var initial: Sourced<Double>
         package var max: Sourced<Double>
         /// Fraction (0…1) of each delay that is randomised.
         package var jitter: Sourced<Double>
     }
 
-    package struct RaiseMemory: Equatable, Sendable {
+    /// `retry.raise_memory:`.
+    package struct RaiseMemorySection: Equatable, Sendable {
         package var factor: Sourced<Double>
         package var cap: Sourced<Size>
     }
 
-    package struct Retry: Equatable, Sendable {
+    /// `retry:`.
+    package struct RetrySection: Equatable, Sendable {
         package var maxAttempts: Sourced<Int>
-        package var backoff: Backoff
+        package var backoff: BackoffSection
         /// Seconds from the first attempt after which no retry starts.
         package var deadline: Sourced<Double>
-        package var raiseMemory: RaiseMemory
+        package var raiseMemory: RaiseMemorySection
         /// Seconds between two applications of the same remedy, host-wide.
         package var cooldown: Sourced<Double>
-        /// Failure class → remedy names per retry step.
-        package var ladders: [String: Sourced<[[String]]>]
+        /// The remedies per retry step of each failure class the policy names (a policy file replaces them per class).
+        package var ladders: [FailureClass: Sourced<Ladder>]
     }
 
-    package struct Remedies: Equatable, Sendable {
+    /// `remedies:`.
+    package struct RemedySection: Equatable, Sendable {
         package var keepStorage: Sourced<Size>
-        /// Docker duration text (`24h`) for `--filter until=…`.
-        package var pruneUntil: Sourced<String>
+        /// Seconds: only build cache and images older than this are pruned (`--filter until=…`).
+        package var pruneUntil: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
         package var lockDirectory: Sourced<String>
     }
 
-    package struct Journal: Equatable, Sendable {
+    /// `journal:`.
+    package struct JournalSection: Equatable, Sendable {
         package var path: Sourced<String>
         package var maxSize: Sourced<Size>
         package var keep: Sourced<Int>
@@ -121,7 +114,8 @@ package struct Policy: Equatable, Sendable {
         package var metricsPath: Sourced<String?>
     }
 
-    package struct Docker: Equatable, Sendable {
+    /// `docker:`.
+    package struct DockerSection: Equatable, Sendable {
         /// The real docker; `nil`: found on PATH.
         package var path: Sourced<String?>
         /// Seconds between SIGTERM and SIGKILL when safebuild stops docker.
@@ -132,20 +126,16 @@ package struct Policy: Equatable, Sendable {
     package var build: Limits
     package var buildEnforce: Sourced<BuildEnforcement>
     package var rules: [Rule]
-    package var preflight: Preflight
-    package var retry: Retry
-    package var remedies: Remedies
-    package var journal: Journal
+    package var preflight: PreflightSection
+    package var retry: RetrySection
+    package var remedies: RemedySection
+    package var journal: JournalSection
     package var signatures: [PolicySignature]
-    package var docker: Docker
+    package var docker: DockerSection
 
-    /// Remedy names the retry ladders may use (filled in by the remedy helper).
-    package static let knownRemedies: Set<String> = [
-        "prune_build_cache", "prune_dangling_images", "drop_caches", "compact_memory", "wait_for_memory", "raise_memory",
-    ]
-    /// Failure class names ladders and signatures may use (filled in by the failure helper).
-    package static let knownClasses: Set<String> = [
-        "network_enomem", "storage_enomem", "process_enomem", "page_allocation", "oom_container", "oom_build_step",
-        "daemon_unreachable", "disk_full", "not_memory",
-    ]
+    /// The ladder the policy sets for `failureClass`, if it names the class.
+    package func ladder(for failureClass: FailureClass) -> Ladder? {
+        retry.ladders[failureClass]?.value
+    }
 }
+

@@ -114,21 +114,21 @@ extension Policy {
         let limits = Limits(memory: v(.unlimited), swap: v(.noSwap), shmSize: v(nil))
         return Policy(
             run: limits, build: limits, buildEnforce: v(.classic), rules: [],
-            preflight: Preflight(
-                minAvailable: Threshold(value: v(nil), action: v(.warn)),
-                maxPressure: Threshold(value: v(nil), action: v(.warn)),
-                maxBuildCache: Threshold(value: v(nil), action: v(.warn)),
-                minFreeDisk: Threshold(value: v(nil), action: v(.warn)),
-                minFreeBlocks: Threshold(value: v(nil), action: v(.warn)),
+            preflight: PreflightSection(
+                minAvailable: ThresholdSetting(value: v(nil), action: v(.warn)),
+                maxPressure: ThresholdSetting(value: v(nil), action: v(.warn)),
+                maxBuildCache: ThresholdSetting(value: v(nil), action: v(.warn)),
+                minFreeDisk: ThresholdSetting(value: v(nil), action: v(.warn)),
+                minFreeBlocks: ThresholdSetting(value: v(nil), action: v(.warn)),
                 waitTimeout: v(0), engineTimeout: v(0)),
-            retry: Retry(
-                maxAttempts: v(1), backoff: Backoff(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
-                raiseMemory: RaiseMemory(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:]),
-            remedies: Remedies(
-                keepStorage: v(.bytes(0)), pruneUntil: v(""), dropCaches: v(false), compactMemory: v(false),
+            retry: RetrySection(
+                maxAttempts: v(1), backoff: BackoffSection(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
+                raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:]),
+            remedies: RemedySection(
+                keepStorage: v(.bytes(0)), pruneUntil: v(0), dropCaches: v(false), compactMemory: v(false),
                 lockDirectory: v("")),
-            journal: Journal(path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil)),
+            journal: JournalSection(path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil)),
             signatures: [],
-            docker: Docker(path: v(nil), stopGrace: v(0)))
+            docker: DockerSection(path: v(nil), stopGrace: v(0)))
     }()
 }

@@ -1,6 +1,6 @@
 /// What a protected command is, as far as the policy's rules care.
 package struct MatchContext: Equatable, Sendable {
-    package var command: Policy.Command
+    package var command: Policy.CommandKind
     /// `run`: the image; `build`: every `-t`/`--tag`.
     package var images: [String]
     /// The build context as an absolute path (or a URL, or `-`), without a trailing `/`.
@@ -13,7 +13,7 @@ package struct MatchContext: Equatable, Sendable {
     package var hostMemory: UInt64
 
     package init(
-        command: Policy.Command, images: [String] = [], contextPath: String? = nil, dockerfilePath: String? = nil,
+        command: Policy.CommandKind, images: [String] = [], contextPath: String? = nil, dockerfilePath: String? = nil,
         job: String? = nil, hostMemory: UInt64
     ) {
         self.command = command

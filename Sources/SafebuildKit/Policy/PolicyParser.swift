@@ -17,8 +17,8 @@ final class PolicyParser {
         let parser = PolicyParser(file: file)
         var policy = base
         do {
-            if let root = try compose(text) {
-                parser.root(root, into: &policy)
+            if let root = try compose(text), !isNull(root) {
+                parser.read(PolicySchema.policy, root, "", into: &policy)
             }
         } catch let error as YamlError {
             parser.yamlError(error, text: text)
@@ -157,6 +157,93 @@ final class PolicyParser {
         return s.string
     }
 
+    /// `retry.ladders` of `retry.ladders.oom_container`: where a key's problem is reported as "in".
+    static func parent(of path: String) -> String {
+        guard let dot = path.lastIndex(of: ".") else { return path }
+        return String(path[..<dot])
+    }
+
+    // MARK: Walking the schema
+
+    /// Reads a mapping by its section of the schema: each key the section knows into `root`, others reported; then
+    /// the section's checks. Returns the value node of each key given. `path` is the section's (empty: the policy).
+    @discardableResult
+    func read<Root>(_ section: PolicySection<Root>, _ node: Node, _ path: String, into root: inout Root) -> [String: Node] {
+        var given: [String: Node] = [:]
+        mapping(node, path.isEmpty ? "the policy" : path, known: section.names, hints: section.hints) { name, _, value in
+            given[name] = value
+            guard let key = section.keys.first(where: { $0.name == name }) else { return }
+            let keyPath = path.isEmpty ? name : "\(path).\(name)"
+            switch key.shape {
+            case .value(let read, _): read(self, value, keyPath, &root)
+            case .section(let inner): read(inner, value, keyPath, into: &root)
+            }
+        }
+        section.check?(self, node, given, &root, path)
+        return given
+    }
+
+    /// A list's items, each read by the list's section and, when it read without a problem, finished; an item with a
+    /// problem is left out (and reported). Empty is an empty list.
+    func list<E>(_ node: Node, _ path: String, _ list: PolicyList<E>) -> [E] {
+        if Self.isNull(node) { return [] }
+        guard case .sequence(let items) = node else {
+            report(node, "\(path) is \(Self.kind(node))", expected: list.expected)
+            return []
+        }
+        var result: [E] = []
+        for (index, item) in items.enumerated() {
+            let label = list.label(index + 1)
+            var element = list.start(index + 1, source(item))
+            let before = diagnostics.count
+            let given = read(list.section, item, label, into: &element)
+            guard item.mapping != nil, diagnostics.count == before else { continue }
+            list.finish?(self, item, given, &element, label)
+            if diagnostics.count == before { result.append(element) }
+        }
+        return result
+    }
+
+    /// A mapping from names of `K` to values, each replacing the one in `table` (with its own source).
+    func table<K, V>(
+        _ node: Node, _ path: String, key: String, _ grammar: PolicyGrammar<V>, expected: String,
+        into table: inout [K: Sourced<V>]
+    ) where K: RawRepresentable & CaseIterable & Hashable, K.RawValue == String {
+        guard let map = node.mapping else {
+            report(node, "\(path) is \(Self.kind(node))", expected: expected)
+            return
+        }
+        for (keyNode, value) in map {
+            guard let text = keyNode.scalar?.string, let name: K = named(text, keyNode, key, in: path) else { continue }
+            if let v = grammar.read(self, value, "\(path).\(text)") { table[name] = Sourced(v, source(value)) }
+        }
+    }
+
+    /// `key: {value: V, action: A}`, `key: V` (action kept), or `key: off` (check disabled).
+    func threshold<V>(_ node: Node, _ path: String, _ t: inout Policy.ThresholdSetting<V>, _ grammar: PolicyGrammar<V>) {
+        if let text = node.scalar?.string, text == "off" || Self.isNull(node) {
+            t.value = Sourced(nil, source(node))
+            return
+        }
+        guard node.mapping != nil else {
+            if let v = grammar.read(self, node, path) { t.value = Sourced(v, source(node)) }
+            return
+        }
+        mapping(node, path, known: ["value", "action"]) { key, _, value in
+            if key == "action" {
+                set(&t.action, value, choice(value, "\(path).action", PreflightAction.self))
+            } else if let text = value.scalar?.string, text == "off" {
+                t.value = Sourced(nil, source(value))
+            } else if let v = grammar.read(self, value, "\(path).value") {
+                t.value = Sourced(v, source(value))
+            }
+        }
+    }
+
+    func set<V>(_ target: inout Sourced<V>, _ node: Node, _ value: V?) {
+        if let value { target = Sourced(value, source(node)) }
+    }
+
     // MARK: Typed values
 
     static let sizeWords = "a size such as 512m, 4g or 25% (of host memory)"
@@ -180,7 +267,14 @@ final class PolicyParser {
             }
             return size
         }
-        guard let size = Size.parse(text) else {
+        let size = Size.parse(text)
+        if Size.isTooLarge(text) || size.map({ $0.bytes(hostMemory: 0) > Size.maximum }) == true {
+            report(
+                node, "\(path) is '\(text)', larger than \(Size.format(Size.maximum)) (1 EiB), the most safebuild takes",
+                expected: expected)
+            return nil
+        }
+        guard let size else {
             report(node, "\(path) is '\(text)', not a size", expected: expected + "; units b, k, m, g (binary)")
             return nil
         }
@@ -212,56 +306,27 @@ final class PolicyParser {
         }
     }
 
+    /// Seconds, read as a `TimeSpan` (the grammar `journal --since` reads too).
     func seconds(_ node: Node, _ path: String, positive: Bool = false) -> Double? {
         let expected = "a duration such as 30, 30s, 5m or 1h30m" + (positive ? ", more than 0" : "")
         guard let text = scalar(node, path, expected: expected) else { return nil }
-        if text.hasPrefix("-") {
+        switch TimeSpan.parse(text) {
+        case .failure(.negative):
             report(node, "\(path) is negative ('\(text)')", expected: expected)
             return nil
-        }
-        guard let value = Self.duration(text) else {
+        case .failure(.notADuration):
             report(node, "\(path) is '\(text)', not a duration", expected: expected)
             return nil
-        }
-        if positive, value <= 0 {
-            report(node, "\(path) is \(text)", expected: expected)
+        case .failure(.tooLong):
+            report(node, "\(path) is '\(text)', longer than 10 years (\(TimeSpan.maximum))", expected: expected)
             return nil
+        case .success(let span):
+            if positive, span == .zero {
+                report(node, "\(path) is \(text)", expected: expected)
+                return nil
+            }
+            return span.seconds
         }
-        return value
-    }
-
-    /// Seconds in a plain number or a Go duration (`1h30m`, `90s`, `500ms`), as docker's `until` filters take.
-    static func duration(_ text: String) -> Double? {
-        if let plain = Double(text), plain.isFinite, plain >= 0, text.first?.isNumber == true { return plain }
-        let chars = Array(text)
-        var i = 0
-        var total = 0.0
-        guard !chars.isEmpty else { return nil }
-        while i < chars.count {
-            var number = ""
-            while i < chars.count, chars[i].isASCII, chars[i].isNumber || chars[i] == "." {
-                number.append(chars[i])
-                i += 1
-            }
-            var unit = ""
-            while i < chars.count, chars[i].isLetter {
-                unit.append(chars[i])
-                i += 1
-            }
-            guard let value = Double(number) else { return nil }
-            let scale: Double
-            switch unit {
-            case "h": scale = 3600
-            case "m": scale = 60
-            case "s": scale = 1
-            case "ms": scale = 0.001
-            case "us", "µs": scale = 0.000_001
-            case "ns": scale = 0.000_000_001
-            default: return nil
-            }
-            total += value * scale
-        }
-        return total
     }
 
     func integer(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
@@ -327,6 +392,17 @@ final class PolicyParser {
         return nil
     }
 
+    /// A name of `E` (a failure class, a remedy) at `node`; an unknown one is reported as "unknown `what` … in
+    /// `place`", with the closest name.
+    func named<E: RawRepresentable & CaseIterable>(_ text: String, _ node: Node, _ what: String, in place: String) -> E?
+    where E.RawValue == String {
+        if let value = E(rawValue: text) { return value }
+        let known = E.allCases.map(\.rawValue).sorted()
+        let hint = Suggestion.closest(to: text, among: known)
+        report(node, "unknown \(what) '\(text)' in \(place)", expected: hint == nil ? "one of \(Self.list(known))" : nil, suggestion: hint)
+        return nil
+    }
+
     func text(_ node: Node, _ path: String, absolutePath: Bool = false) -> String? {
         let expected = absolutePath ? "an absolute path" : "text"
         guard let text = scalar(node, path, expected: expected) else { return nil }
@@ -337,236 +413,23 @@ final class PolicyParser {
         return text
     }
 
-    func set<V>(_ target: inout Sourced<V>, _ node: Node, _ value: V?) {
-        if let value { target = Sourced(value, source(node)) }
-    }
-
-    // MARK: Sections
-
-    static let topKeys = ["version", "run", "build", "rules", "preflight", "retry", "remedies", "journal", "signatures", "docker"]
-
-    func root(_ node: Node, into policy: inout Policy) {
-        if Self.isNull(node) { return }
-        let inSection = "it under run: or build: (or in a rule)"
-        let hints = ["memory": inSection, "swap": inSection, "shm_size": inSection, "enforce": "it under build: (or in a rule)"]
-        mapping(node, "the policy", known: Self.topKeys, hints: hints) { key, _, value in
-            switch key {
-            case "version":
-                if let text = scalar(value, "version", expected: "1"), text != "1" {
-                    report(value, "version is '\(text)'; this safebuild reads version 1", expected: "1")
-                }
-            case "run":
-                var unused = policy.buildEnforce
-                limits(value, "run", &policy.run, enforce: &unused, allowEnforce: false)
-            case "build": limits(value, "build", &policy.build, enforce: &policy.buildEnforce, allowEnforce: true)
-            case "rules": policy.rules = rules(value)
-            case "preflight": preflight(value, &policy.preflight)
-            case "retry": retry(value, &policy.retry)
-            case "remedies": remedies(value, &policy.remedies)
-            case "journal": journal(value, &policy.journal)
-            case "signatures": policy.signatures = signatures(value)
-            case "docker": docker(value, &policy.docker)
-            default: break
-            }
-        }
-    }
-
-    func limits(
-        _ node: Node, _ path: String, _ limits: inout Policy.Limits, enforce: inout Sourced<BuildEnforcement>,
-        allowEnforce: Bool
-    ) {
-        var keys = ["memory", "swap", "shm_size"]
-        if allowEnforce { keys.append("enforce") }
-        let hints = allowEnforce ? [:] : ["enforce": "it under build: (only builds have a builder to choose)"]
-        mapping(node, path, known: keys, hints: hints) { key, _, value in
-            switch key {
-            case "memory": set(&limits.memory, value, memory(value, "\(path).memory"))
-            case "swap": set(&limits.swap, value, swap(value, "\(path).swap"))
-            case "shm_size":
-                if Self.isNull(value) {
-                    limits.shmSize = Sourced(nil, source(value))
-                } else if let size = size(value, "\(path).shm_size", share: true) {
-                    limits.shmSize = Sourced(size, source(value))
-                }
-            case "enforce":
-                set(&enforce, value, choice(value, "\(path).enforce", BuildEnforcement.self))
-            default: break
-            }
-        }
-    }
-
-    static let ruleKeys = ["name", "match", "memory", "swap", "shm_size", "enforce"]
-    static let matchKeys = ["image", "context", "dockerfile", "job", "command"]
-
-    func rules(_ node: Node) -> [Policy.Rule] {
-        if Self.isNull(node) { return [] }
-        guard case .sequence(let items) = node else {
-            report(node, "rules is \(Self.kind(node))", expected: "a list of rules, each '- match: {…}' with settings")
-            return []
-        }
-        var result: [Policy.Rule] = []
-        for (index, item) in items.enumerated() {
-            if let rule = rule(item, number: index + 1) { result.append(rule) }
-        }
-        return result
-    }
-
-    func rule(_ node: Node, number: Int) -> Policy.Rule? {
-        let path = "rule \(number)"
-        var rule = Policy.Rule(number: number, name: nil, match: .init(), source: source(node))
-        var matchNode: Node?
-        let before = diagnostics.count
-        mapping(node, path, known: Self.ruleKeys) { key, _, value in
-            switch key {
-            case "name": rule.name = text(value, "\(path).name")
-            case "match":
-                matchNode = value
-                match(value, path, into: &rule.match)
-            case "memory": if let m = memory(value, "\(path).memory") { rule.memory = Sourced(m, source(value)) }
-            case "swap": if let s = swap(value, "\(path).swap") { rule.swap = Sourced(s, source(value)) }
-            case "shm_size": if let s = size(value, "\(path).shm_size", share: true) { rule.shmSize = Sourced(s, source(value)) }
-            case "enforce":
-                if let e = choice(value, "\(path).enforce", BuildEnforcement.self) { rule.enforce = Sourced(e, source(value)) }
-            default: break
-            }
-        }
-        guard node.mapping != nil, diagnostics.count == before else { return nil }
-        if matchNode == nil {
-            report(
-                node, "\(path) has no 'match', so it would apply to everything",
-                expected: "match: with at least one of \(Self.list(Self.matchKeys)) (defaults for everything belong under run: or build:)")
+    func signatureText(_ node: Node, _ path: String) -> String? {
+        guard let text = scalar(node, path, expected: "the text docker prints") else { return nil }
+        if text.isEmpty {
+            report(node, "\(path) is empty, so it would match every line", expected: "the text docker prints")
             return nil
         }
-        if rule.memory == nil, rule.swap == nil, rule.shmSize == nil, rule.enforce == nil {
-            report(node, "\(path) sets nothing", expected: "at least one of memory, swap, shm_size, enforce")
+        return text
+    }
+
+    func regex(_ node: Node, _ path: String) -> String? {
+        guard let text = scalar(node, path, expected: "a regular expression") else { return nil }
+        do {
+            _ = try Regex(text)
+            return text
+        } catch {
+            report(node, "\(path) '\(text)' is not a valid regular expression", expected: "a regular expression such as 'cannot allocate memory.*overlay'")
             return nil
-        }
-        if rule.match.command == .run, let enforce = rule.enforce {
-            report(
-                line: enforce.source.line, column: enforce.source.column,
-                "\(path).enforce applies only to builds, but the rule matches only 'run'",
-                expected: "command: build, or no enforce")
-        }
-        if let memory = rule.memory, let swap = rule.swap { swapBelowMemory(memory, swap, path) }
-        return diagnostics.count == before ? rule : nil
-    }
-
-    /// Reads a rule's `match:`; reports globs that are invalid or can never match.
-    func match(_ node: Node, _ rulePath: String, into match: inout Policy.Rule.Match) {
-        let path = "\(rulePath).match"
-        var commandNode: Node?
-        var pathGlobNode: Node?
-        mapping(node, path, known: Self.matchKeys) { key, _, value in
-            switch key {
-            case "command":
-                commandNode = value
-                match.command = choice(value, "\(path).command", Policy.Command.self)
-            default:
-                guard let pattern = scalar(value, "\(path).\(key)", expected: "a glob such as 'ml/*' or '**/ml/**'") else { return }
-                do throws(Glob.Problem) {
-                    let glob = try Glob(pattern)
-                    switch key {
-                    case "image":
-                        if let problem = Self.imageGlobProblem(glob) {
-                            report(value, "\(path).image '\(pattern)' can never match: \(problem)", expected: "an image glob such as 'ml/*' or 'python:3.*'")
-                        }
-                        match.image = glob
-                    case "context":
-                        match.context = glob
-                        pathGlobNode = value
-                    case "dockerfile":
-                        match.dockerfile = glob
-                        pathGlobNode = value
-                    case "job": match.job = glob
-                    default: break
-                    }
-                } catch {
-                    report(value, "\(path).\(key): \(error.message)", expected: "a glob with *, **, ?, [a-z]")
-                }
-            }
-        }
-        if let map = node.mapping, map.count == 0 {
-            report(node, "\(path) is empty, so the rule would apply to everything", expected: "at least one of \(Self.list(Self.matchKeys))")
-        }
-        if match.command == .run, pathGlobNode != nil, let commandNode {
-            report(
-                commandNode, "\(rulePath) can never match: context and dockerfile belong to builds, but command is 'run'",
-                expected: "command: build, or no context/dockerfile")
-        }
-    }
-
-    /// Why an image glob cannot match any image name, or nil.
-    static func imageGlobProblem(_ glob: Glob) -> String? {
-        let pattern = glob.pattern
-        if pattern.contains(where: { $0 == " " || $0 == "\t" }) { return "image names have no spaces" }
-        var name = Substring(pattern)
-        if let at = name.firstIndex(of: "@") { name = name[..<at] }
-        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = name[..<colon] }
-        var components = name.split(separator: "/", omittingEmptySubsequences: false)
-        if components.count > 1, let first = components.first, first.contains(".") || first.contains(":") || first == "localhost" {
-            components.removeFirst()
-        }
-        if components.contains(where: { $0.contains(where: { $0.isUppercase }) }) {
-            return "repository names are lower case"
-        }
-        return nil
-    }
-
-    func swapBelowMemory(_ memory: Sourced<MemoryRule>, _ swap: Sourced<SwapRule>, _ path: String) {
-        guard case .limit(let m) = memory.value, case .size(let s) = swap.value else { return }
-        let below: Bool
-        switch (m, s) {
-        case (.bytes(let a), .bytes(let b)): below = b < a
-        case (.share(let a), .share(let b)): below = b < a
-        default: below = false
-        }
-        guard below else { return }
-        // Point at whichever of the two this file set, preferring swap.
-        let at = swap.source.file == file && swap.source.line > 0 ? swap.source : memory.source
-        guard at.file == file else { return }
-        let other = at == swap.source ? "memory \(m) (\(memory.source))" : "swap \(s) (\(swap.source))"
-        let what = at == swap.source ? "\(path).swap \(s) is below \(other)" : "\(path).memory \(m) is above \(other)"
-        report(
-            line: at.line, column: at.column, "\(what); docker refuses a --memory-swap below --memory",
-            expected: "swap of at least the memory limit (memory plus swap), none for no swap, or unlimited")
-    }
-
-    static let preflightKeys = ["min_available", "max_pressure", "max_build_cache", "min_free_disk", "min_free_blocks", "wait_timeout", "engine_timeout"]
-
-    func preflight(_ node: Node, _ p: inout Policy.Preflight) {
-        mapping(node, "preflight", known: Self.preflightKeys) { key, _, value in
-            let path = "preflight.\(key)"
-            switch key {
-            case "min_available": threshold(value, path, &p.minAvailable) { size($0, $1, share: true) }
-            case "max_pressure": threshold(value, path, &p.maxPressure) { percent($0, $1) }
-            case "max_build_cache": threshold(value, path, &p.maxBuildCache) { size($0, $1, share: false) }
-            case "min_free_disk": threshold(value, path, &p.minFreeDisk) { size($0, $1, share: false) }
-            case "min_free_blocks": threshold(value, path, &p.minFreeBlocks) { freeBlocks($0, $1) }
-            case "wait_timeout": set(&p.waitTimeout, value, seconds(value, path))
-            case "engine_timeout": set(&p.engineTimeout, value, seconds(value, path, positive: true))
-            default: break
-            }
-        }
-    }
-
-    /// `key: {value: V, action: A}`, `key: V` (action kept), or `key: off` (check disabled).
-    func threshold<V>(_ node: Node, _ path: String, _ t: inout Threshold<V>, _ parse: (Node, String) -> V?) {
-        if let text = node.scalar?.string, text == "off" || Self.isNull(node) {
-            t.value = Sourced(nil, source(node))
-            return
-        }
-        guard node.mapping != nil else {
-            if let v = parse(node, path) { t.value = Sourced(v, source(node)) }
-            return
-        }
-        mapping(node, path, known: ["value", "action"]) { key, _, value in
-            if key == "action" {
-                set(&t.action, value, choice(value, "\(path).action", PreflightAction.self))
-            } else if let text = value.scalar?.string, text == "off" {
-                t.value = Sourced(nil, source(value))
-            } else if let v = parse(value, "\(path).value") {
-                t.value = Sourced(v, source(value))
-            }
         }
     }
 
@@ -590,191 +453,91 @@ final class PolicyParser {
         return FreeBlocks(order: order, count: count)
     }
 
-    static let retryKeys = ["max_attempts", "backoff", "deadline", "raise_memory", "cooldown", "ladders"]
-
-    func retry(_ node: Node, _ r: inout Policy.Retry) {
-        mapping(node, "retry", known: Self.retryKeys) { key, _, value in
-            let path = "retry.\(key)"
-            switch key {
-            case "max_attempts": set(&r.maxAttempts, value, integer(value, path, range: 1...100))
-            case "deadline": set(&r.deadline, value, seconds(value, path, positive: true))
-            case "cooldown": set(&r.cooldown, value, seconds(value, path))
-            case "backoff":
-                mapping(value, path, known: ["initial", "max", "jitter"]) { k, _, v in
-                    switch k {
-                    case "initial": set(&r.backoff.initial, v, seconds(v, "\(path).initial"))
-                    case "max": set(&r.backoff.max, v, seconds(v, "\(path).max"))
-                    default:
-                        set(&r.backoff.jitter, v, number(v, "\(path).jitter", range: 0...1, expected: "a fraction from 0 to 1, such as 0.2"))
-                    }
-                }
-                if r.backoff.max.value < r.backoff.initial.value {
-                    let at = r.backoff.max.source.file == file ? r.backoff.max.source : r.backoff.initial.source
-                    if at.file == file {
-                        report(
-                            line: at.line, column: at.column,
-                            "\(path).max \(PolicyShow.duration(r.backoff.max.value)) is below \(path).initial \(PolicyShow.duration(r.backoff.initial.value))",
-                            expected: "max of at least initial")
-                    }
-                }
-            case "raise_memory":
-                mapping(value, path, known: ["factor", "cap"]) { k, _, v in
-                    if k == "factor" {
-                        set(&r.raiseMemory.factor, v, number(v, "\(path).factor", range: 1...16, expected: "a factor from 1 to 16, such as 1.5"))
-                    } else if let s = size(v, "\(path).cap", share: true) {
-                        r.raiseMemory.cap = Sourced(s, source(v))
-                    }
-                }
-            case "ladders": ladders(value, path, &r.ladders)
-            default: break
+    /// A glob; with `image`, one that can never match an image name is reported (and kept).
+    func glob(_ node: Node, _ path: String, image: Bool) -> Glob? {
+        guard let pattern = scalar(node, path, expected: "a glob such as 'ml/*' or '**/ml/**'") else { return nil }
+        do throws(Glob.Problem) {
+            let glob = try Glob(pattern)
+            if image, let problem = Self.imageGlobProblem(glob) {
+                report(node, "\(path) '\(pattern)' can never match: \(problem)", expected: "an image glob such as 'ml/*' or 'python:3.*'")
             }
+            return glob
+        } catch {
+            report(node, "\(path): \(error.message)", expected: "a glob with *, **, ?, [a-z]")
+            return nil
         }
     }
 
-    func ladders(_ node: Node, _ path: String, _ ladders: inout [String: Sourced<[[String]]>]) {
-        let classes = Policy.knownClasses.sorted()
-        guard let map = node.mapping else {
-            report(node, "\(path) is \(Self.kind(node))", expected: "a mapping of failure class to a list of remedy steps")
-            return
+    /// Why an image glob cannot match any image name, or nil.
+    static func imageGlobProblem(_ glob: Glob) -> String? {
+        let pattern = glob.pattern
+        if pattern.contains(where: { $0 == " " || $0 == "\t" }) { return "image names have no spaces" }
+        var name = Substring(pattern)
+        if let at = name.firstIndex(of: "@") { name = name[..<at] }
+        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = name[..<colon] }
+        var components = name.split(separator: "/", omittingEmptySubsequences: false)
+        if components.count > 1, let first = components.first, first.contains(".") || first.contains(":") || first == "localhost" {
+            components.removeFirst()
         }
-        for (keyNode, value) in map {
-            guard let name = keyNode.scalar?.string else { continue }
-            guard Policy.knownClasses.contains(name) else {
-                let hint = Suggestion.closest(to: name, among: classes)
-                report(keyNode, "unknown failure class '\(name)' in \(path)", expected: hint == nil ? "one of \(Self.list(classes))" : nil, suggestion: hint)
+        if components.contains(where: { $0.contains(where: { $0.isUppercase }) }) {
+            return "repository names are lower case"
+        }
+        return nil
+    }
+
+    static let ladderWords = "a list of steps, each a list of remedies, such as [[prune_build_cache], [drop_caches, compact_memory]]"
+
+    /// Steps of remedy names (a step may be one name); empty is no step at all (never retried).
+    func ladder(_ node: Node, _ path: String) -> Ladder? {
+        guard case .sequence(let steps) = node else {
+            if Self.isNull(node) { return Ladder([]) }
+            report(node, "\(path) is \(Self.kind(node))", expected: Self.ladderWords)
+            return nil
+        }
+        var result: [[RemedyName]] = []
+        var ok = true
+        for step in steps {
+            let items: [Node]
+            switch step {
+            case .sequence(let s): items = Array(s)
+            case .scalar: items = [step]
+            default:
+                report(step, "a step of \(path) is \(Self.kind(step))", expected: Self.ladderWords)
+                ok = false
                 continue
             }
-            let expected = "a list of steps, each a list of remedies, such as [[prune_build_cache], [drop_caches, compact_memory]]"
-            guard case .sequence(let steps) = value else {
-                if Self.isNull(value) { ladders[name] = Sourced([], source(value)); continue }
-                report(value, "\(path).\(name) is \(Self.kind(value))", expected: expected)
-                continue
-            }
-            var result: [[String]] = []
-            var ok = true
-            for step in steps {
-                let items: [Node]
-                switch step {
-                case .sequence(let s): items = Array(s)
-                case .scalar: items = [step]
-                default:
-                    report(step, "a step of \(path).\(name) is \(Self.kind(step))", expected: expected)
+            var names: [RemedyName] = []
+            for item in items {
+                guard let text = scalar(item, "a remedy in \(path)", expected: "a remedy name"),
+                    let remedy: RemedyName = named(text, item, "remedy", in: path)
+                else {
                     ok = false
                     continue
                 }
-                var names: [String] = []
-                for item in items {
-                    guard let remedy = scalar(item, "a remedy in \(path).\(name)", expected: "a remedy name") else { ok = false; continue }
-                    guard Policy.knownRemedies.contains(remedy) else {
-                        let known = Policy.knownRemedies.sorted()
-                        let hint = Suggestion.closest(to: remedy, among: known)
-                        report(item, "unknown remedy '\(remedy)' in \(path).\(name)", expected: hint == nil ? "one of \(Self.list(known))" : nil, suggestion: hint)
-                        ok = false
-                        continue
-                    }
-                    names.append(remedy)
-                }
-                result.append(names)
+                names.append(remedy)
             }
-            if ok { ladders[name] = Sourced(result, source(value)) }
+            result.append(names)
         }
+        return ok ? Ladder(result) : nil
     }
 
-    func remedies(_ node: Node, _ r: inout Policy.Remedies) {
-        mapping(node, "remedies", known: ["keep_storage", "prune_until", "drop_caches", "compact_memory", "lock_dir"]) { key, _, value in
-            let path = "remedies.\(key)"
-            switch key {
-            case "keep_storage": set(&r.keepStorage, value, size(value, path, share: false))
-            case "prune_until":
-                if let text = scalar(value, path, expected: "an age such as 24h or 30m"), seconds(value, path) != nil {
-                    r.pruneUntil = Sourced(text, source(value))
-                }
-            case "drop_caches": set(&r.dropCaches, value, bool(value, path))
-            case "compact_memory": set(&r.compactMemory, value, bool(value, path))
-            case "lock_dir": set(&r.lockDirectory, value, text(value, path, absolutePath: true))
-            default: break
-            }
+    func swapBelowMemory(_ memory: Sourced<MemoryRule>, _ swap: Sourced<SwapRule>, _ path: String) {
+        guard case .limit(let m) = memory.value, case .size(let s) = swap.value else { return }
+        let below: Bool
+        switch (m, s) {
+        case (.bytes(let a), .bytes(let b)): below = b < a
+        case (.share(let a), .share(let b)): below = b < a
+        default: below = false
         }
-    }
-
-    func journal(_ node: Node, _ j: inout Policy.Journal) {
-        mapping(node, "journal", known: ["path", "max_size", "keep", "metrics_path"]) { key, _, value in
-            let path = "journal.\(key)"
-            switch key {
-            case "path": set(&j.path, value, text(value, path, absolutePath: true))
-            case "max_size": set(&j.maxSize, value, size(value, path, share: false))
-            case "keep": set(&j.keep, value, integer(value, path, range: 0...1000))
-            case "metrics_path":
-                if Self.isNull(value) || value.scalar?.string == "off" {
-                    j.metricsPath = Sourced(nil, source(value))
-                } else if let t = text(value, path, absolutePath: true) {
-                    j.metricsPath = Sourced(t, source(value))
-                }
-            default: break
-            }
-        }
-    }
-
-    func signatures(_ node: Node) -> [PolicySignature] {
-        if Self.isNull(node) { return [] }
-        guard case .sequence(let items) = node else {
-            report(node, "signatures is \(Self.kind(node))", expected: "a list of {class: …, contains: …} or {class: …, pattern: …}")
-            return []
-        }
-        var result: [PolicySignature] = []
-        for (index, item) in items.enumerated() {
-            let path = "signature \(index + 1)"
-            var failureClass: String?
-            var text: PolicySignature.Text?
-            var count = 0
-            let before = diagnostics.count
-            mapping(item, path, known: ["class", "contains", "pattern"]) { key, _, value in
-                switch key {
-                case "class":
-                    guard let name = scalar(value, "\(path).class", expected: "a failure class name") else { return }
-                    if Policy.knownClasses.contains(name) {
-                        failureClass = name
-                    } else {
-                        let known = Policy.knownClasses.sorted()
-                        let hint = Suggestion.closest(to: name, among: known)
-                        report(value, "unknown failure class '\(name)' in \(path)", expected: hint == nil ? "one of \(Self.list(known))" : nil, suggestion: hint)
-                    }
-                case "contains":
-                    count += 1
-                    if let t = scalar(value, "\(path).contains", expected: "the text docker prints"), !t.isEmpty { text = .contains(t) }
-                default:
-                    count += 1
-                    guard let t = scalar(value, "\(path).pattern", expected: "a regular expression") else { return }
-                    do {
-                        _ = try Regex(t)
-                        text = .pattern(t)
-                    } catch {
-                        report(value, "\(path).pattern '\(t)' is not a valid regular expression", expected: "a regular expression such as 'cannot allocate memory.*overlay'")
-                    }
-                }
-            }
-            guard item.mapping != nil, diagnostics.count == before else { continue }
-            if failureClass == nil || count != 1 {
-                report(item, "\(path) needs a class and exactly one of contains or pattern", expected: "{class: storage_enomem, contains: \"…\"}")
-                continue
-            }
-            if let failureClass, let text { result.append(PolicySignature(failureClass: failureClass, text: text, source: source(item))) }
-        }
-        return result
-    }
-
-    func docker(_ node: Node, _ d: inout Policy.Docker) {
-        mapping(node, "docker", known: ["path", "stop_grace"]) { key, _, value in
-            switch key {
-            case "path":
-                if Self.isNull(value) {
-                    d.path = Sourced(nil, source(value))
-                } else if let t = text(value, "docker.path", absolutePath: true) {
-                    d.path = Sourced(t, source(value))
-                }
-            default: set(&d.stopGrace, value, seconds(value, "docker.stop_grace"))
-            }
-        }
+        guard below else { return }
+        // Point at whichever of the two this file set, preferring swap.
+        let at = swap.source.file == file && swap.source.line > 0 ? swap.source : memory.source
+        guard at.file == file else { return }
+        let other = at == swap.source ? "memory \(m) (\(memory.source))" : "swap \(s) (\(swap.source))"
+        let what = at == swap.source ? "\(path).swap \(s) is below \(other)" : "\(path).memory \(m) is above \(other)"
+        report(
+            line: at.line, column: at.column, "\(what); docker refuses a --memory-swap below --memory",
+            expected: "swap of at least the memory limit (memory plus swap), none for no swap, or unlimited")
     }
 
     /// Checks across keys, on the layered result: swap against memory for run and build.

@@ -8,130 +8,43 @@ enum PolicyShow {
         case list([Item])
     }
 
+    /// What showing a value needs besides the value.
+    struct Context {
+        /// The host's memory, for the notes on shares (`= 4g on this host`); nil: no notes.
+        var hostMemory: UInt64?
+        /// The source of the list item being shown, for its keys that have none of their own.
+        var source = PolicySource(file: nil, line: 0, column: 0)
+
+        func item<V>(_ value: V, _ source: PolicySource, _ grammar: PolicyGrammar<V>) -> Item {
+            .value(yaml: grammar.yaml(value), json: grammar.json(value), source: source, note: grammar.note(value, hostMemory))
+        }
+
+        func item<V>(_ value: Sourced<V>, _ grammar: PolicyGrammar<V>) -> Item {
+            item(value.value, value.source, grammar)
+        }
+    }
+
     // MARK: Building the tree
 
+    /// The policy as items, by walking the schema: the same keys, in the same order, as the parser reads.
     static func tree(_ p: Policy, hostMemory: UInt64?) -> [(String, Item)] {
-        func note(_ size: Size?) -> String? {
-            guard let size, case .share = size, let hostMemory else { return nil }
-            return "= \(Size.format(size.bytes(hostMemory: hostMemory))) on this host"
-        }
-        func size(_ s: Sourced<Size>) -> Item { .value(yaml: s.value.description, json: json(s.value.description), source: s.source, note: note(s.value)) }
-        func optionalSize(_ s: Sourced<Size?>) -> Item {
-            .value(yaml: s.value?.description ?? "", json: s.value.map { json($0.description) } ?? "null", source: s.source, note: note(s.value))
-        }
-        func memory(_ s: Sourced<MemoryRule>) -> Item {
-            var n: String?
-            if case .limit(let size) = s.value { n = note(size) }
-            return .value(yaml: s.value.description, json: json(s.value.description), source: s.source, note: n)
-        }
-        func swap(_ s: Sourced<SwapRule>) -> Item {
-            var n: String?
-            if case .size(let size) = s.value { n = note(size) }
-            return .value(yaml: s.value.description, json: json(s.value.description), source: s.source, note: n)
-        }
-        func seconds(_ s: Sourced<Double>) -> Item { .value(yaml: duration(s.value), json: Self.number(s.value), source: s.source, note: nil) }
-        func number(_ s: Sourced<Double>) -> Item { .value(yaml: Self.number(s.value), json: Self.number(s.value), source: s.source, note: nil) }
-        func int(_ s: Sourced<Int>) -> Item { .value(yaml: "\(s.value)", json: "\(s.value)", source: s.source, note: nil) }
-        func bool(_ s: Sourced<Bool>) -> Item { .value(yaml: "\(s.value)", json: "\(s.value)", source: s.source, note: nil) }
-        func text(_ s: Sourced<String>) -> Item { .value(yaml: yamlString(s.value), json: json(s.value), source: s.source, note: nil) }
-        func optionalText(_ s: Sourced<String?>) -> Item {
-            .value(yaml: s.value.map(yamlString) ?? "", json: s.value.map(json) ?? "null", source: s.source, note: nil)
-        }
-        func word<W: CustomStringConvertible & Equatable & Sendable>(_ s: Sourced<W>) -> Item {
-            .value(yaml: s.value.description, json: json(s.value.description), source: s.source, note: nil)
-        }
-        func threshold<V>(_ t: Threshold<V>, _ render: (V) -> (String, String), _ n: (V) -> String?) -> Item {
-            let value: Item
-            if let v = t.value.value {
-                let (y, j) = render(v)
-                value = .value(yaml: y, json: j, source: t.value.source, note: n(v))
-            } else {
-                value = .value(yaml: "off", json: "null", source: t.value.source, note: nil)
+        fields(PolicySchema.policy, p, Context(hostMemory: hostMemory))
+    }
+
+    /// The items of a section's keys; keys with nothing to show are left out.
+    static func fields<Root>(_ section: PolicySection<Root>, _ root: Root, _ context: Context) -> [(String, Item)] {
+        section.keys.compactMap { key in
+            switch key.shape {
+            case .value(_, let show): return show(root, context).map { (key.name, $0) }
+            case .section(let inner): return (key.name, .map(fields(inner, root, context), source: nil))
             }
-            return .map([("value", value), ("action", word(t.action))], source: nil)
         }
-        func limits(_ l: Policy.Limits) -> [(String, Item)] {
-            [("memory", memory(l.memory)), ("swap", swap(l.swap)), ("shm_size", optionalSize(l.shmSize))]
-        }
-        let sizeRender: (Size) -> (String, String) = { ($0.description, json($0.description)) }
+    }
 
-        var rules: [Item] = []
-        for rule in p.rules {
-            var fields: [(String, Item)] = []
-            if let name = rule.name { fields.append(("name", .value(yaml: yamlString(name), json: json(name), source: rule.source, note: nil))) }
-            var match: [(String, Item)] = []
-            let m = rule.match
-            for (key, glob) in [("image", m.image), ("context", m.context), ("dockerfile", m.dockerfile), ("job", m.job)] {
-                if let glob { match.append((key, .value(yaml: yamlString(glob.pattern), json: json(glob.pattern), source: rule.source, note: nil))) }
-            }
-            if let c = m.command { match.append(("command", .value(yaml: c.rawValue, json: json(c.rawValue), source: rule.source, note: nil))) }
-            fields.append(("match", .map(match, source: nil)))
-            if let v = rule.memory { fields.append(("memory", memory(v))) }
-            if let v = rule.swap { fields.append(("swap", swap(v))) }
-            if let v = rule.shmSize { fields.append(("shm_size", size(v))) }
-            if let v = rule.enforce { fields.append(("enforce", word(v))) }
-            rules.append(.map(fields, source: rule.source))
-        }
-
-        var ladders: [(String, Item)] = []
-        for name in p.retry.ladders.keys.sorted() {
-            let s = p.retry.ladders[name]!
-            let yaml = "[" + s.value.map { "[" + $0.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
-            let js = "[" + s.value.map { "[" + $0.map(json).joined(separator: ",") + "]" }.joined(separator: ",") + "]"
-            ladders.append((name, .value(yaml: yaml, json: js, source: s.source, note: nil)))
-        }
-
-        let signatures: [Item] = p.signatures.map { sig in
-            let (key, value): (String, String)
-            switch sig.text {
-            case .contains(let t): (key, value) = ("contains", t)
-            case .pattern(let t): (key, value) = ("pattern", t)
-            }
-            return .map(
-                [("class", .value(yaml: sig.failureClass, json: json(sig.failureClass), source: sig.source, note: nil)),
-                 (key, .value(yaml: yamlString(value), json: json(value), source: sig.source, note: nil))],
-                source: nil)
-        }
-
-        let pf = p.preflight
-        let r = p.retry
-        return [
-            ("run", .map(limits(p.run), source: nil)),
-            ("build", .map(limits(p.build) + [("enforce", word(p.buildEnforce))], source: nil)),
-            ("rules", .list(rules)),
-            ("preflight", .map([
-                ("min_available", threshold(pf.minAvailable, sizeRender, note)),
-                ("max_pressure", threshold(pf.maxPressure, { (Self.number($0), Self.number($0)) }, { _ in nil })),
-                ("max_build_cache", threshold(pf.maxBuildCache, sizeRender, { _ in nil })),
-                ("min_free_disk", threshold(pf.minFreeDisk, sizeRender, { _ in nil })),
-                ("min_free_blocks", threshold(pf.minFreeBlocks, { ($0.description, "{\"order\":\($0.order),\"count\":\($0.count)}") }, { _ in nil })),
-                ("wait_timeout", seconds(pf.waitTimeout)),
-                ("engine_timeout", seconds(pf.engineTimeout)),
-            ], source: nil)),
-            ("retry", .map([
-                ("max_attempts", int(r.maxAttempts)),
-                ("backoff", .map([("initial", seconds(r.backoff.initial)), ("max", seconds(r.backoff.max)), ("jitter", number(r.backoff.jitter))], source: nil)),
-                ("deadline", seconds(r.deadline)),
-                ("raise_memory", .map([("factor", number(r.raiseMemory.factor)), ("cap", size(r.raiseMemory.cap))], source: nil)),
-                ("cooldown", seconds(r.cooldown)),
-                ("ladders", .map(ladders, source: nil)),
-            ], source: nil)),
-            ("remedies", .map([
-                ("keep_storage", size(p.remedies.keepStorage)),
-                ("prune_until", text(p.remedies.pruneUntil)),
-                ("drop_caches", bool(p.remedies.dropCaches)),
-                ("compact_memory", bool(p.remedies.compactMemory)),
-                ("lock_dir", text(p.remedies.lockDirectory)),
-            ], source: nil)),
-            ("journal", .map([
-                ("path", text(p.journal.path)),
-                ("max_size", size(p.journal.maxSize)),
-                ("keep", int(p.journal.keep)),
-                ("metrics_path", optionalText(p.journal.metricsPath)),
-            ], source: nil)),
-            ("signatures", .list(signatures)),
-            ("docker", .map([("path", optionalText(p.docker.path)), ("stop_grace", seconds(p.docker.stopGrace))], source: nil)),
-        ]
+    /// `= 4g on this host` for a share of host memory.
+    static func note(_ size: Size, _ hostMemory: UInt64?) -> String? {
+        guard case .share = size, let hostMemory else { return nil }
+        return "= \(Size.format(size.bytes(hostMemory: hostMemory))) on this host"
     }
 
     // MARK: Rendering
@@ -247,17 +160,5 @@ enum PolicyShow {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
-    }
-
-    /// `90` → `1m30s`, as Go prints durations.
-    static func duration(_ seconds: Double) -> String {
-        if seconds == 0 { return "0s" }
-        if seconds != seconds.rounded() { return "\(seconds)s" }
-        var rest = Int(seconds)
-        var out = ""
-        if rest >= 3600 { out += "\(rest / 3600)h"; rest %= 3600 }
-        if rest >= 60 { out += "\(rest / 60)m"; rest %= 60 }
-        if rest > 0 { out += "\(rest)s" }
-        return out
     }
 }

@@ -11,6 +11,11 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     package static let tib: UInt64 = 1024 * 1024 * 1024 * 1024
     package static let pib: UInt64 = 1024 * 1024 * 1024 * 1024 * 1024
 
+    /// The largest size a policy may give: 1 EiB (`1024p`), beyond any machine's memory or disk. Anything larger is a
+    /// mistake, and refusing it keeps every product in range (a limit raised by the policy's largest factor, 16, still
+    /// fits in 64 bits; docker reads sizes as 64-bit signed integers).
+    package static let maximum: UInt64 = 1 << 60
+
     /// docker's smallest memory limit (moby daemon/daemon_unix.go `linuxMinMemory = 6291456`,
     /// "Minimum memory limit allowed is 6MB").
     package static let dockerMinimumMemory: UInt64 = 6 * mib
@@ -30,11 +35,25 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// `b`, `k`, `m`, `g`, `t`, `p`, an optional `i` and `b`, binary multiples, one optional space, a decimal fraction
     /// truncated to whole bytes), or `NN%` / `NN.N%` of host memory. `nil` when the text is neither.
     package static func parse(_ text: String) -> Size? {
+        guard case .size(let size) = read(text) else { return nil }
+        return size
+    }
+
+    /// Whether `text` is written as a size but its number of bytes does not fit in 64 bits (`99999999999p`).
+    package static func isTooLarge(_ text: String) -> Bool { read(text) == .tooLarge }
+
+    private enum Reading: Equatable {
+        case size(Size)
+        case tooLarge
+        case invalid
+    }
+
+    private static func read(_ text: String) -> Reading {
         var chars = Array(text.utf8)
         if chars.last == UInt8(ascii: "%") {
             chars.removeLast()
-            guard let number = decimal(chars[...]), number.value > 0, number.value <= 100 else { return nil }
-            return .share(number.value)
+            guard let number = decimal(chars[...]), number.value > 0, number.value <= 100 else { return .invalid }
+            return .size(.share(number.value))
         }
         // Unit suffix: [kmgtp]?i?b?, case-insensitive, read from the end.
         var end = chars.count
@@ -54,14 +73,14 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
             if multiplier != 1 { end -= 1 }
         }
         if end > 0, chars[end - 1] == UInt8(ascii: " ") { end -= 1 }
-        guard let number = decimal(chars[..<end]) else { return nil }
-        if number.fraction {
+        guard let number = decimal(chars[..<end]) else { return .invalid }
+        if number.fraction || number.wholeOverflows {
             let value = number.value * Double(multiplier)
-            guard value < 1.8e19 else { return nil }
-            return .bytes(UInt64(value.rounded(.towardZero)))
+            guard value < 1.8e19 else { return .tooLarge }
+            return .size(.bytes(UInt64(value.rounded(.towardZero))))
         }
         let (product, overflow) = number.whole.multipliedReportingOverflow(by: multiplier)
-        return overflow ? nil : .bytes(product)
+        return overflow ? .tooLarge : .size(.bytes(product))
     }
 
     /// Bytes of a size in docker's units (no share of host memory): what docker makes of `-m 512m`.
@@ -70,23 +89,28 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
         return n
     }
 
-    /// `\d+(\.\d+)?`
-    private static func decimal(_ chars: ArraySlice<UInt8>) -> (value: Double, whole: UInt64, fraction: Bool)? {
+    /// `\d+(\.\d+)?`; `whole` is exact unless `wholeOverflows` (then only `value` counts).
+    private static func decimal(
+        _ chars: ArraySlice<UInt8>
+    ) -> (value: Double, whole: UInt64, fraction: Bool, wholeOverflows: Bool)? {
         guard let first = chars.first, first >= 48, first <= 57 else { return nil }
         var whole: UInt64 = 0
+        var overflows = false
         var i = chars.startIndex
         while i < chars.endIndex, chars[i] >= 48, chars[i] <= 57 {
             let (m, o1) = whole.multipliedReportingOverflow(by: 10)
             let (s, o2) = m.addingReportingOverflow(UInt64(chars[i] - 48))
-            if o1 || o2 { return nil }
+            if o1 || o2 { overflows = true }
             whole = s
             i += 1
         }
-        if i == chars.endIndex { return (Double(whole), whole, false) }
-        guard chars[i] == UInt8(ascii: "."), i + 1 < chars.endIndex else { return nil }
         let text = String(decoding: chars, as: UTF8.self)
+        if i == chars.endIndex {
+            return overflows ? (Double(text) ?? .infinity, 0, false, true) : (Double(whole), whole, false, false)
+        }
+        guard chars[i] == UInt8(ascii: "."), i + 1 < chars.endIndex else { return nil }
         guard chars[(i + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Double(text) else { return nil }
-        return (value, whole, true)
+        return (value, whole, true, overflows)
     }
 
     /// The shortest exact spelling: `4g`, `512m`, `1536k`, `100b`, `25%`.

@@ -6,11 +6,6 @@ extension RetrySettings {
     /// `retry:` of a policy; `maxAttempts` overrides the policy's (`--sb-max-attempts`).
     package init(policy: Policy, maxAttempts: Int? = nil) {
         let retry = policy.retry
-        var ladders: [FailureClass: Ladder] = [:]
-        for (name, steps) in retry.ladders {
-            guard let failureClass = FailureClass(rawValue: name) else { continue }
-            ladders[failureClass] = Ladder(steps.value.map { $0.compactMap(RemedyName.init(rawValue:)) })
-        }
         // The policy gives jitter as the randomised share of each delay: 0 is none, anything else full jitter over
         // that share.
         let jitter = retry.backoff.jitter.value
@@ -20,7 +15,7 @@ extension RetrySettings {
             backoff: Backoff(
                 base: retry.backoff.initial.value, max: retry.backoff.max.value, jitter: jitter > 0 ? .full : .none,
                 spread: jitter),
-            ladders: ladders,
+            ladders: retry.ladders.mapValues(\.value),
             allowRaiseMemory: retry.raiseMemory.factor.value > 1)
     }
 }
@@ -31,7 +26,8 @@ extension RemedySettings {
         let floor = policy.preflight.minAvailable.value.value?.bytes(hostMemory: hostMemory) ?? (512 << 20)
         self.init(
             keepStorage: Size.format(policy.remedies.keepStorage.value.bytes(hostMemory: hostMemory)),
-            pruneUntil: policy.remedies.pruneUntil.value.isEmpty ? nil : policy.remedies.pruneUntil.value,
+            // Go's duration text, as docker's `until` filter reads it (a bare number would be a timestamp there).
+            pruneUntil: TimeSpan(seconds: policy.remedies.pruneUntil.value).description,
             waitForAvailable: floor,
             waitTimeout: policy.preflight.waitTimeout.value,
             raiseFactor: policy.retry.raiseMemory.factor.value,
@@ -41,37 +37,33 @@ extension RemedySettings {
 
 extension Policy {
     /// The pre-flight thresholds the policy sets (a threshold without a value is not checked).
-    package func thresholds(hostMemory: UInt64) -> [SafebuildKit.Preflight.Threshold] {
-        func action(_ a: PreflightAction) -> SafebuildKit.Preflight.Threshold.Action {
-            SafebuildKit.Preflight.Threshold.Action(rawValue: a.rawValue) ?? .warn
-        }
-        var result: [SafebuildKit.Preflight.Threshold] = []
+    package func thresholds(hostMemory: UInt64) -> [Preflight.Threshold] {
+        var result: [Preflight.Threshold] = []
         let p = preflight
         if let v = p.minAvailable.value.value {
-            result.append(.init(.minAvailable(bytes: v.bytes(hostMemory: hostMemory)), action(p.minAvailable.action.value)))
+            result.append(.init(.minAvailable(bytes: v.bytes(hostMemory: hostMemory)), p.minAvailable.action.value))
         }
         if let v = p.maxPressure.value.value {
-            result.append(.init(.maxPressure(percent: v), action(p.maxPressure.action.value)))
+            result.append(.init(.maxPressure(percent: v), p.maxPressure.action.value))
         }
         if let v = p.maxBuildCache.value.value {
-            result.append(.init(.maxBuildCache(bytes: v.bytes(hostMemory: hostMemory)), action(p.maxBuildCache.action.value)))
+            result.append(.init(.maxBuildCache(bytes: v.bytes(hostMemory: hostMemory)), p.maxBuildCache.action.value))
         }
         if let v = p.minFreeDisk.value.value {
-            result.append(.init(.minFreeDisk(bytes: v.bytes(hostMemory: hostMemory)), action(p.minFreeDisk.action.value)))
+            result.append(.init(.minFreeDisk(bytes: v.bytes(hostMemory: hostMemory)), p.minFreeDisk.action.value))
         }
         if let v = p.minFreeBlocks.value.value {
-            result.append(.init(.minFreeBlocks(order: v.order, count: UInt64(v.count)), action(p.minFreeBlocks.action.value)))
+            result.append(.init(.minFreeBlocks(order: v.order, count: UInt64(v.count)), p.minFreeBlocks.action.value))
         }
         return result
     }
 
     /// The policy's extra failure signatures, ahead of the built-in table.
     package var failureSignatures: [Signature] {
-        signatures.compactMap { s in
-            guard let failureClass = FailureClass(rawValue: s.failureClass) else { return nil }
+        signatures.map { s in
             switch s.text {
-            case .contains(let text): return .policy(failureClass, contains: text, source: s.source.description)
-            case .pattern(let pattern): return .policy(failureClass, pattern: pattern, source: s.source.description)
+            case .contains(let text): return .policy(s.failureClass, contains: text, source: s.source.description)
+            case .pattern(let pattern): return .policy(s.failureClass, pattern: pattern, source: s.source.description)
             }
         }
     }

@@ -1,0 +1,238 @@
+import Yams
+
+/// Every key of the policy, declared once: its name, type, help, and where its value lives in `Policy`. The parser
+/// reads YAML by walking these tables, and `policy show` prints the effective policy by walking the same, so a key
+/// cannot be read without being shown, or shown in another place than it is read from.
+///
+/// Order matters: it is the order of `policy show` and of the key lists in diagnostics.
+enum PolicySchema {
+    /// The policy file.
+    static let policy = PolicySection<Policy>(
+        keys: [
+            PolicyKey(
+                name: "version", help: "The policy format; this safebuild reads version 1.", type: "1", location: nil,
+                shape: .value(
+                    read: { parser, node, path, _ in
+                        if let text = parser.scalar(node, path, expected: "1"), text != "1" {
+                            parser.report(node, "version is '\(text)'; this safebuild reads version 1", expected: "1")
+                        }
+                    },
+                    show: { _, _ in nil })),
+            .section(
+                "run", help: "Defaults for `docker run`: the user's own flags always win.",
+                limits(.run)),
+            .section(
+                "build", help: "Defaults for `docker build` (and image build, builder build, buildx build).",
+                limits(.build)),
+            .list(
+                "rules", \.rules, rules,
+                help: "Rules override the defaults for the commands they match; a later rule wins over an earlier one."),
+            .section("preflight", help: "Checks before a protected command starts.", preflight),
+            .section("retry", help: "Retries of a protected command that failed for a memory reason.", retry),
+            .section("remedies", help: "How remedies act.", remedies),
+            .section("journal", help: "The attempt journal (JSON Lines, one record per attempt).", journal),
+            .list(
+                "signatures", \.signatures, signatures,
+                help: "Extra failure signatures, tried before the built-in ones."),
+            .section("docker", help: "The real docker and how safebuild stops it.", docker),
+        ],
+        hints: [
+            "memory": "it under run: or build: (or in a rule)", "swap": "it under run: or build: (or in a rule)",
+            "shm_size": "it under run: or build: (or in a rule)", "enforce": "it under build: (or in a rule)",
+        ])
+
+    /// `run:` or `build:`; only builds have `enforce`.
+    static func limits(_ command: Policy.CommandKind) -> PolicySection<Policy> {
+        let run = command == .run
+        var keys: [PolicyKey<Policy>] = [
+            .value(
+                "memory", run ? \.run.memory : \.build.memory, .memory,
+                help: "--memory for commands that did not choose one: a size, a share of host memory, or unlimited."),
+            .value(
+                "swap", run ? \.run.swap : \.build.swap, .swap,
+                help: "--memory-swap: none (no swap), unlimited, or a memory-plus-swap size (never below memory)."),
+            .value(
+                "shm_size", run ? \.run.shmSize : \.build.shmSize, .optional(.size(share: true)),
+                help: "--shm-size; empty keeps docker's default (64m)."),
+        ]
+        if run {
+            return PolicySection(keys: keys, hints: ["enforce": "it under build: (only builds have a builder to choose)"])
+        }
+        keys.append(
+            .value(
+                "enforce", \.buildEnforce, .choice,
+                help: "classic: use the classic builder so that limits are enforced; notice: keep BuildKit and say that "
+                    + "it ignores them; off: add no memory flags to builds."))
+        return PolicySection(keys: keys)
+    }
+
+    // MARK: Rules
+
+    static let ruleSettings = ["memory", "swap", "shm_size", "enforce"]
+
+    static let rules: PolicyList<Policy.Rule> = PolicyList(
+        label: { "rule \($0)" }, expected: "a list of rules, each '- match: {…}' with settings",
+        start: { Policy.Rule(number: $0, name: nil, match: .init(), source: $1) },
+        section: PolicySection(keys: [
+            .part("name", \.name, .text(), help: "A name for the rule in decisions and the journal."),
+            .section("match", help: "What the rule applies to: every key given must match.", match),
+            .optional("memory", \.memory, .memory, help: "--memory for the commands the rule matches."),
+            .optional("swap", \.swap, .swap, help: "--memory-swap for the commands the rule matches."),
+            .optional("shm_size", \.shmSize, .size(share: true), help: "--shm-size for the commands the rule matches."),
+            .optional("enforce", \.enforce, .choice, help: "build.enforce for the builds the rule matches."),
+        ]),
+        finish: { parser, node, given, rule, path in
+            if given["match"] == nil {
+                parser.report(
+                    node, "\(path) has no 'match', so it would apply to everything",
+                    expected: "match: with at least one of \(PolicyParser.list(match.names)) (defaults for everything belong under run: or build:)")
+                return
+            }
+            if rule.memory == nil, rule.swap == nil, rule.shmSize == nil, rule.enforce == nil {
+                parser.report(node, "\(path) sets nothing", expected: "at least one of \(PolicyParser.list(ruleSettings))")
+                return
+            }
+            if rule.match.command == .run, let enforce = rule.enforce {
+                parser.report(
+                    line: enforce.source.line, column: enforce.source.column,
+                    "\(path).enforce applies only to builds, but the rule matches only 'run'",
+                    expected: "command: build, or no enforce")
+            }
+            if let memory = rule.memory, let swap = rule.swap { parser.swapBelowMemory(memory, swap, path) }
+        },
+        source: \.source, showsSource: true)
+
+    static let match: PolicySection<Policy.Rule> = PolicySection(
+        keys: [
+            .part(
+                "image", \.match.image, .glob(image: true),
+                help: "Glob on the run image or any build -t tag (also tried with and without docker.io/library/ and :latest)."),
+            .part("context", \.match.context, .glob(), help: "Glob on the build context path."),
+            .part("dockerfile", \.match.dockerfile, .glob(), help: "Glob on the Dockerfile path."),
+            .part("job", \.match.job, .glob(), help: "Glob on $JOB_NAME."),
+            .part("command", \.match.command, .choice, help: "run or build."),
+        ],
+        check: { parser, node, given, rule, path in
+            if let map = node.mapping, map.count == 0 {
+                parser.report(
+                    node, "\(path) is empty, so the rule would apply to everything",
+                    expected: "at least one of \(PolicyParser.list(match.names))")
+            }
+            if rule.match.command == .run, rule.match.context != nil || rule.match.dockerfile != nil,
+                let command = given["command"]
+            {
+                parser.report(
+                    command,
+                    "\(PolicyParser.parent(of: path)) can never match: context and dockerfile belong to builds, but command is 'run'",
+                    expected: "command: build, or no context/dockerfile")
+            }
+        })
+
+    // MARK: Pre-flight, retry, remedies
+
+    static let preflight = PolicySection<Policy>(keys: [
+        .threshold("min_available", \.preflight.minAvailable, .size(share: true), help: "MemAvailable below this."),
+        .threshold(
+            "max_pressure", \.preflight.maxPressure, .percent,
+            help: "Memory pressure (PSI some avg10, percent of time stalled) above this."),
+        .threshold("max_build_cache", \.preflight.maxBuildCache, .size(share: false), help: "Build cache (docker system df) above this."),
+        .threshold("min_free_disk", \.preflight.minFreeDisk, .size(share: false), help: "Free space under docker's data root below this."),
+        .threshold(
+            "min_free_blocks", \.preflight.minFreeBlocks, .freeBlocks,
+            help: "Fewer than count free blocks of order order or higher (/proc/buddyinfo): fragmentation."),
+        .value("wait_timeout", \.preflight.waitTimeout, .duration(), help: "Longest wait for the wait action."),
+        .value(
+            "engine_timeout", \.preflight.engineTimeout, .duration(positive: true),
+            help: "Longest any daemon query may take before it counts as unreachable."),
+    ])
+
+    static let retry = PolicySection<Policy>(keys: [
+        .value("max_attempts", \.retry.maxAttempts, .integer(1...100), help: "Attempts in all, the first included (1: never retry)."),
+        .section("backoff", help: "The delay before each retry.", backoff),
+        .value("deadline", \.retry.deadline, .duration(positive: true), help: "No retry starts later than this after the first attempt."),
+        .section("raise_memory", help: "What the raise_memory remedy does.", raiseMemory),
+        .value("cooldown", \.retry.cooldown, .duration(), help: "The same remedy is not applied twice host-wide within this time."),
+        .table(
+            "ladders", \.retry.ladders, key: "failure class", .ladder,
+            expected: "a mapping of failure class to a list of remedy steps",
+            help: "Per failure class, the remedies before each retry, one list per retry (the last repeats); [] is never retried."),
+    ])
+
+    static let backoff = PolicySection<Policy>(
+        keys: [
+            .value("initial", \.retry.backoff.initial, .duration(), help: "The first delay's scale."),
+            .value("max", \.retry.backoff.max, .duration(), help: "No single delay is longer."),
+            .value(
+                "jitter", \.retry.backoff.jitter, .number(0...1, expected: "a fraction from 0 to 1, such as 0.2"),
+                help: "Fraction of each delay that is randomised, so that jobs do not retry in step."),
+        ],
+        check: { parser, _, _, policy, path in
+            let b = policy.retry.backoff
+            guard b.max.value < b.initial.value else { return }
+            let at = b.max.source.file == parser.file ? b.max.source : b.initial.source
+            guard at.file == parser.file else { return }
+            parser.report(
+                line: at.line, column: at.column,
+                "\(path).max \(TimeSpan(seconds: b.max.value)) is below \(path).initial \(TimeSpan(seconds: b.initial.value))",
+                expected: "max of at least initial")
+        })
+
+    static let raiseMemory = PolicySection<Policy>(keys: [
+        .value(
+            "factor", \.retry.raiseMemory.factor, .number(1...16, expected: "a factor from 1 to 16, such as 1.5"),
+            help: "The memory limit is multiplied by this."),
+        .value("cap", \.retry.raiseMemory.cap, .size(share: true), help: "Never above this."),
+    ])
+
+    static let remedies = PolicySection<Policy>(keys: [
+        .value("keep_storage", \.remedies.keepStorage, .size(share: false), help: "Build cache kept by prune_build_cache."),
+        .value(
+            "prune_until", \.remedies.pruneUntil, .duration(),
+            help: "Only cache and dangling images older than this are pruned (--filter until=…)."),
+        .value("drop_caches", \.remedies.dropCaches, .bool, help: "Whether drop_caches may write /proc/sys/vm/drop_caches."),
+        .value("compact_memory", \.remedies.compactMemory, .bool, help: "Whether compact_memory may write /proc/sys/vm/compact_memory."),
+        .value(
+            "lock_dir", \.remedies.lockDirectory, .text(absolutePath: true),
+            help: "Where the host-wide locks and cooldown stamps of remedies are kept."),
+    ])
+
+    // MARK: Journal, signatures, docker
+
+    static let journal = PolicySection<Policy>(keys: [
+        .value("path", \.journal.path, .text(absolutePath: true), help: "The journal file."),
+        .value("max_size", \.journal.maxSize, .size(share: false), help: "Rotated when larger than this."),
+        .value("keep", \.journal.keep, .integer(0...1000), help: "Rotated files kept."),
+        .value(
+            "metrics_path", \.journal.metricsPath, .optional(.text(absolutePath: true), off: ["off"]),
+            help: "A Prometheus textfile-collector file with counters; empty or off: none."),
+    ])
+
+    static let signatures = PolicyList<PolicySignature>(
+        label: { "signature \($0)" },
+        expected: "a list of {class: …, contains: …} or {class: …, pattern: …}",
+        // Placeholders until the keys are read: `finish` makes sure the class and exactly one text were given.
+        start: { PolicySignature(failureClass: .notMemory, text: .contains(""), source: $1) },
+        section: PolicySection(keys: [
+            .part("class", always: \.failureClass, .failureClass, help: "The failure class of a matching line."),
+            .part("contains", \.contains, .signatureText, help: "Text a line of docker's own errors contains."),
+            .part("pattern", \.pattern, .regex, help: "A regular expression a line of docker's own errors matches."),
+        ]),
+        finish: { parser, node, given, _, path in
+            let texts = (given["contains"] == nil ? 0 : 1) + (given["pattern"] == nil ? 0 : 1)
+            if given["class"] == nil || texts != 1 {
+                parser.report(
+                    node, "\(path) needs a class and exactly one of contains or pattern",
+                    expected: "{class: storage_enomem, contains: \"…\"}")
+            }
+        },
+        source: \.source, showsSource: false)
+
+    static let docker = PolicySection<Policy>(keys: [
+        .value(
+            "path", \.docker.path, .optional(.text(absolutePath: true)),
+            help: "The real docker; empty: the first docker on PATH that is not safebuild."),
+        .value(
+            "stop_grace", \.docker.stopGrace, .duration(),
+            help: "After a forwarded SIGTERM or SIGHUP, how long docker and a run container get before they are killed."),
+    ])
+}

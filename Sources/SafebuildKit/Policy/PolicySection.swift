@@ -1,0 +1,14 @@
+import Yams
+
+/// A mapping of policy keys (the policy itself, `run:`, `retry.backoff:`, a rule): which keys it takes, in the order
+/// `policy show` prints them and diagnostics list them, and the checks across them.
+struct PolicySection<Root>: Sendable {
+    var keys: [PolicyKey<Root>]
+    /// Keys that belong elsewhere, and where: `memory` at the top is "it under run: or build: (or in a rule)".
+    var hints: [String: String] = [:]
+    /// Runs once the keys are read, whatever their problems: the section's node, the value node of each key given,
+    /// the value, and the section's path.
+    var check: (@Sendable (PolicyParser, Node, [String: Node], inout Root, String) -> Void)?
+
+    var names: [String] { keys.map(\.name) }
+}
