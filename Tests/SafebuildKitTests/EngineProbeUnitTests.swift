@@ -164,7 +164,7 @@ import Foundation
     }
 
     @Test func unknownOptionIsAUsageError() {
-        #expect(throws: SafebuildError.self) { try Doctor.run(arguments: ["--frobnicate"], options: SafebuildOptions(), environment: [:]) }
+        #expect(throws: SafebuildError.self) { try runOwn(["doctor", "--frobnicate"]) }
     }
 }
 

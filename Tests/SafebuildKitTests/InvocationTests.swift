@@ -142,6 +142,10 @@ import Testing
         ("--version", .version, []),
         ("--sb-help", .help, []),
         ("--sb-quiet --sb-help", .help, []),
+        ("--generate-completion-script bash", .completionScript, ["bash"]),
+        ("--sb-quiet --generate-completion-script", .completionScript, []),
+        ("help journal show", .journal, ["show", "--help"]),
+        ("help doctor", .doctor, ["--help"]),
     ])
     func ownCommands(_ line: String, _ command: Invocation.OwnCommand, _ rest: [String]) throws {
         guard case .own(let got, let arguments, _) = try parse(line) else {
@@ -161,6 +165,11 @@ import Testing
         ("help", "safebuild"),
         ("-v", "safebuild"),
         ("ps --sb-dry-run", "safebuild"),
+        ("--generate-completion-script bash", "docker"),
+        ("completion bash", "safebuild"),
+        ("help ps", "safebuild"),
+        ("help run", "safebuild"),
+        ("ps doctor", "safebuild"),
     ])
     func dockersOwn(_ line: String, _ argv0: String) throws {
         guard case .docker(let commandLine, _) = try parse(line, argv0: argv0) else {
