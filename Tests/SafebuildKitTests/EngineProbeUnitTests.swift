@@ -35,6 +35,14 @@ import Foundation
         #expect(try Self.resolve(["-c", "default"], ["DOCKER_CONTEXT": "local"]).host == "unix:///var/run/docker.sock")
     }
 
+    /// Every spelling docker's flag parser reads: `-Hx`, `-H=x`, `-cname`, combined with a bool (`-Dcname`).
+    @Test func shortFlagsAsTheDockerCLI() throws {
+        #expect(try Self.resolve(["-Hunix:///b.sock"], ["DOCKER_HOST": "tcp://x:2375"]).host == "unix:///b.sock")
+        #expect(try Self.resolve(["-H=unix:///b.sock"], [:]).host == "unix:///b.sock")
+        #expect(try Self.resolve(["-Dclocal"], [:]).host == "unix:///run/user/1000/docker.sock")
+        #expect(try Self.resolve(["--host", "unix:///a.sock", "-H", "unix:///b.sock"], [:]).host == "unix:///b.sock")
+    }
+
     @Test func missingContextIsAUsageError() {
         #expect(throws: SafebuildError.self) { try Self.resolve(["--context", "nope"], [:]) }
         do {

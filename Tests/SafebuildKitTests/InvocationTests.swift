@@ -110,6 +110,36 @@ import Testing
         #expect(line.commandArgumentsIndex == 4)
     }
 
+    /// The values of docker's global flags, by their long names, in every spelling pflag reads; the last one wins.
+    @Test(arguments: [
+        ("-H unix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("-Hunix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("-H=unix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("--host=a -H b ps", "--host", "b"),
+        ("-c remote run img", "--context", "remote"),
+        ("-Dcremote ps", "--context", "remote"),
+        ("--context=remote ps", "--context", "remote"),
+        ("--config /tmp/cfg --context=x ps", "--config", "/tmp/cfg"),
+        ("-Dl debug ps", "--log-level", "debug"),
+        ("-D -l=warn ps", "--log-level", "warn"),
+        ("--tlsverify=false ps", "--tlsverify", "false"),
+        ("ps -H x", "--host", nil),
+        ("--badflag -H x ps", "--host", nil),
+        ("-H", "--host", nil),
+    ] as [(String, String, String?)])
+    func globalFlagValues(_ line: String, _ name: String, _ value: String?) {
+        #expect(DockerCommandLine(line.split(separator: " ").map(String.init)).global(name) == value)
+    }
+
+    @Test func globalFlagsAreReadWithTheWordsTheyTake() {
+        let line = DockerCommandLine(["-D", "-Hx", "--config", "c", "-l", "info", "build", "-t", "a", "."])
+        #expect(line.globals == [
+            FlagUse(name: "--debug", value: nil, range: 0..<1), FlagUse(name: "--host", value: "x", range: 1..<2),
+            FlagUse(name: "--config", value: "c", range: 2..<4), FlagUse(name: "--log-level", value: "info", range: 4..<6),
+        ])
+        #expect(line.options.values("--tag") == ["a"])
+    }
+
     /// No subcommand at all: docker prints its usage or version; safebuild passes it through.
     @Test(arguments: [[], ["-v"], ["--version"], ["--help"], ["-H", "x"], ["-D"]])
     func noSubcommand(_ arguments: [String]) {
