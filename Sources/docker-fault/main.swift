@@ -36,9 +36,9 @@ func execReal() -> Never {
     exit(127)
 }
 
-/// The protected subcommand, as safebuild reads docker's command line: "run", "build" or nil.
+/// The protected subcommand ("run" or "build", `--help` or not), as safebuild reads docker's command line.
 func subcommand(_ args: [String]) -> String? {
-    DockerCommandLine(args).protected?.name
+    DockerCommandLine(args).spelled?.name
 }
 
 // Verbatim texts (sources in README.md, "Failures and retries"): the daemon's error, without docker's CLI wrapping.

@@ -140,6 +140,17 @@ import Testing
         #expect(line.options.values("--tag") == ["a"])
     }
 
+    /// docker-fault fails a `run --help` too: the words still spell a protected command.
+    @Test(arguments: [
+        ("run --help", ProtectedCommand.run), ("container run --help", .run), ("build -h .", .build(.docker)),
+        ("buildx b --help", .build(.buildx)),
+    ])
+    func helpStillSpellsItsCommand(_ line: String, _ spelled: ProtectedCommand) {
+        let commandLine = DockerCommandLine(line.split(separator: " ").map(String.init))
+        #expect(commandLine.protected == nil)
+        #expect(commandLine.spelled == spelled)
+    }
+
     /// No subcommand at all: docker prints its usage or version; safebuild passes it through.
     @Test(arguments: [[], ["-v"], ["--version"], ["--help"], ["-H", "x"], ["-D"]])
     func noSubcommand(_ arguments: [String]) {

@@ -15,6 +15,9 @@ package struct DockerCommandLine: Equatable, Sendable {
     package let command: [String]
     /// The protected command this is, if any.
     package let protected: ProtectedCommand?
+    /// The protected command the subcommand's words spell, even when it only asks docker for its help (then
+    /// `protected` is nil).
+    package let spelled: ProtectedCommand?
 
     /// Index in `arguments` of the first argument after the subcommand's words.
     package var commandArgumentsIndex: Int { commandIndex + command.count }
@@ -38,6 +41,7 @@ package struct DockerCommandLine: Equatable, Sendable {
         self.commandIndex = index
         let (words, kind) = DockerCommandLine.recognise(arguments, from: index)
         self.command = words
+        self.spelled = kind
         // `docker build --help` is docker's to answer (for `run`, `-h` is --hostname, and after the image `--help`
         // is the container's).
         if let kind,
