@@ -36,8 +36,8 @@ package struct EngineEndpoint: Codable, Sendable, Equatable {
         } else if let env = environment["DOCKER_CONTEXT"], !env.isEmpty {
             name = env
             origin = "DOCKER_CONTEXT=\(env)"
-        } else if let config = read("\(configDir)/config.json"), let current = JSONValue.parse(config)?["currentContext"]?.string,
-            !current.isEmpty
+        } else if let config = read("\(configDir)/config.json"),
+            let current = DockerJSON.decode(DockerJSON.ConfigFile.self, from: config)?.currentContext, !current.isEmpty
         {
             name = current
             origin = "currentContext \(current) in \(configDir)/config.json"
@@ -50,7 +50,7 @@ package struct EngineEndpoint: Codable, Sendable, Equatable {
             throw SafebuildError(
                 .usage, "docker context \"\(name)\" (\(origin)) does not exist: no \(metaPath); run 'docker context ls'")
         }
-        guard let host = JSONValue.parse(meta)?["Endpoints"]?["docker"]?["Host"]?.string else {
+        guard let host = DockerJSON.decode(DockerJSON.ContextMeta.self, from: meta)?.endpoints?.docker?.host else {
             throw SafebuildError(.usage, "docker context \"\(name)\": \(metaPath) has no Endpoints.docker.Host")
         }
         return EngineEndpoint(host: host, context: name, origin: origin)
