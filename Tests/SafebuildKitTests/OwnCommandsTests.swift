@@ -33,6 +33,9 @@ func runOwn(
 
     @Test func versionAndHelp() throws {
         #expect(try runOwn(["--version"]).out == "safebuild \(Safebuild.version)\n")
+        // Alone it is answered before parsing; ArgumentParser gives the same answer wherever else it is asked.
+        #expect(try runOwn(["doctor", "--version"]).out == "safebuild \(Safebuild.version)\n")
+        #expect(try runOwn(["journal", "list", "--version"]).out == "safebuild \(Safebuild.version)\n")
         let help = try runOwn(["--sb-help"])
         #expect(help.status == 0)
         #expect(help.out.contains("USAGE: safebuild [safebuild options] <docker arguments…>"))
