@@ -17,19 +17,24 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // safebuild's own commands only (doctor, policy, journal, retry): never on the docker path.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C shims for what Swift cannot call directly (variadic ioctl, pseudo-terminals, signalfd).
         .target(name: "CSafebuild"),
         .target(
             name: "SafebuildKit",
-            dependencies: ["CSafebuild", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "CSafebuild", .product(name: "Yams", package: "Yams"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             resources: [.embedInCode("Resources/default-policy.yml")],
             swiftSettings: strict
         ),
         .executableTarget(name: "safebuild", dependencies: ["SafebuildKit"], swiftSettings: strict),
         // The fault-injection front used by tests and the recovery benchmark (see Scripts/).
-        .executableTarget(name: "docker-fault", dependencies: ["CSafebuild"], swiftSettings: strict),
+        .executableTarget(name: "docker-fault", dependencies: ["SafebuildKit"], swiftSettings: strict),
         .target(name: "SafebuildTestSupport", dependencies: ["SafebuildKit"], swiftSettings: strict),
         .testTarget(
             name: "SafebuildKitTests",

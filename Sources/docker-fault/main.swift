@@ -10,6 +10,7 @@
 //   DOCKER_FAULT_STATUS    the exit status for DOCKER_FAULT_TEXT (default: 125 for run, 1 for build)
 //   DOCKER_FAULT_REAL      the real docker (default /usr/bin/docker)
 import Glibc
+import SafebuildKit
 
 func env(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
@@ -35,23 +36,9 @@ func execReal() -> Never {
     exit(127)
 }
 
-/// The protected subcommand, after docker's global flags: "run", "build" or nil.
+/// The protected subcommand ("run" or "build", `--help` or not), as safebuild reads docker's command line.
 func subcommand(_ args: [String]) -> String? {
-    let valued: Set<String> = ["-H", "--host", "-c", "--context", "--config", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey"]
-    var i = 0
-    while i < args.count {
-        let a = args[i]
-        if valued.contains(a) { i += 2; continue }
-        if a.hasPrefix("-") { i += 1; continue }
-        let next = i + 1 < args.count ? args[i + 1] : ""
-        switch a {
-        case "run", "build": return a
-        case "container": return next == "run" ? "run" : nil
-        case "image", "builder", "buildx": return next == "build" ? "build" : nil
-        default: return nil
-        }
-    }
-    return nil
+    DockerCommandLine(args).spelled?.name
 }
 
 // Verbatim texts (sources in README.md, "Failures and retries"): the daemon's error, without docker's CLI wrapping.

@@ -8,7 +8,7 @@ enum Engine {
     static var docker: String { environment["SAFEBUILD_TEST_DOCKER"] ?? "/usr/bin/docker" }
     static var image: String { environment["SAFEBUILD_TEST_IMAGE"] ?? "safebuild-test/busybox:latest" }
     static var endpoint: EngineEndpoint {
-        (try? EngineEndpoint.resolve(globalFlags: [], environment: environment, read: HostReader.read))
+        (try? EngineEndpoint.resolve(DockerCommandLine([]), environment: environment, read: HostReader.read))
             ?? EngineEndpoint(host: EngineEndpoint.defaultHost, context: nil, origin: "default")
     }
 
@@ -38,9 +38,10 @@ struct EngineProbeTests {
     }
 
     /// `docker system df`'s Build Cache row as {"Type":…,"TotalCount":…,"Active":…,"Size":…,"Reclaimable":…}.
-    func cliBuildCacheRow() throws -> JSONValue? {
+    func cliBuildCacheRow() throws -> [String: String]? {
         let out = try Engine.run(["system", "df", "--format", "{{json .}}"], timeout: 30).stdout
-        return out.split(separator: "\n").compactMap { JSONValue.parse(String($0)) }.first { $0["Type"]?.string == "Build Cache" }
+        return out.split(separator: "\n").compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+            .first { $0["Type"] == "Build Cache" }
     }
 
     @Test func buildCacheMatchesDockerSystemDf() throws {
@@ -53,10 +54,10 @@ struct EngineProbeTests {
             let after = EngineProbes.gather(endpoint: Engine.endpoint, timeout: 10, docker: nil, environment: Engine.environment)
             guard let cache = before.buildCache, cache == after.buildCache, let row else { continue }
             #expect(cache.records >= 4)
-            #expect(row["TotalCount"]?.string == String(cache.records))
-            #expect(row["Active"]?.string == String(cache.inUse))
-            #expect(row["Size"]?.string == ByteSize.dockerHuman(cache.size))
-            #expect(row["Reclaimable"]?.string == ByteSize.dockerHuman(cache.reclaimable))
+            #expect(row["TotalCount"] == String(cache.records))
+            #expect(row["Active"] == String(cache.inUse))
+            #expect(row["Size"] == ByteSize.dockerHuman(cache.size))
+            #expect(row["Reclaimable"] == ByteSize.dockerHuman(cache.reclaimable))
             matched = true
             break
         }

@@ -14,7 +14,7 @@ import Foundation
     static func resolve(_ flags: [String], _ env: [String: String], files: [String: String] = files) throws -> EngineEndpoint {
         var environment = env
         environment["HOME"] = home
-        return try EngineEndpoint.resolve(globalFlags: flags, environment: environment, read: { files[$0] })
+        return try EngineEndpoint.resolve(DockerCommandLine(flags), environment: environment, read: { files[$0] })
     }
 
     @Test func sha256OfKnownVectors() {
@@ -33,6 +33,14 @@ import Foundation
         #expect(fromConfig.host == "ssh://ci@build1" && fromConfig.socketPath == nil && fromConfig.context == "remote")
         #expect(try Self.resolve([], [:], files: [:]) == EngineEndpoint(host: "unix:///var/run/docker.sock", context: nil, origin: "default"))
         #expect(try Self.resolve(["-c", "default"], ["DOCKER_CONTEXT": "local"]).host == "unix:///var/run/docker.sock")
+    }
+
+    /// Every spelling docker's flag parser reads: `-Hx`, `-H=x`, `-cname`, combined with a bool (`-Dcname`).
+    @Test func shortFlagsAsTheDockerCLI() throws {
+        #expect(try Self.resolve(["-Hunix:///b.sock"], ["DOCKER_HOST": "tcp://x:2375"]).host == "unix:///b.sock")
+        #expect(try Self.resolve(["-H=unix:///b.sock"], [:]).host == "unix:///b.sock")
+        #expect(try Self.resolve(["-Dclocal"], [:]).host == "unix:///run/user/1000/docker.sock")
+        #expect(try Self.resolve(["--host", "unix:///a.sock", "-H", "unix:///b.sock"], [:]).host == "unix:///b.sock")
     }
 
     @Test func missingContextIsAUsageError() {
@@ -58,15 +66,16 @@ import Foundation
         let infoRaw = Self.raw("info-response.http")
         let info = try HTTPResponse.parse(infoRaw, source: "GET /info")
         #expect(HTTPResponse.completeLength(infoRaw) == infoRaw.count)
-        let json = try #require(JSONValue.parse(info.body))
-        #expect(json["DockerRootDir"]?.string == "/tmp/sb-dev/root")
+        let json = try #require(DockerJSON.decode(DockerJSON.Info.self, from: info.body))
+        #expect(json.rootDir == "/tmp/sb-dev/root")
         var figures = EngineFigures(endpoint: EngineEndpoint(host: "unix:///x", context: nil, origin: "test"), reachable: true)
         EngineProbes.apply(info: json, to: &figures)
         #expect(figures.cgroupVersion == "1" && figures.noSwapLimit == false)
-        let version = try #require(JSONValue.parse(try HTTPResponse.parse(Self.raw("version-response.http"), source: "v").body))
-        #expect(version["Version"]?.string == "20.10.24+dfsg1" && version["ApiVersion"]?.string == "1.41")
+        let version = try #require(
+            DockerJSON.decode(DockerJSON.Version.self, from: try HTTPResponse.parse(Self.raw("version-response.http"), source: "v").body))
+        #expect(version.version == "20.10.24+dfsg1" && version.apiVersion == "1.41")
         let images = try HTTPResponse.parse(Self.raw("images-dangling-response.http"), source: "i")
-        #expect(JSONValue.parse(images.body)?.array?.count == 0)
+        #expect(DockerJSON.decode([DockerJSON.ImageSummary].self, from: images.body)?.count == 0)
     }
 
     @Test func truncatedAnswersAreErrorsNotCrashes() {
@@ -85,14 +94,15 @@ import Foundation
         #expect(throws: ProbeError.self) {
             try HTTPResponse.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\nab".utf8), source: "GET /x")
         }
-        #expect(JSONValue.parse("{\"a\": [1, 2") == nil)
+        #expect(DockerJSON.decode(DockerJSON.Info.self, from: "{\"a\": [1, 2") == nil)
     }
 
     /// GET /system/df and `docker system df`, taken back to back on the dev engine: the CLI's Build Cache SIZE is
     /// the sum over records with Shared=false (the three shared 200 kB records are left out).
     @Test func buildCacheMatchesDockerSystemDf() throws {
-        let json = try #require(JSONValue.parse(HostReader.read(HostFixture.path("engine/system-df-buildkit.json")) ?? ""))
-        let cache = BuildCacheFigures.parse(json["BuildCache"]?.array ?? [])
+        let json = try #require(
+            DockerJSON.decode(DockerJSON.SystemDF.self, from: HostReader.read(HostFixture.path("engine/system-df-buildkit.json")) ?? ""))
+        let cache = BuildCacheFigures.parse(json.buildCache ?? [])
         let cli = HostFixture.text("engine/system-df-cli.txt").split(separator: "\n").first { $0.hasPrefix("Build Cache") }
         let columns = try #require(cli).split(separator: " ", omittingEmptySubsequences: true)
         // Build Cache  TOTAL ACTIVE SIZE RECLAIMABLE
@@ -157,14 +167,15 @@ import Foundation
     @Test func jsonCarriesFindingsAndFigures() throws {
         let figures = try Self.figures()
         let findings = Doctor.diagnose(figures, now: 0, hours: 24)
-        let json = try #require(JSONValue.parse(Doctor.json(findings, figures: figures)))
-        #expect(json["status"]?.number == 2)
-        #expect(json["findings"]?.array?.count == findings.count)
-        #expect(json["figures"]?["memory"]?["available"]?.number == Double(23_638_208 * 1024))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(Doctor.json(findings, figures: figures).utf8)) as? [String: Any])
+        #expect((json["status"] as? NSNumber)?.intValue == 2)
+        #expect((json["findings"] as? [Any])?.count == findings.count)
+        let memory = (json["figures"] as? [String: Any])?["memory"] as? [String: Any]
+        #expect((memory?["available"] as? NSNumber)?.doubleValue == Double(23_638_208 * 1024))
     }
 
     @Test func unknownOptionIsAUsageError() {
-        #expect(throws: SafebuildError.self) { try Doctor.run(arguments: ["--frobnicate"], options: SafebuildOptions(), environment: [:]) }
+        #expect(throws: SafebuildError.self) { try runOwn(["doctor", "--frobnicate"]) }
     }
 }
 

@@ -275,7 +275,11 @@ enum HostFixture {
             for end in stride(from: 0, through: raw.count, by: max(1, raw.count / 300)) {
                 let part = Array(raw[..<end])
                 _ = HTTPResponse.completeLength(part)
-                if let body = try? HTTPResponse.parse(part, source: name).body { _ = JSONValue.parse(body) }
+                if let body = try? HTTPResponse.parse(part, source: name).body {
+                    _ = DockerJSON.decode(DockerJSON.Info.self, from: body)
+                    _ = DockerJSON.decode(DockerJSON.SystemDF.self, from: body)
+                    _ = DockerJSON.decode(DockerJSON.Version.self, from: body)
+                }
             }
         }
     }

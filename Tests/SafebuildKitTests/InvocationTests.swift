@@ -110,6 +110,47 @@ import Testing
         #expect(line.commandArgumentsIndex == 4)
     }
 
+    /// The values of docker's global flags, by their long names, in every spelling pflag reads; the last one wins.
+    @Test(arguments: [
+        ("-H unix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("-Hunix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("-H=unix:///x.sock run img", "--host", "unix:///x.sock"),
+        ("--host=a -H b ps", "--host", "b"),
+        ("-c remote run img", "--context", "remote"),
+        ("-Dcremote ps", "--context", "remote"),
+        ("--context=remote ps", "--context", "remote"),
+        ("--config /tmp/cfg --context=x ps", "--config", "/tmp/cfg"),
+        ("-Dl debug ps", "--log-level", "debug"),
+        ("-D -l=warn ps", "--log-level", "warn"),
+        ("--tlsverify=false ps", "--tlsverify", "false"),
+        ("ps -H x", "--host", nil),
+        ("--badflag -H x ps", "--host", nil),
+        ("-H", "--host", nil),
+    ] as [(String, String, String?)])
+    func globalFlagValues(_ line: String, _ name: String, _ value: String?) {
+        #expect(DockerCommandLine(line.split(separator: " ").map(String.init)).global(name) == value)
+    }
+
+    @Test func globalFlagsAreReadWithTheWordsTheyTake() {
+        let line = DockerCommandLine(["-D", "-Hx", "--config", "c", "-l", "info", "build", "-t", "a", "."])
+        #expect(line.globals == [
+            FlagUse(name: "--debug", value: nil, range: 0..<1), FlagUse(name: "--host", value: "x", range: 1..<2),
+            FlagUse(name: "--config", value: "c", range: 2..<4), FlagUse(name: "--log-level", value: "info", range: 4..<6),
+        ])
+        #expect(line.options.values("--tag") == ["a"])
+    }
+
+    /// docker-fault fails a `run --help` too: the words still spell a protected command.
+    @Test(arguments: [
+        ("run --help", ProtectedCommand.run), ("container run --help", .run), ("build -h .", .build(.docker)),
+        ("buildx b --help", .build(.buildx)),
+    ])
+    func helpStillSpellsItsCommand(_ line: String, _ spelled: ProtectedCommand) {
+        let commandLine = DockerCommandLine(line.split(separator: " ").map(String.init))
+        #expect(commandLine.protected == nil)
+        #expect(commandLine.spelled == spelled)
+    }
+
     /// No subcommand at all: docker prints its usage or version; safebuild passes it through.
     @Test(arguments: [[], ["-v"], ["--version"], ["--help"], ["-H", "x"], ["-D"]])
     func noSubcommand(_ arguments: [String]) {
@@ -142,6 +183,10 @@ import Testing
         ("--version", .version, []),
         ("--sb-help", .help, []),
         ("--sb-quiet --sb-help", .help, []),
+        ("--generate-completion-script bash", .completionScript, ["bash"]),
+        ("--sb-quiet --generate-completion-script", .completionScript, []),
+        ("help journal show", .journal, ["show", "--help"]),
+        ("help doctor", .doctor, ["--help"]),
     ])
     func ownCommands(_ line: String, _ command: Invocation.OwnCommand, _ rest: [String]) throws {
         guard case .own(let got, let arguments, _) = try parse(line) else {
@@ -161,6 +206,11 @@ import Testing
         ("help", "safebuild"),
         ("-v", "safebuild"),
         ("ps --sb-dry-run", "safebuild"),
+        ("--generate-completion-script bash", "docker"),
+        ("completion bash", "safebuild"),
+        ("help ps", "safebuild"),
+        ("help run", "safebuild"),
+        ("ps doctor", "safebuild"),
     ])
     func dockersOwn(_ line: String, _ argv0: String) throws {
         guard case .docker(let commandLine, _) = try parse(line, argv0: argv0) else {

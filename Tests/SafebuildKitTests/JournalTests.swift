@@ -42,6 +42,13 @@ func sampleAttempt(invocation: String = "20261123-094236-3f9a2c", attempt: Int =
 
 @Suite("Journal")
 struct JournalTests {
+    /// `safebuild journal ARGUMENTS…` on the fixture, at `fixtureNow`; stdout goes to `print`.
+    func journal(_ arguments: [String], print: @escaping (String) -> Void) throws(SafebuildError) -> Int32 {
+        var options = SafebuildOptions()
+        options.journalPath = journalFixture
+        return try runOwn(["journal"] + arguments, options: options, now: fixtureNow, out: print).status
+    }
+
     // MARK: - Summary and filters on the fixture
 
     @Test func fixtureSummaryMatchesItsKnownCounts() throws {
@@ -73,7 +80,7 @@ struct JournalTests {
 
     @Test func summaryTextAndJSONSayTheSame() throws {
         var text = ""
-        _ = try JournalCommand.run(arguments: ["summary"], journalPath: journalFixture, now: fixtureNow) { text += $0 }
+        _ = try journal(["summary"]) { text += $0 }
         #expect(text.contains("invocations:      7\n"))
         #expect(text.contains("saved by a retry: 2\n"))
         #expect(text.contains("failed for good:  1\n"))
@@ -81,7 +88,7 @@ struct JournalTests {
         #expect(text.contains("remedies run:     6, reclaimed 1.5 GB\n"))
         #expect(text.contains("unreadable lines skipped: 2"))
         var json = ""
-        _ = try JournalCommand.run(arguments: ["summary", "--json"], journalPath: journalFixture, now: fixtureNow) {
+        _ = try journal(["summary", "--json"]) {
             json += $0
         }
         let decoded = try JSONDecoder().decode(JournalSummary.self, from: Data(json.utf8))
@@ -105,9 +112,7 @@ struct JournalTests {
     func listFilters(arguments: [String], expected: [String]) throws {
         var out = ""
         let limit = arguments.contains("--limit") ? [] : ["--limit", "0"]
-        _ = try JournalCommand.run(
-            arguments: ["--json"] + limit + arguments, journalPath: journalFixture, now: fixtureNow
-        ) { out += $0 }
+        _ = try journal(["--json"] + limit + arguments) { out += $0 }
         let ids = try out.split(separator: "\n").map {
             try JSONDecoder().decode(InvocationRecord.self, from: Data($0.utf8)).id
         }
@@ -117,7 +122,7 @@ struct JournalTests {
 
     @Test func listTableShowsOneRowPerInvocation() throws {
         var out = ""
-        _ = try JournalCommand.run(arguments: ["--outcome", "failed"], journalPath: journalFixture, now: fixtureNow) {
+        _ = try journal(["--outcome", "failed"]) {
             out += $0
         }
         let lines = out.split(separator: "\n")
@@ -130,10 +135,10 @@ struct JournalTests {
 
     @Test func badFiltersSayWhatToGive() {
         #expect(throws: SafebuildError.self) {
-            try JournalCommand.run(arguments: ["--since", "yesterday"], journalPath: journalFixture, now: fixtureNow) { _ in }
+            try journal(["--since", "yesterday"]) { _ in }
         }
         do {
-            _ = try JournalCommand.run(arguments: ["--outcome", "broken"], journalPath: journalFixture, now: fixtureNow) { _ in }
+            _ = try journal(["--outcome", "broken"]) { _ in }
             Issue.record("no error")
         } catch {
             #expect(error.status == .usage)
@@ -143,7 +148,7 @@ struct JournalTests {
 
     @Test func showPrintsEveryRecordOfOneInvocation() throws {
         var out = ""
-        _ = try JournalCommand.run(arguments: ["show", "20261123-0900"], journalPath: journalFixture, now: fixtureNow) {
+        _ = try journal(["show", "20261123-0900"]) {
             out += $0
         }
         #expect(out.contains("attempt 1/3: 2026-11-23T09:00:00.000Z (2m), exit status 137, class oom_container"))
@@ -152,14 +157,12 @@ struct JournalTests {
         #expect(out.contains("  decision: give up: no attempts left"))
         #expect(out.hasPrefix("invocation 20261123-090000-cccccc\n"))
         var refused = ""
-        _ = try JournalCommand.run(arguments: ["show", "20261123-091000"], journalPath: journalFixture, now: fixtureNow) {
+        _ = try journal(["show", "20261123-091000"]) {
             refused += $0
         }
         #expect(refused.contains("  pre-flight: 310 MB of memory available, below the 512 MB the policy requires\n"))
         var json = ""
-        _ = try JournalCommand.run(
-            arguments: ["show", "20261123-090000-cccccc", "--json"], journalPath: journalFixture, now: fixtureNow
-        ) { json += $0 }
+        _ = try journal(["show", "20261123-090000-cccccc", "--json"]) { json += $0 }
         #expect(json.split(separator: "\n").count == 4)
     }
 

@@ -511,18 +511,9 @@ private let mib = Size.mib
 // MARK: - safebuild policy show / check / path
 
 @Suite struct PolicyCommandTests {
-    struct Run {
-        var status: Int32 = 0
-        var out = ""
-        var err = ""
-    }
-
-    func run(_ arguments: [String], cwd: String, options: SafebuildOptions = SafebuildOptions()) throws(SafebuildError) -> Run {
-        var result = Run()
-        result.status = try PolicyCommand.run(
-            arguments: arguments, options: options, environment: [:], currentDirectory: cwd,
-            hostPath: cwd + "/no-host-policy.yml", hostMemory: 16 * gib, out: { result.out += $0 }, err: { result.err += $0 })
-        return result
+    /// `safebuild policy ARGUMENTS…` in `cwd`, with no host policy and 16 GiB of memory.
+    func run(_ arguments: [String], cwd: String, options: SafebuildOptions = SafebuildOptions()) throws(SafebuildError) -> OwnRun {
+        try runOwn(["policy"] + arguments, options: options, cwd: cwd)
     }
 
     @Test func checkValidAndInvalid() throws {
@@ -639,7 +630,7 @@ private let mib = Size.mib
             Issue.record("expected a usage error")
         } catch {
             #expect(error.status == .usage)
-            #expect(error.message.hasPrefix("unknown policy subcommand 'chek'; did you mean 'check'?"))
+            #expect(error.message.hasPrefix("Unexpected argument 'chek'; did you mean 'check'?"))
         }
     }
 }

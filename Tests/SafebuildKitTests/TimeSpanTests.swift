@@ -79,8 +79,10 @@ import Testing
         ("-5m", "--since -5m: give a duration (90s, 30m, 2h, 1d, 2w) or a time (2026-11-23T10:00)"),
     ])
     func journalRefuses(text: String, message: String) {
-        do {
-            _ = try JournalCommand.run(arguments: ["--since", text], journalPath: "/nonexistent/journal.jsonl", now: 0) { _ in }
+        do throws(SafebuildError) {
+            var options = SafebuildOptions()
+            options.journalPath = "/nonexistent/journal.jsonl"
+            _ = try runOwn(["journal", "--since=\(text)"], options: options)
             Issue.record("--since \(text) was accepted")
         } catch {
             #expect(error.status == .usage)

@@ -12,7 +12,9 @@ package enum Safebuild {
                 argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
             switch invocation {
             case .own(let command, let rest, let options):
-                exit(try OwnCommands.run(command, arguments: rest, options: options, environment: environment))
+                // The only way into ArgumentParser.
+                exit(try OwnCommands.run(
+                    command.commandLine(rest), context: .live(options: options, environment: environment)))
             case .docker(let commandLine, let options):
                 exit(try dockerCommand(commandLine, options: options, environment: environment))
             }

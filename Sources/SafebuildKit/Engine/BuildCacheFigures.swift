@@ -11,13 +11,13 @@ package struct BuildCacheFigures: Codable, Sendable, Equatable {
 
     /// From the `BuildCache` array of `GET /system/df`: docker's CLI (cli/command/formatter/disk_usage.go, 20.10)
     /// sums `Size` over records with `Shared == false` for SIZE and leaves out `InUse` ones for RECLAIMABLE.
-    static func parse(_ records: [JSONValue]) -> BuildCacheFigures {
+    static func parse(_ records: [DockerJSON.BuildCacheRecord]) -> BuildCacheFigures {
         var figures = BuildCacheFigures(records: records.count, inUse: 0, size: 0, reclaimable: 0, shared: 0)
         for record in records {
-            let size = record["Size"]?.int64 ?? 0
-            let inUse = record["InUse"]?.bool ?? false
+            let size = record.size ?? 0
+            let inUse = record.inUse ?? false
             if inUse { figures.inUse += 1 }
-            if record["Shared"]?.bool ?? false {
+            if record.shared ?? false {
                 figures.shared += size
             } else {
                 figures.size += size

@@ -16,28 +16,13 @@ package struct EngineEndpoint: Codable, Sendable, Equatable {
 
     package static let defaultHost = "unix:///var/run/docker.sock"
 
+    /// The engine of `commandLine` (its `-H`/`--host`, `-c`/`--context` and `--config`) in `environment`.
     package static func resolve(
-        globalFlags: [String], environment: [String: String], read: (String) -> String?
+        _ commandLine: DockerCommandLine, environment: [String: String], read: (String) -> String?
     ) throws(SafebuildError) -> EngineEndpoint {
-        var hostFlag: String?, contextFlag: String?, configFlag: String?
-        var i = 0
-        while i < globalFlags.count {
-            let flag = globalFlags[i]
-            func value(_ names: [String]) -> String? {
-                for name in names {
-                    if flag == name, i + 1 < globalFlags.count {
-                        i += 1
-                        return globalFlags[i]
-                    }
-                    if name.hasPrefix("--"), flag.hasPrefix(name + "=") { return String(flag.dropFirst(name.count + 1)) }
-                }
-                return nil
-            }
-            if let v = value(["-H", "--host"]) { hostFlag = v } else if let v = value(["-c", "--context"]) {
-                contextFlag = v
-            } else if let v = value(["--config"]) { configFlag = v }
-            i += 1
-        }
+        let hostFlag = commandLine.global("--host")
+        let contextFlag = commandLine.global("--context")
+        let configFlag = commandLine.global("--config")
         if let hostFlag { return EngineEndpoint(host: hostFlag, context: nil, origin: "-H \(hostFlag)") }
         let configDir = configFlag ?? environment["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "\(environment["HOME"] ?? "/root")/.docker"
@@ -51,8 +36,8 @@ package struct EngineEndpoint: Codable, Sendable, Equatable {
         } else if let env = environment["DOCKER_CONTEXT"], !env.isEmpty {
             name = env
             origin = "DOCKER_CONTEXT=\(env)"
-        } else if let config = read("\(configDir)/config.json"), let current = JSONValue.parse(config)?["currentContext"]?.string,
-            !current.isEmpty
+        } else if let config = read("\(configDir)/config.json"),
+            let current = DockerJSON.decode(DockerJSON.ConfigFile.self, from: config)?.currentContext, !current.isEmpty
         {
             name = current
             origin = "currentContext \(current) in \(configDir)/config.json"
@@ -65,7 +50,7 @@ package struct EngineEndpoint: Codable, Sendable, Equatable {
             throw SafebuildError(
                 .usage, "docker context \"\(name)\" (\(origin)) does not exist: no \(metaPath); run 'docker context ls'")
         }
-        guard let host = JSONValue.parse(meta)?["Endpoints"]?["docker"]?["Host"]?.string else {
+        guard let host = DockerJSON.decode(DockerJSON.ContextMeta.self, from: meta)?.endpoints?.docker?.host else {
             throw SafebuildError(.usage, "docker context \"\(name)\": \(metaPath) has no Endpoints.docker.Host")
         }
         return EngineEndpoint(host: host, context: name, origin: origin)

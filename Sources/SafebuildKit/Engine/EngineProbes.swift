@@ -19,14 +19,14 @@ package enum EngineProbes {
 
     static func viaAPI(endpoint: EngineEndpoint, client: EngineClient, deadline: Double, withBuildCache: Bool) -> EngineFigures {
         var figures = EngineFigures(endpoint: endpoint, reachable: false)
-        func call(_ name: String, _ path: String) throws(ProbeError) -> JSONValue? {
+        func call<Answer: Decodable>(_ name: String, _ path: String, as: Answer.Type) throws(ProbeError) -> Answer? {
             let response = try client.request(path, deadline: deadline)
             figures.milliseconds[name] = (response.seconds * 10000).rounded() / 10
             figures.daemonPID = figures.daemonPID ?? response.peerPID
             guard response.status == 200 else {
                 throw ProbeError("GET \(path)", "HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
             }
-            return JSONValue.parse(response.body)
+            return DockerJSON.decode(Answer.self, from: response.body)
         }
         do throws(ProbeError) {
             let ping = try client.request("/_ping", deadline: deadline)
@@ -34,19 +34,21 @@ package enum EngineProbes {
             figures.daemonPID = ping.peerPID
             guard ping.status == 200 else { throw ProbeError("GET /_ping", "HTTP \(ping.status)") }
             figures.reachable = true
-            if let version = try call("version", "/version") {
-                figures.version = version["Version"]?.string
-                figures.apiVersion = version["ApiVersion"]?.string
+            if let version = try call("version", "/version", as: DockerJSON.Version.self) {
+                figures.version = version.version
+                figures.apiVersion = version.apiVersion
             }
-            if let info = try call("info", "/info") { apply(info: info, to: &figures) }
+            if let info = try call("info", "/info", as: DockerJSON.Info.self) { apply(info: info, to: &figures) }
             if withBuildCache {
-                if let df = try call("system/df", "/system/df") {
-                    figures.buildCache = BuildCacheFigures.parse(df["BuildCache"]?.array ?? [])
+                if let df = try call("system/df", "/system/df", as: DockerJSON.SystemDF.self) {
+                    figures.buildCache = BuildCacheFigures.parse(df.buildCache ?? [])
                 }
                 // filters={"dangling":["true"]}, URL-encoded.
-                if let images = try call("images", "/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D")?.array {
+                if let images = try call(
+                    "images", "/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D", as: [DockerJSON.ImageSummary].self)
+                {
                     figures.danglingImages = images.count
-                    figures.danglingBytes = images.reduce(0) { $0 + ($1["Size"]?.int64 ?? 0) }
+                    figures.danglingBytes = images.reduce(0) { $0 + ($1.size ?? 0) }
                 }
             }
         } catch {
@@ -55,13 +57,12 @@ package enum EngineProbes {
         return figures
     }
 
-    static func apply(info: JSONValue, to figures: inout EngineFigures) {
-        figures.rootDir = info["DockerRootDir"]?.string
-        figures.cgroupVersion = info["CgroupVersion"]?.string
-        figures.cgroupDriver = info["CgroupDriver"]?.string
-        let warnings = (info["Warnings"]?.array ?? []).compactMap(\.string)
-        figures.noSwapLimit = warnings.contains { $0.contains("No swap limit support") }
-            || info["SwapLimit"]?.bool == false
+    static func apply(info: DockerJSON.Info, to figures: inout EngineFigures) {
+        figures.rootDir = info.rootDir
+        figures.cgroupVersion = info.cgroupVersion
+        figures.cgroupDriver = info.cgroupDriver
+        figures.noSwapLimit = (info.warnings ?? []).contains { $0.contains("No swap limit support") }
+            || info.swapLimit == false
         if let root = figures.rootDir, let disk = diskFree(root) {
             figures.rootFree = disk.free
             figures.rootTotal = disk.total
@@ -102,26 +103,22 @@ package enum EngineProbes {
         do throws(ProbeError) {
             let version = try run("version", ["version", "--format", "{{json .Server}}"])
             figures.reachable = true
-            let server = JSONValue.parse(version.trimmingCharacters(in: "\n"))
-            figures.version = server?["Version"]?.string
-            figures.apiVersion = server?["ApiVersion"]?.string
-            if let info = JSONValue.parse(try run("info", ["info", "--format", "{{json .}}"]).trimmingCharacters(in: "\n")) {
+            let server = DockerJSON.decode(DockerJSON.Version.self, from: version)
+            figures.version = server?.version
+            figures.apiVersion = server?.apiVersion
+            if let info = DockerJSON.decode(DockerJSON.Info.self, from: try run("info", ["info", "--format", "{{json .}}"])) {
                 apply(info: info, to: &figures)
                 // The root dir is on another machine: its disk is not ours to statvfs.
                 figures.rootFree = nil
                 figures.rootTotal = nil
             }
             let records = try run("system/df", ["system", "df", "-v", "--format", "{{json .BuildCache}}"])
-            if let array = JSONValue.parse(records.trimmingCharacters(in: "\n"))?.array {
-                // The CLI renders each record's Size as text ("110B"), InUse/Shared as "true"/"false".
-                let converted: [JSONValue] = array.map { record in
-                    var o: [String: JSONValue] = [:]
-                    o["Size"] = .number(Double(parseDockerHuman(record["Size"]?.string ?? "") ?? 0))
-                    o["InUse"] = .bool(record["InUse"]?.string == "true")
-                    o["Shared"] = .bool(record["Shared"]?.string == "true")
-                    return .object(o)
-                }
-                figures.buildCache = BuildCacheFigures.parse(converted)
+            if let rendered = DockerJSON.decode([DockerJSON.CLIBuildCacheRecord].self, from: records) {
+                figures.buildCache = BuildCacheFigures.parse(rendered.map { record in
+                    DockerJSON.BuildCacheRecord(
+                        size: parseDockerHuman(record.size ?? "") ?? 0, inUse: record.inUse == "true",
+                        shared: record.shared == "true")
+                })
             }
         } catch {
             figures.error = error.description

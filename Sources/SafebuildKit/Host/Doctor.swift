@@ -281,54 +281,14 @@ package enum Doctor {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    // MARK: - The command
-
-    package static let usage = """
-        usage: safebuild doctor [--json] [--hours N] [--timeout SECONDS]
-          --json             machine-readable report (findings and every measured figure)
-          --hours N          OOM kills of the last N hours (default 24)
-          --timeout SECONDS  bound on the engine calls (default 5)
-          --no-engine        the host only: do not ask the docker daemon (when it is down or hangs)
-        exit status: 0 all ok, 1 warnings, 2 problems
-        """
-
-    package static func run(arguments: [String], options: SafebuildOptions, environment: [String: String]) throws(SafebuildError) -> Int32 {
-        var asJSON = false, hours = 24.0, timeout = 5.0, askEngine = true
-        var i = 0
-        while i < arguments.count {
-            let word = arguments[i]
-            func number() throws(SafebuildError) -> Double {
-                guard i + 1 < arguments.count, let n = Double(arguments[i + 1]), n > 0 else {
-                    throw SafebuildError(.usage, "\(word) needs a positive number\n\(usage)")
-                }
-                i += 1
-                return n
-            }
-            switch word {
-            case "--json": asJSON = true
-            case "--hours": hours = try number()
-            case "--timeout": timeout = try number()
-            case "--no-engine": askEngine = false
-            case "-h", "--help":
-                Output.write(1, usage + "\n")
-                return 0
-            default: throw SafebuildError(.usage, "unknown doctor option \(word)\n\(usage)")
-            }
-            i += 1
-        }
-        let figures = try measure(
-            environment: environment, options: options, hours: hours, timeout: timeout, askEngine: askEngine)
-        let findings = diagnose(figures, now: Clock.wall(), hours: hours)
-        Output.write(1, asJSON ? json(findings, figures: figures) : text(findings))
-        return status(findings)
-    }
+    // MARK: - Measuring (`safebuild doctor` is CLI/SafebuildDoctor)
 
     /// All probes: the engine first (its socket peer names the daemon's cgroup), then /proc.
     package static func measure(
         environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double, askEngine: Bool = true
     ) throws(SafebuildError) -> HostFigures {
         guard askEngine else { return HostReader().gather(oomSince: Clock.wall() - hours * 3600) }
-        let endpoint = try EngineEndpoint.resolve(globalFlags: [], environment: environment, read: HostReader.read)
+        let endpoint = try EngineEndpoint.resolve(DockerCommandLine([]), environment: environment, read: HostReader.read)
         let docker = try? DockerLocator().locate(explicit: options.dockerPath, environment: environment)
         let engine = EngineProbes.gather(endpoint: endpoint, timeout: timeout, docker: docker, environment: environment)
         var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600, daemonPID: engine.daemonPID)

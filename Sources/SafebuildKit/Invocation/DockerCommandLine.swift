@@ -1,14 +1,23 @@
-/// docker's own command line, as data: where docker's global flags end, which subcommand follows, and whether
-/// safebuild protects it. Nothing here changes an argument; what is not understood is simply not protected.
+/// docker's own command line, as data: docker's global flags and their values, which subcommand follows, its
+/// options, and whether safebuild protects it. Nothing here changes an argument; what is not understood is simply not
+/// protected.
+///
+/// The one reader of docker's argv: the engine endpoint (`-H`, `--context`, `--config`), the journal's tags, the
+/// memory injection and docker-fault all ask it.
 package struct DockerCommandLine: Equatable, Sendable {
     /// The arguments after argv[0], byte for byte as given.
     package let arguments: [String]
+    /// docker's global flags as given, before the subcommand, by their long names (`-H x` is `--host` `x`).
+    package let globals: [FlagUse]
     /// Index in `arguments` of the first word of the subcommand (`arguments.count` when there is none).
     package let commandIndex: Int
     /// The words that name the subcommand, for example `["image", "build"]`.
     package let command: [String]
     /// The protected command this is, if any.
     package let protected: ProtectedCommand?
+    /// The protected command the subcommand's words spell, even when it only asks docker for its help (then
+    /// `protected` is nil).
+    package let spelled: ProtectedCommand?
 
     /// Index in `arguments` of the first argument after the subcommand's words.
     package var commandArgumentsIndex: Int { commandIndex + command.count }
@@ -17,12 +26,22 @@ package struct DockerCommandLine: Equatable, Sendable {
     /// such as `docker inspect` so that they reach the same engine.
     package var globalFlags: [String] { Array(arguments[..<commandIndex]) }
 
+    /// The value of the global flag with this long name (`--host`, `--context`, `--config`); the last one given.
+    package func global(_ name: String) -> String? {
+        globals.last(where: { $0.name == name })?.value
+    }
+
+    /// The options of the subcommand, read as `run`'s (`build`'s for a build).
+    package var options: SubcommandOptions { SubcommandOptions(self) }
+
     package init(_ arguments: [String]) {
         self.arguments = arguments
-        let index = DockerCommandLine.firstCommandIndex(arguments)
+        let (globals, index) = DockerCommandLine.readGlobals(arguments)
+        self.globals = globals
         self.commandIndex = index
         let (words, kind) = DockerCommandLine.recognise(arguments, from: index)
         self.command = words
+        self.spelled = kind
         // `docker build --help` is docker's to answer (for `run`, `-h` is --hostname, and after the image `--help`
         // is the container's).
         if let kind,
@@ -38,49 +57,71 @@ package struct DockerCommandLine: Equatable, Sendable {
 
     /// docker's global flags that take a value (docker 20.10 to 28, `docker --help`).
     static let valueFlags: Set<String> = [
-        "--config", "-c", "--context", "-H", "--host", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey",
+        "--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey",
     ]
     /// docker's global flags that take no value.
-    static let boolFlags: Set<String> = ["-D", "--debug", "--tls", "--tlsverify", "-v", "--version", "-h", "--help"]
+    static let boolFlags: Set<String> = ["--debug", "--tls", "--tlsverify", "--version", "--help"]
 
-    private static let shortValue: Set<Character> = ["c", "H", "l"]
-    private static let shortBool: Set<Character> = ["D", "v", "h"]
+    /// The short flags and their long names.
+    static let shortNames: [Character: String] = [
+        "c": "--context", "H": "--host", "l": "--log-level", "D": "--debug", "v": "--version", "h": "--help",
+    ]
 
-    /// Skips the global flags the way docker's flag parser (pflag) reads them: `--flag value`, `--flag=value`,
+    /// Reads the global flags the way docker's flag parser (pflag) reads them: `--flag value`, `--flag=value`,
     /// `-H value`, `-Hvalue`, `-H=value` and combined short flags such as `-Dl debug`. Stops at the first word
-    /// that is not a flag, at `--`, and at a flag it does not know (docker will reject it; safebuild does not).
-    static func firstCommandIndex(_ arguments: [String]) -> Int {
+    /// that is not a flag, after `--`, and at a flag it does not know (docker will reject it; safebuild does not).
+    /// Returns the flags and the index of the subcommand.
+    static func readGlobals(_ arguments: [String]) -> ([FlagUse], Int) {
+        var uses: [FlagUse] = []
         var i = 0
         while i < arguments.count {
             let word = arguments[i]
-            if word == "--" { return i + 1 }
+            if word == "--" { return (uses, i + 1) }
             if word.hasPrefix("--") {
-                let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
-                if boolFlags.contains(name) {
+                let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(parts[0])
+                if parts.count == 2, boolFlags.contains(name) || valueFlags.contains(name) {
+                    uses.append(FlagUse(name: name, value: String(parts[1]), range: i..<(i + 1)))
+                    i += 1
+                } else if boolFlags.contains(name) {
+                    uses.append(FlagUse(name: name, value: nil, range: i..<(i + 1)))
                     i += 1
                 } else if valueFlags.contains(name) {
-                    i += word.contains("=") ? 1 : 2
+                    let value = i + 1 < arguments.count ? arguments[i + 1] : nil
+                    uses.append(FlagUse(name: name, value: value, range: i..<min(i + 2, arguments.count)))
+                    i += 2
                 } else {
-                    return i
+                    return (uses, i)
                 }
             } else if word.hasPrefix("-"), word.count > 1 {
-                var consumed = 1
-                var chars = word.dropFirst()
-                scan: while let c = chars.first {
+                // Bools first, then at most one flag that takes the rest of the word or the next word.
+                var flags: [FlagUse] = []
+                var end = i + 1
+                var chars = Substring(word.dropFirst())
+                while let c = chars.first {
                     chars = chars.dropFirst()
-                    if shortBool.contains(c) { continue }
-                    if shortValue.contains(c) {
-                        if chars.isEmpty { consumed = 2 }
-                        break scan
+                    guard let name = shortNames[c] else { return (uses, i) }
+                    if boolFlags.contains(name) {
+                        flags.append(FlagUse(name: name, value: nil, range: i..<(i + 1)))
+                        continue
                     }
-                    return i
+                    if !chars.isEmpty {
+                        let value = chars.hasPrefix("=") ? chars.dropFirst() : chars
+                        flags.append(FlagUse(name: name, value: String(value), range: i..<(i + 1)))
+                    } else {
+                        let value = i + 1 < arguments.count ? arguments[i + 1] : nil
+                        end = min(i + 2, arguments.count)
+                        flags.append(FlagUse(name: name, value: value, range: i..<end))
+                    }
+                    break
                 }
-                i += consumed
+                uses += flags
+                i = end
             } else {
-                return i
+                return (uses, i)
             }
         }
-        return min(i, arguments.count)
+        return (uses, min(i, arguments.count))
     }
 
     // MARK: - Protected commands

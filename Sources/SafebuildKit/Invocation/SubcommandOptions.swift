@@ -2,12 +2,7 @@
 /// of docker's flags: only which flags take no value must be known, to tell a flag's value from the image (`run`) or
 /// the context (`build`). A flag safebuild does not know is taken to have a value (`--x v` or `--x=v`).
 package struct SubcommandOptions: Equatable, Sendable {
-    /// One flag as given: its long name, its value, and the words it occupies in the command line.
-    package struct Use: Equatable, Sendable {
-        package let name: String
-        package let value: String?
-        package let range: Range<Int>
-    }
+    package typealias Use = FlagUse
 
     package let uses: [Use]
     /// Index of the image (`run`) or the build context (`build`), if present.

@@ -119,27 +119,10 @@ package enum Journal {
 
 extension Journal {
     /// The `-t`/`--tag` names of a `build` command line (`-t x`, `-tx`, `-t=x`, `--tag x`, `--tag=x`), for
-    /// `InvocationRecord.tags`; nil when there are none.
+    /// `InvocationRecord.tags`; nil when there are none, and for a `run` (whose `-t` is `--tty`).
     package static func tags(in commandLine: DockerCommandLine) -> [String]? {
-        let args = commandLine.arguments
-        var tags: [String] = []
-        var i = commandLine.commandArgumentsIndex
-        while i < args.count {
-            let word = args[i]
-            if word == "--" { break }
-            if word == "-t" || word == "--tag" {
-                if i + 1 < args.count { tags.append(args[i + 1]) }
-                i += 2
-                continue
-            }
-            if word.hasPrefix("--tag=") {
-                tags.append(String(word.dropFirst(6)))
-            } else if word.hasPrefix("-t"), !word.hasPrefix("--"), word.count > 2 {
-                let value = word.dropFirst(2)
-                tags.append(String(value.hasPrefix("=") ? value.dropFirst() : value))
-            }
-            i += 1
-        }
+        guard case .build = commandLine.protected else { return nil }
+        let tags = commandLine.options.values("--tag")
         return tags.isEmpty ? nil : tags
     }
 }

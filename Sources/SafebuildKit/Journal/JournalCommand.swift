@@ -1,117 +1,49 @@
 import Foundation
 
-/// `safebuild journal`: recent invocations as a table, `summary`, `show ID`, `path`. Reads the rotated files too.
+/// The work of `safebuild journal` (list), `summary` and `show ID` (their command lines are CLI/SafebuildJournal*).
+/// Reads the rotated files too.
 package enum JournalCommand {
-    package static let usage = """
-        usage: safebuild journal [list] [--since 2h|2026-11-23T10:00] [--outcome O[,O…]] [--class C[,C…]]
-                                 [--image GLOB] [--job GLOB] [--limit N] [--json]
-               safebuild journal summary [the same filters] [--json]
-               safebuild journal show ID [--json]
-               safebuild journal path
-
-        outcomes: succeeded, succeeded_after_retry, failed, refused, aborted. Times without an offset are UTC.
-        --limit defaults to 20 (0: all). --json prints JSON (list: one invocation per line).
-
-        """
-
-    package static func run(
-        arguments: [String], options: SafebuildOptions, environment: [String: String], journalPath: String
+    /// The invocations that pass `filter`, oldest first, the last `limit` of them (0: all): a table, or one JSON
+    /// object per line.
+    static func list(
+        _ filter: JournalFilter, limit: Int, json: Bool, journalPath: String, print: (String) -> Void
     ) throws(SafebuildError) -> Int32 {
-        try run(arguments: arguments, journalPath: journalPath, now: JournalTime.now()) { Output.write(1, $0) }
+        let contents = try readOrExplain(journalPath)
+        var selected = contents.invocations.filter(filter.matches)
+        selected.sort { $0.started < $1.started }
+        if limit > 0, selected.count > limit { selected = Array(selected.suffix(limit)) }
+        if json {
+            print(jsonLines(selected.map { .invocation($0) }))
+        } else {
+            print(table(selected))
+            if contents.unparsable > 0 {
+                Console.warn("\(contents.unparsable) line(s) of the journal could not be read and were skipped")
+            }
+        }
+        return 0
     }
 
-    /// The command with its clock and output given, for tests.
-    static func run(
-        arguments: [String], journalPath: String, now: Double, print: (String) -> Void
+    /// Counts of outcomes, classes and remedies over the invocations that pass `filter`.
+    static func summary(
+        _ filter: JournalFilter, json: Bool, journalPath: String, print: (String) -> Void
     ) throws(SafebuildError) -> Int32 {
-        var words = arguments[...]
-        var mode = "list"
-        if let first = words.first, ["list", "summary", "show", "path", "help", "--help", "-h"].contains(first) {
-            mode = first
-            words = words.dropFirst()
-        }
-        var filter = JournalFilter()
-        var limit = 20
-        var json = false
-        var id: String?
-        while let word = words.popFirst() {
-            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
-            let name = word.hasPrefix("--") ? parts[0] : word
-            func value() throws(SafebuildError) -> String {
-                if parts.count == 2, word.hasPrefix("--") { return parts[1] }
-                guard let next = words.popFirst() else {
-                    throw SafebuildError(.usage, "journal option \(name) needs a value; see 'safebuild journal --help'")
-                }
-                return next
-            }
-            switch name {
-            case "--json": json = true
-            case "--since":
-                filter.since = try JournalFilter.since(try value(), now: now)
-            case "--outcome":
-                for o in try value().split(separator: ",") {
-                    guard let outcome = JournalOutcome(rawValue: String(o)) else {
-                        let known = JournalOutcome.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw SafebuildError(.usage, "--outcome \(o) is not an outcome; use one of \(known)")
-                    }
-                    filter.outcomes.insert(outcome)
-                }
-            case "--class": filter.classes.formUnion(try value().split(separator: ",").map(String.init))
-            case "--image": filter.image = try value()
-            case "--job": filter.job = try value()
-            case "--limit":
-                let text = try value()
-                guard let n = Int(text), n >= 0 else {
-                    throw SafebuildError(.usage, "--limit takes a whole number, 0 for all (got '\(text)')")
-                }
-                limit = n
-            default:
-                if mode == "show", id == nil, !word.hasPrefix("-") {
-                    id = word
-                } else {
-                    throw SafebuildError(.usage, "journal: unknown argument '\(word)'; see 'safebuild journal --help'")
-                }
-            }
-        }
+        let contents = try readOrExplain(journalPath)
+        let summary = JournalSummary(contents, filter: filter)
+        print(json ? encode(summary) + "\n" : summaryText(summary, path: journalPath))
+        return 0
+    }
 
-        switch mode {
-        case "help", "--help", "-h":
-            print(usage)
-            return 0
-        case "path":
-            print(journalPath + "\n")
-            return 0
-        case "show":
-            guard let id else { throw SafebuildError(.usage, "journal show needs an invocation id") }
-            let contents = try JournalReader.read(path: journalPath)
-            let invocation = try Journal.find(id: id, path: journalPath)
-            // The invocation first, then its attempts in order (the file has them the other way round).
-            let records = [JournalRecord.invocation(invocation)]
-                + contents.records.filter {
-                    if case .attempt(let a) = $0 { return a.invocation == invocation.id } else { return false }
-                }
-            print(json ? jsonLines(records) : show(records))
-            return 0
-        case "summary":
-            let contents = try readOrExplain(journalPath)
-            let summary = JournalSummary(contents, filter: filter)
-            print(json ? encode(summary) + "\n" : summaryText(summary, path: journalPath))
-            return 0
-        default:
-            let contents = try readOrExplain(journalPath)
-            var selected = contents.invocations.filter(filter.matches)
-            selected.sort { $0.started < $1.started }
-            if limit > 0, selected.count > limit { selected = Array(selected.suffix(limit)) }
-            if json {
-                print(jsonLines(selected.map { .invocation($0) }))
-            } else {
-                print(table(selected))
-                if contents.unparsable > 0 {
-                    Console.warn("\(contents.unparsable) line(s) of the journal could not be read and were skipped")
-                }
+    /// One invocation (by its id or a unique prefix of it) and its attempts.
+    static func show(id: String, json: Bool, journalPath: String, print: (String) -> Void) throws(SafebuildError) -> Int32 {
+        let contents = try JournalReader.read(path: journalPath)
+        let invocation = try Journal.find(id: id, path: journalPath)
+        // The invocation first, then its attempts in order (the file has them the other way round).
+        let records = [JournalRecord.invocation(invocation)]
+            + contents.records.filter {
+                if case .attempt(let a) = $0 { return a.invocation == invocation.id } else { return false }
             }
-            return 0
-        }
+        print(json ? jsonLines(records) : show(records))
+        return 0
     }
 
     static func readOrExplain(_ path: String) throws(SafebuildError) -> JournalContents {

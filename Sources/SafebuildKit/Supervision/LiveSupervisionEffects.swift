@@ -47,7 +47,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome {
         let endpoint = try EngineEndpoint.resolve(
-            globalFlags: globals, environment: plan.environment, read: HostReader.read)
+            plan.commandLine, environment: plan.environment, read: HostReader.read)
         return Preflight.run(
             thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,

@@ -1,0 +1,47 @@
+/// What safebuild's own commands take from outside, handed to `run(_:)` the way swiftly hands its commands a
+/// SwiftlyCoreContext: `live` in `Safebuild.main`, one with made-up edges in tests.
+package struct CommandContext {
+    /// The `--sb-…` options and `SAFEBUILD_*` variables.
+    package var options: SafebuildOptions
+    package var environment: [String: String]
+    package var currentDirectory: String
+    /// The host's policy file (`PolicyLoader.hostPath`).
+    package var hostPolicyPath: String
+    /// Physical memory in bytes, for the policy's percentages.
+    package var hostMemory: UInt64?
+    /// Wall-clock time in seconds since 1970, read once per command.
+    package var now: Double
+    /// stdout and stderr.
+    package var out: (String) -> Void
+    package var err: (String) -> Void
+
+    package init(
+        options: SafebuildOptions, environment: [String: String], currentDirectory: String, hostPolicyPath: String,
+        hostMemory: UInt64?, now: Double, out: @escaping (String) -> Void, err: @escaping (String) -> Void
+    ) {
+        self.options = options
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+        self.hostPolicyPath = hostPolicyPath
+        self.hostMemory = hostMemory
+        self.now = now
+        self.out = out
+        self.err = err
+    }
+
+    package static func live(options: SafebuildOptions, environment: [String: String]) -> CommandContext {
+        CommandContext(
+            options: options, environment: environment, currentDirectory: WorkingDirectory.current(),
+            hostPolicyPath: PolicyLoader.hostPath, hostMemory: PhysicalMemory.total(), now: JournalTime.now(),
+            out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
+    }
+
+    /// The journal in effect: `--sb-journal`/`SAFEBUILD_JOURNAL`, the policy's, or the default place. A broken
+    /// policy does not stop the journal from being read.
+    package var journalPath: String {
+        if let given = options.journalPath, !given.isEmpty { return given }
+        let policy = try? PolicyLoader.load(
+            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath)
+        return Journal.path(options: options, policyPath: policy?.policy.journal.path.value, environment: environment)
+    }
+}
