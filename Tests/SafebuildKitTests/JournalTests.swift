@@ -380,7 +380,7 @@ struct JournalTests {
         #expect(!writer.append(sampleAttempt()))
         #expect(!writer.append(sampleAttempt(attempt: 3)))
         #expect(warnings.count == 1)
-        #expect(warnings.first?.hasPrefix("cannot write journal \(dir)/safebuild/journal.jsonl: create directory") == true)
+        #expect(warnings.first?.hasPrefix("cannot write journal \(dir)/safebuild/journal.jsonl: \(dir)/safebuild: cannot create directory: ") == true)
         #expect(warnings.first?.hasSuffix("; the build goes on") == true)
     }
 

@@ -8,6 +8,12 @@ package enum Safebuild {
         let arguments = CommandLine.arguments
         let environment = Environment.current()
         do {
+            // The privileged entry, as sudo runs it: nothing of the caller's is read (no SAFEBUILD_* variable, which
+            // could not even stop it with a bad value, no option, no working directory).
+            if arguments.count > 1, arguments[1] == Invocation.OwnCommand.remedy.rawValue {
+                exit(try OwnCommands.run(
+                    Array(arguments.dropFirst()), context: .privileged(environment: environment)))
+            }
             let invocation = try Invocation.parse(
                 argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
             switch invocation {

@@ -41,15 +41,18 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     package var seconds: Double
     /// Why the remedy failed, when it ran and failed.
     package var error: String?
+    /// `sudo` when it ran as root through the privileged entry (`sudo -n safebuild remedy NAME`).
+    package var via: String?
 
     enum CodingKeys: String, CodingKey {
         case name, ran, skippedReason = "skipped_reason", before, after, reclaimedBytes = "reclaimed_bytes", seconds
-        case error
+        case error, via
     }
 
     package init(
         name: String, ran: Bool, skippedReason: String? = nil, before: [String: Int64] = [:],
-        after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil
+        after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil,
+        via: String? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -59,6 +62,7 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
         self.reclaimedBytes = reclaimedBytes
         self.seconds = seconds
         self.error = error
+        self.via = via
     }
 
     /// Standard figure names.

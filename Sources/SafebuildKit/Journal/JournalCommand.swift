@@ -140,6 +140,10 @@ package enum JournalCommand {
                     out += "\n"
                 }
                 out += "  decision: \(a.decision)\n"
+            case .remedy(let r):
+                out += "remedy \(r.remedy.name) for \(r.requestedBy ?? "root") via \(r.via): \(r.started)"
+                out += r.remedy.ran ? ", ran in \(ConsoleReport.seconds(r.remedy.seconds))\n"
+                    : ", skipped" + (r.remedy.skippedReason.map { " (\($0))" } ?? "") + "\n"
             }
         }
         return out
@@ -149,11 +153,7 @@ package enum JournalCommand {
 
     static func jsonLines(_ records: [JournalRecord]) -> String {
         records.map { record -> String in
-            let line: [UInt8]?
-            switch record {
-            case .invocation(let r): line = try? JournalCoding.line(r)
-            case .attempt(let r): line = try? JournalCoding.line(r)
-            }
+            let line = try? JournalCoding.line(record)
             return line.map { String(decoding: $0, as: UTF8.self) } ?? ""
         }.joined()
     }

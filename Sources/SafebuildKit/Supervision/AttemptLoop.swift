@@ -277,7 +277,8 @@ package struct AttemptLoop {
     static func journalRemedy(_ report: RemedyReport) -> JournalRemedy {
         JournalRemedy(
             name: report.name.rawValue, ran: report.ran, skippedReason: report.skipped, before: report.before,
-            after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration)
+            after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration,
+            via: report.via)
     }
 
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {

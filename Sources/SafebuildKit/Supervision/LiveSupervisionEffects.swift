@@ -1,8 +1,9 @@
 import Glibc
 
 /// The real effects: docker as a supervised child (`ChildProcess`), `docker inspect`/`rm`/`kill` through `Command`,
-/// the kernel's log, remedies under the host-wide lock, sleeps that end on a signal (`SignalInbox`), the journal
-/// file, and `Console` on stderr.
+/// the kernel's log, remedies under the host-wide lock (a wait for it says so and ends on a signal) or, for those
+/// that need root, through the privileged entry, sleeps that end on a signal (`SignalInbox`), the journal file, and
+/// `Console` on stderr.
 package final class LiveSupervisionEffects: SupervisionEffects {
     let plan: SupervisionPlan
     let signals: SignalInbox
@@ -17,7 +18,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         remedies = Remedies(
             context: LiveRemedyContext(docker: plan.docker, globalFlags: plan.commandLine.globalFlags, signals: signals),
             settings: plan.remedies)
-        lock = HostLock(directory: plan.lockDirectory, cooldown: plan.cooldown)
+        // A member of the host's group that cannot use the host-wide directory keeps its locks in one of its own,
+        // with one warning (`RuntimeState`).
+        lock = HostLock(
+            state: RuntimeState(directory: plan.lockDirectory, environment: plan.environment), cooldown: plan.cooldown)
     }
 
     /// The user's global flags (`-H …`), repeated on helper calls so that they reach the same engine.
@@ -117,7 +121,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     // MARK: Between attempts
 
     package func runRemedy(_ name: RemedyName) -> RemedyReport {
-        remedies.run([name], lock: lock).first ?? remedies.run(name)
+        remedies.run([name], lock: lock, waiting: .signals(signals)).first ?? remedies.run(name)
     }
 
     package func sleep(seconds: Double) -> Int32? { signals.sleep(seconds: seconds) }

@@ -31,7 +31,8 @@ struct Supervisor {
 
         let host = HostFacts.current(environment: environment)
         let policy = try PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: host.workingDirectory)
+            options: options, environment: environment, currentDirectory: host.workingDirectory,
+            hostPath: HostSettings.current().policyPath)
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
             environment: environment, retryOf: retryOf)
