@@ -66,6 +66,13 @@ struct DeploymentTests {
         #expect(dir.mode == 0o2770 && dir.uid == 0 && dir.gid == Self.group)
         let file = Self.mode(path)
         #expect(file.mode == 0o660 && file.uid == 0 && file.gid == Self.group)
+
+        // A journal of root's that an older safebuild made 0644 is closed to all at the next record.
+        let old = tmp.path + "/old/journal.jsonl"
+        mkdir(tmp.path + "/old", 0o755)
+        try Self.write(old, "", mode: 0o644)
+        #expect(JournalWriter(path: old, files: SharedFiles(group: Self.group)) { Issue.record("\($0)") }.append(sampleAttempt()))
+        #expect(Self.mode(old).mode == 0o660 && Self.mode(old).gid == Self.group)
     }
 
     @Test("root rotates a member's journal file away, untouched, and starts a file of its own")
@@ -247,6 +254,51 @@ struct DeploymentTests {
         #expect(error?.message == "safebuild remedy runs only the remedies that need root: drop_caches, compact_memory (got 'prune_build_cache')")
         #expect(throws: SafebuildError.self) { try runOwn(["remedy"]) }
         #expect(throws: SafebuildError.self) { try runOwn(["remedy", "drop_caches", "--sb-policy", "x"]) }
+    }
+
+    // MARK: - doctor
+
+    static func deployment() -> Deployment {
+        Deployment(
+            user: "sbuser", uid: 1001, hostPolicy: "/etc/safebuild/policy.yml", hostPolicyInstalled: true,
+            policyInEffect: "/etc/safebuild/policy.yml", policyOrigin: LoadedPolicy.Origin.host.rawValue, policyProblem: nil,
+            journalPath: "/var/log/safebuild/journal.jsonl",
+            journalDirectory: .init(path: "/var/log/safebuild", owner: "root", group: "docker", mode: "2770", worldReadable: false),
+            journalFile: .init(path: "/var/log/safebuild/journal.jsonl", owner: "root", group: "docker", mode: "0660", worldReadable: false),
+            journalProblem: nil,
+            stateDirectory: .init(path: "/run/safebuild", owner: "root", group: "docker", mode: "0750", worldReadable: false),
+            stateDirectoryPath: "/run/safebuild", stateFallback: nil, stateFallbackReason: nil,
+            remedies: [
+                .init(name: "prune_build_cache", readiness: .ready, detail: "through docker"),
+                .init(name: "drop_caches", readiness: .needsRoot, detail: PrivilegedEntry.needsRoot(.dropCaches, binary: "/usr/bin/safebuild", sudo: "/usr/bin/sudo")),
+                .init(name: "compact_memory", readiness: .disabled, detail: "turned off by the policy (remedies.compact_memory at /etc/safebuild/policy.yml:9)"),
+            ])
+    }
+
+    @Test("doctor says what is ready for this user, and how to make the rest ready")
+    func doctorDeploymentFindings() {
+        var d = Self.deployment()
+        #expect(Doctor.text(d.findings) == """
+            ok      policy: /etc/safebuild/policy.yml (the host policy) in effect
+            ok      journal: /var/log/safebuild/journal.jsonl (directory root:docker 2770, file root:docker 0660); sbuser can write it
+            ok      state: host-wide: /run/safebuild (root:docker 0750)
+            ok      remedy.prune_build_cache: ready: through docker
+            warning remedy.drop_caches: needs root, and no sudoers rule lets this user run '/usr/bin/safebuild remedy drop_caches': allow it with Scripts/install.sh --with-sudo
+                      fix: as root: Scripts/install.sh --with-sudo (a sudoers rule for exactly 'safebuild remedy drop_caches', members of docker, no password)
+            ok      remedy.compact_memory: disabled by policy: turned off by the policy (remedies.compact_memory at /etc/safebuild/policy.yml:9)
+            warnings: see above
+
+            """)
+        d.journalProblem = "/var/log/safebuild: Permission denied"
+        d.stateFallback = "/tmp/safebuild-1001"
+        d.stateFallbackReason = "/run/safebuild/remedies.state: Permission denied"
+        let findings = d.findings
+        #expect(findings.first { $0.area == "journal" }?.level == .problem)
+        #expect(findings.first { $0.area == "journal" }?.value.hasSuffix("sbuser cannot write it (/var/log/safebuild: Permission denied): this user's runs are not recorded") == true)
+        let state = findings.first { $0.area == "state" }
+        #expect(state?.level == .warning)
+        #expect(state?.value == "per-user fallback /tmp/safebuild-1001: host-wide coordination of remedies is off for sbuser (/run/safebuild/remedies.state: Permission denied)")
+        #expect(state?.fix?.hasPrefix("run Scripts/install.sh as root") == true)
     }
 
     // MARK: - The console line

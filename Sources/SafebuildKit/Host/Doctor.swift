@@ -2,7 +2,7 @@ import Glibc
 import Foundation
 
 /// `safebuild doctor`: every host and engine probe as a readable report, one line per finding with its level,
-/// the measured value and the concrete fix. Exit status: 0 all ok, 1 at least one warning, 2 at least one problem.
+/// the measured value and the concrete fix, then how safebuild is deployed for this user (`Deployment`). Exit status: 0 all ok, 1 at least one warning, 2 at least one problem.
 package enum Doctor {
     package struct Finding: Codable, Sendable, Equatable {
         package enum Level: String, Codable, Sendable, Comparable {
@@ -251,6 +251,7 @@ package enum Doctor {
         for problem in figures.problems {
             out.append(Finding("probe", .warning, problem, fix: "this probe's figures are missing from the report"))
         }
+        out += figures.deployment?.findings ?? []
         return out
     }
 
@@ -287,12 +288,18 @@ package enum Doctor {
     package static func measure(
         environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double, askEngine: Bool = true
     ) throws(SafebuildError) -> HostFigures {
-        guard askEngine else { return HostReader().gather(oomSince: Clock.wall() - hours * 3600) }
+        guard askEngine else {
+            var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600)
+            figures.deployment = Deployment.measure(environment: environment, options: options, engineReachable: nil)
+            return figures
+        }
         let endpoint = try EngineEndpoint.resolve(DockerCommandLine([]), environment: environment, read: HostReader.read)
         let docker = try? DockerLocator().locate(explicit: options.dockerPath, environment: environment)
         let engine = EngineProbes.gather(endpoint: endpoint, timeout: timeout, docker: docker, environment: environment)
         var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600, daemonPID: engine.daemonPID)
         figures.engine = engine
+        figures.deployment = Deployment.measure(
+            environment: environment, options: options, engineReachable: engine.reachable)
         return figures
     }
 

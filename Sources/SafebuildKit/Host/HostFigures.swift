@@ -15,6 +15,8 @@ package struct HostFigures: Codable, Sendable, Equatable {
     package var engine: EngineFigures?
     /// Probes that failed, one sentence each (`/proc/buddyinfo: unexpected line …`).
     package var problems: [String]
+    /// How safebuild is deployed here, for this user (doctor only).
+    package var deployment: Deployment?
 
     package init(
         memory: MemInfo? = nil, ownCgroup: CgroupMemory? = nil, daemonCgroup: CgroupMemory? = nil,

@@ -127,6 +127,11 @@ package final class JournalWriter {
                 close(fd)
                 continue
             }
+            // A file of ours that every user can read (an older safebuild made them 0644): not any more.
+            if mine.st_uid == geteuid(), mine.st_mode & 0o007 != 0 {
+                if geteuid() == 0, let group = files.group { _ = fchown(fd, UInt32.max, group) }
+                _ = fchmod(fd, files.journalFile.mode)
+            }
             if maxBytes > 0, mine.st_size > 0, Int64(mine.st_size) + Int64(line.count) > maxBytes {
                 let problem = rotate(name, keep: keep, in: dir)
                 close(fd)
