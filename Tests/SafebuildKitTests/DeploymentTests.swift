@@ -283,7 +283,7 @@ struct DeploymentTests {
             ok      journal: /var/log/safebuild/journal.jsonl (directory root:docker 2770, file root:docker 0660); sbuser can write it
             ok      state: host-wide: /run/safebuild (root:docker 0750)
             ok      remedy.prune_build_cache: ready: through docker
-            warning remedy.drop_caches: needs root, and no sudoers rule lets this user run '/usr/bin/safebuild remedy drop_caches': allow it with Scripts/install.sh --with-sudo
+            warning remedy.drop_caches: needs root, and no sudoers rule lets this user run '/usr/bin/safebuild remedy' without a password: allow it with Scripts/install.sh --with-sudo
                       fix: as root: Scripts/install.sh --with-sudo (a sudoers rule for exactly 'safebuild remedy drop_caches', members of docker, no password)
             ok      remedy.compact_memory: disabled by policy: turned off by the policy (remedies.compact_memory at /etc/safebuild/policy.yml:9)
             warnings: see above

@@ -116,7 +116,7 @@ final class RecordingContext: RemedyContext {
         notRoot.root = false
         let a = Remedies(context: notRoot).run(name)
         #expect(!a.ran)
-        #expect(a.skipped == "needs root, and no sudoers rule lets this user run '/usr/local/bin/safebuild remedy \(name.rawValue)': allow it with Scripts/install.sh --with-sudo")
+        #expect(a.skipped == "needs root, and no sudoers rule lets this user run '/usr/local/bin/safebuild remedy' without a password: allow it with Scripts/install.sh --with-sudo")
         #expect(notRoot.calls == ["as root " + name.rawValue])
 
         let denied = RecordingContext()

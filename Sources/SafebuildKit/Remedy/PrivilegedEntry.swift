@@ -80,9 +80,11 @@ package final class PrivilegedEntry {
         return try? JSONDecoder().decode(RemedyReport.self, from: Data(line.utf8))
     }
 
-    /// The skip of a remedy that needs root when no sudoers rule allows it, and how to allow it.
+    /// The skip of a remedy that needs root when no sudoers rule allows it, and how to allow it (`name` is for the
+    /// caller's record, not in the words).
     package static func needsRoot(_ name: RemedyName, binary: String, sudo: String?) -> String {
-        let rule = sudo == nil ? "sudo is not installed" : "no sudoers rule lets this user run '\(binary) remedy \(name.rawValue)'"
+        // The same words for every remedy, so that the console line says them once for all that were skipped.
+        let rule = sudo == nil ? "sudo is not installed" : "no sudoers rule lets this user run '\(binary) remedy' without a password"
         return "needs root, and \(rule): allow it with Scripts/install.sh --with-sudo"
     }
 
