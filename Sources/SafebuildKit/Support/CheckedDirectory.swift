@@ -225,14 +225,15 @@ package final class CheckedDirectory {
         return fd
     }
 
-    /// Replaces the file `name` with `bytes` at once: a new file beside it, then `renameat` over the old one, so that
-    /// a reader sees the old or the new contents, never a part.
+    /// Replaces the file `name` with `bytes` at once: a new file beside it (`O_EXCL`, a random name starting with a
+    /// dot), written and `fsync`ed, then `renameat` over the old one, so that a reader sees the old or the new
+    /// contents, never a part. Whatever was at `name` (a symlink too) is replaced, never followed.
     package func replace(_ name: String, with bytes: [UInt8], create: FileCreation) throws(FileSafetyError) {
         var random: UInt64 = 0
         arc4random_buf(&random, 8)
         let temporary = ".\(name).\(getpid()).\(String(random, radix: 36))"
         let fd = try openFile(temporary, flags: O_WRONLY, create: create)
-        let written = bytes.withUnsafeBytes { Output.writeAll(fd, $0) }
+        let written = bytes.withUnsafeBytes { Output.writeAll(fd, $0) } && fsync(fd) == 0
         close(fd)
         guard written, renameat(self.fd, temporary, self.fd, name) == 0 else {
             let reason = Self.errorText()
