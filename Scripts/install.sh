@@ -145,20 +145,23 @@ sudo_rule() {
   fi
   grep -Eqs '^[@#]includedir[[:space:]]+/etc/sudoers\.d' /etc/sudoers \
     || say "warning: /etc/sudoers does not include /etc/sudoers.d; add '@includedir /etc/sudoers.d' for $sudoers to count"
-  local new
+  local new real
   new=$(mktemp)
+  # The path the running binary sees as its own (/proc/self/exe), which is what it asks sudo for.
+  real=$(readlink -f "$bin")
+  [[ $real =~ ^[A-Za-z0-9/._+-]+$ ]] || die "the binary's real path may hold only letters, digits and / . _ + - (got '$real')"
   cat >"$new" <<EOF
 # Installed by safebuild's Scripts/install.sh --with-sudo. Members of the $group group may run the two remedies that
 # need root, and nothing else: no other argument, no environment (sudo's env_reset), no password. safebuild runs
 # them itself (sudo -n) when a build that does not run as root needs them; each run is recorded in the host journal.
-Cmnd_Alias SAFEBUILD_REMEDIES = $bin remedy drop_caches, $bin remedy compact_memory
+Cmnd_Alias SAFEBUILD_REMEDIES = $real remedy drop_caches, $real remedy compact_memory
 %$group ALL=(root) NOPASSWD: SAFEBUILD_REMEDIES
 EOF
   visudo -cqf "$new" || { rm -f "$new"; die "visudo refused the rule for $sudoers"; }
   install -d -m 0750 /etc/sudoers.d
   install -o root -g root -m 0440 "$new" "$sudoers"
   rm -f "$new"
-  say "installed $sudoers: %$group may run '$bin remedy drop_caches' and '… compact_memory' as root"
+  say "installed $sudoers: %$group may run '$real remedy drop_caches' and '… compact_memory' as root"
 }
 
 do_install() {
@@ -213,7 +216,7 @@ do_install() {
 do_uninstall() {
   rm -f "$bin" "$bin.new" "$front/docker" "${completions[@]}"
   rmdir "$front" "$prefix/lib/safebuild" 2>/dev/null || true
-  if [ -f "$sudoers" ] && grep -qF "$bin remedy" "$sudoers"; then rm -f "$sudoers"; fi
+  if [ -f "$sudoers" ] && grep -qF "$(readlink -f "$(dirname "$bin")")/safebuild remedy" "$sudoers"; then rm -f "$sudoers"; fi
   if [ "$standard" = 1 ]; then rm -f "$tmpfiles"; fi
   rm -rf "$run"
   if [ "$purge" = 1 ]; then

@@ -115,6 +115,26 @@ struct DeploymentTests {
         #expect(try JournalReader.read(path: dir + "/journal.jsonl").attempts.map(\.attempt) == [3])
     }
 
+    @Test("in a shared journal directory a symlink or FIFO is rotated away by whoever meets it; another's file only by root")
+    func whoRotatesWhatAway() throws {
+        try #require(geteuid() == 0)
+        let tmp = try TemporaryDirectory()
+        let dir = try Self.groupDirectory(tmp, "journal")
+        try Self.write(dir + "/roots", "", mode: 0o660)
+        try Self.write(dir + "/members", "", mode: 0o660, owner: Self.member)
+        symlink("/etc/passwd", dir + "/link")
+        mkfifo(dir + "/fifo", 0o666)
+        let asMember = try CheckedDirectory.open(dir, as: Self.member + 1)
+        let asRoot = try CheckedDirectory.open(dir)
+        func writable(_ name: String, _ d: CheckedDirectory) -> Bool { JournalWriter.writable(d.entry(name)!, in: d) }
+        #expect(["roots", "members", "link", "fifo"].map { writable($0, asMember) } == [true, true, false, false])
+        #expect(["roots", "members", "link", "fifo"].map { writable($0, asRoot) } == [true, false, false, false])
+        // In a directory of one's own, nothing is rotated away: the checked open says what is wrong.
+        let own = try CheckedDirectory.open(tmp.path)
+        symlink("/etc/passwd", tmp.path + "/link")
+        #expect(writable("link", own))
+    }
+
     @Test("reading a journal passes over a FIFO or a device someone put in its place, at once")
     func readerPassesOverAFIFO() throws {
         let tmp = try TemporaryDirectory()

@@ -76,6 +76,8 @@ package struct Deployment: Codable, Sendable, Equatable {
     package var stateDirectoryPath: String
     package var stateFallback: String?
     package var stateFallbackReason: String?
+    /// Root cannot use the runtime directory (root never falls back): why.
+    package var stateProblem: String? = nil
     package var remedies: [Remedy]
 
     // MARK: - Measuring
@@ -107,10 +109,14 @@ package struct Deployment: Codable, Sendable, Equatable {
 
         let stateDirectory = policy.lockDirectory ?? "/run/safebuild"
         let state = RuntimeState(directory: stateDirectory, environment: environment)
-        var fallback: String?, fallbackReason: String?
+        var fallback: String?, fallbackReason: String?, stateProblem: String?
         if case .perUser(let reason) = state.probe(HostLock.fileName) {
-            fallback = state.perUserDirectory
-            fallbackReason = reason
+            if uid == 0 {
+                stateProblem = reason
+            } else {
+                fallback = state.perUserDirectory
+                fallbackReason = reason
+            }
         }
 
         var remedies: [Remedy] = []
@@ -153,7 +159,7 @@ package struct Deployment: Codable, Sendable, Equatable {
             journalDirectory: Entry.look(directory), journalFile: Entry.look(journalPath),
             journalProblem: journalProblem, stateDirectory: Entry.look(stateDirectory),
             stateDirectoryPath: stateDirectory, stateFallback: fallback, stateFallbackReason: fallbackReason,
-            remedies: remedies)
+            stateProblem: stateProblem, remedies: remedies)
     }
 
     /// Why this user cannot append to the journal, without writing anything; nil when it can (or, the file missing,
@@ -206,7 +212,11 @@ package struct Deployment: Codable, Sendable, Equatable {
             out.append(Doctor.Finding("journal", .ok, "\(shown); \(user) can write it"))
         }
 
-        if let stateFallback {
+        if let stateProblem {
+            out.append(Doctor.Finding(
+                "state", .problem, "\(stateProblem): the remedies that act on the whole host are skipped",
+                fix: "point remedies.lock_dir of the host policy at a directory only root can write (/run/safebuild), or run Scripts/install.sh"))
+        } else if let stateFallback {
             out.append(Doctor.Finding(
                 "state", .warning,
                 "per-user fallback \(stateFallback): host-wide coordination of remedies is off for \(user) (\(stateFallbackReason ?? "unknown"))",

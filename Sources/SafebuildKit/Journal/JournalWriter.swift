@@ -147,15 +147,18 @@ package final class JournalWriter {
         return "the file kept being rotated or replaced by other writers"
     }
 
-    /// Whether this process may append to the entry: anyone may try a regular file (the checked open decides),
-    /// except root in a shared directory, which writes only a regular file of its own with one link.
+    /// Whether this process may append to the entry, or must rotate it away first. In a directory of its own, any
+    /// entry is tried (the checked open refuses what it must, with the reason). In a shared directory, an entry
+    /// that is not a regular file with one link (a symlink, a FIFO someone put there) is rotated away by whoever
+    /// meets it, and root also rotates away a regular file that is not its own.
     static func writable(_ entry: stat, in dir: CheckedDirectory) -> Bool {
-        guard dir.me == 0, dir.shared else { return true }
-        return entry.st_uid == 0 && (entry.st_mode & S_IFMT) == S_IFREG && entry.st_nlink == 1
+        guard dir.shared else { return true }
+        guard (entry.st_mode & S_IFMT) == S_IFREG, entry.st_nlink == 1 else { return false }
+        return dir.me != 0 || entry.st_uid == 0
     }
 
-    /// Rotates away an entry root does not write (another user's file, a symlink, a FIFO), holding the writers'
-    /// lock on it when it is a regular file (opened for reading only: root writes nothing of it).
+    /// Rotates away an entry this process does not write (a symlink, a FIFO; for root another user's file),
+    /// holding the writers' lock on it when it is a regular file (opened for reading only: nothing of it is written).
     static func rotateAway(_ name: String, _ seen: stat, keep: Int, in dir: CheckedDirectory) -> String? {
         let lock = try? dir.openForReading(name)
         defer { if let lock { close(lock) } }

@@ -50,7 +50,9 @@ package protocol SupervisionEffects {
 
     // MARK: Between attempts
 
-    /// Runs one remedy, those that act on the whole host under the host-wide lock and cooldown.
+    /// Runs one remedy, those that act on the whole host under the host-wide lock and cooldown (a wait for the lock
+    /// says so and ends on SIGINT/SIGTERM, `interruptedBy`); those that need root, when safebuild is not root,
+    /// through the privileged entry, which takes the lock itself.
     func runRemedy(_ name: RemedyName) -> RemedyReport
     /// Sleeps up to `seconds`; returns the termination signal that ended the sleep early, if one did (at once when
     /// one arrived before).
