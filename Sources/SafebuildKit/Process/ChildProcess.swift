@@ -62,9 +62,9 @@ package struct ChildProcess {
         // Default handlers back for what safebuild watches, except where safebuild was started with a signal
         // ignored (`nohup`): docker inherits that as it would without safebuild.
         let defaults = (SignalInbox.watched + [SIGPIPE]).filter { !signals.originallyIgnored.contains($0) }
-        let pid = try Spawn.start(path, arguments, environment: environment, defaults: defaults) { actions in
-            for (from, to) in dups { posix_spawn_file_actions_adddup2(&actions, from, to) }
-        }
+        let pid = try Spawn.start(
+            path, arguments, environment: environment, defaults: defaults,
+            redirections: dups.map { Spawn.Redirection(from: $0.0, to: $0.1) })
         for fd in childEnds { close(fd) }
         childEnds.removeAll()
 
