@@ -284,6 +284,24 @@ extension EngineSuites {
         #expect(attempts.first?.replay?.stdoutBytes == 10_001)
     }
 
+    /// stdout at a terminal stays docker's and live: each attempt's output is shown, and a separator on stderr
+    /// marks where the retry's begins.
+    @Test func aTerminalStdoutIsLiveWithASeparator() throws {
+        let journal = newJournal()
+        let result = try ProcessRunner.runUnderTerminal(
+            [safebuild, "run", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", Self.twoLines],
+            environment: environment(policy: try policy(), journal: journal), timeout: 120)
+        #expect(result.code == 0, "\(result.stdoutText)")
+        let lines = result.stdoutText.split(separator: "\r\n").map(String.init)
+        let shown = lines.filter { $0.hasPrefix("line ") || $0.hasPrefix("safebuild: ---- ") || $0 == "40000000" }
+        #expect(shown == [
+            "line 1", "safebuild: ---- attempt 2/3 ----", "line 1", "safebuild: ---- attempt 3/3 ----", "line 1",
+            "40000000", "line 2",
+        ], "\(lines)")
+        let attempts = try JournalReader.read(path: journal).attempts
+        #expect(attempts.map { $0.replay?.stdout } == ["terminal", "terminal", "terminal"])
+    }
+
     // MARK: - No orphans
 
     /// SIGKILL of safebuild while docker runs: docker (the CLI) is gone within 1 s, as it would be with its shell.
