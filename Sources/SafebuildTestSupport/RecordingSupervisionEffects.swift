@@ -23,11 +23,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         package var seconds: Double
         /// Set when docker cannot even be started.
         package var startError: SafebuildError?
+        /// What the attempt did with stdin and stdout; nil: nothing read, and stdout as many bytes as `stdout`'s
+        /// lines (none counted when stdout is a terminal).
+        package var streams: StreamReport?
 
         package init(
             status: ExitStatus, stdout: [String] = [], stderr: [String] = [], interruptedBy: Int32? = nil,
             containerID: String? = nil, state: ContainerState? = nil, kernelLines: [String] = [], seconds: Double = 1,
-            startError: SafebuildError? = nil
+            startError: SafebuildError? = nil, streams: StreamReport? = nil
         ) {
             self.status = status
             self.stdout = stdout
@@ -38,6 +41,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             self.kernelLines = kernelLines
             self.seconds = seconds
             self.startError = startError
+            self.streams = streams
         }
 
         /// docker exits with `code` after printing `stderr`.
@@ -57,6 +61,8 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case containerState(String, settle: Double)
         case evidence
         case removeContainer(String)
+        case releaseHeldOutput
+        case discardHeldOutput
         case runRemedy(RemedyName)
         case sleep(Double)
         /// An attempt record: its number and decision.
@@ -162,9 +168,11 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             }
         }
         advance(scripted.seconds)
+        let written = attempt.streams.stdout == .terminal ? nil : UInt64(scripted.stdout.reduce(0) { $0 + $1.utf8.count + 1 })
         return DockerExit(
             status: scripted.status, interruptedBy: scripted.interruptedBy,
-            containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt)
+            containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt,
+            streams: scripted.streams ?? StreamReport(stdoutBytes: written))
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -178,6 +186,10 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
+
+    package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
+
+    package func discardHeldOutput() { calls.append(.discardHeldOutput) }
 
     package func runRemedy(_ name: RemedyName) -> RemedyReport {
         calls.append(.runRemedy(name))

@@ -369,7 +369,7 @@ extension EngineSuites {
         case .runStoppingOnSIGTERM:
             arguments = [
                 "run", "--network=none", "--rm", "--name", name, engine.image, "sh", "-c",
-                "trap 'exit 143' TERM; echo trap-set; sleep 30 & wait",
+                "trap 'exit 143' TERM; echo trap-set >&2; sleep 30 & wait",
             ]
         }
         let process = try ProcessRunner.Started(safebuild, arguments, environment: environment(), newProcessGroup: true)
@@ -378,7 +378,8 @@ extension EngineSuites {
             switch kind {
             case .build: return process.stdoutSoFar.contains("step-running")
             case .run: return try !engine.runningContainers(named: name).isEmpty
-            case .runStoppingOnSIGTERM: return process.stdoutSoFar.contains("trap-set")
+            // A run's stdout is held back until it ends (it may be retried): its stderr is live.
+            case .runStoppingOnSIGTERM: return process.stderrSoFar.contains("trap-set")
             }
         }
         try #require(running, "the \(kind) did not start: \(process.stderrSoFar)")

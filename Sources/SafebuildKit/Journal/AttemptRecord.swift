@@ -80,6 +80,41 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     }
 }
 
+/// Whether an attempt could be run again unchanged, and how its stdin and stdout were kept for that, for example
+/// `{retryable: false, stdin: "spool_exceeded", stdin_bytes: 31457280, stdout: "held", stdout_bytes: 0,
+/// because: "stdin was larger than retry.stdin_spool (1.0 MiB), so a retry would not read the same input"}`.
+package struct JournalReplay: Codable, Sendable, Equatable {
+    package var retryable: Bool
+    /// `inherited` (docker does not read it, or /dev/null), `rewound` (a regular file), `spooled`, `spool_exceeded`,
+    /// `not_kept` (a terminal, or one attempt only).
+    package var stdin: String
+    /// Bytes read from a spooled stdin so far.
+    package var stdinBytes: Int64?
+    /// `terminal`, `progress` (a build's), `held`, `hold_exceeded`, `live` (an artifact not held), `discarded`
+    /// (/dev/null).
+    package var stdout: String
+    /// Bytes docker wrote to stdout in this attempt (absent when it wrote to a terminal itself).
+    package var stdoutBytes: Int64?
+    /// Why the attempt could not be run again unchanged.
+    package var because: String?
+
+    enum CodingKeys: String, CodingKey {
+        case retryable, stdin, stdinBytes = "stdin_bytes", stdout, stdoutBytes = "stdout_bytes", because
+    }
+
+    package init(
+        retryable: Bool, stdin: String, stdinBytes: Int64? = nil, stdout: String, stdoutBytes: Int64? = nil,
+        because: String? = nil
+    ) {
+        self.retryable = retryable
+        self.stdin = stdin
+        self.stdinBytes = stdinBytes
+        self.stdout = stdout
+        self.stdoutBytes = stdoutBytes
+        self.because = because
+    }
+}
+
 /// One start of docker for a protected command (`"kind": "attempt"`), written when it ends.
 package struct AttemptRecord: Codable, Sendable, Equatable {
     package var schema = JournalSchema.version
@@ -109,18 +144,20 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     /// What safebuild decided, in words: `succeeded`, `retry in 4s`, `give up: not a memory failure`,
     /// `aborted by SIGTERM` (`AttemptDecision.text`).
     package var decision: String
+    /// Whether the attempt could be run again unchanged (stdin kept, stdout held), and why not.
+    package var replay: JournalReplay?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
-        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision
+        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay
     }
 
     package init(
         invocation: String, attempt: Int, maxAttempts: Int? = nil, started: String, ended: String,
         durationSeconds: Double, argv: [String], preflight: [JournalDecision] = [], exitStatus: Int32? = nil,
         signal: Int32? = nil, failureClass: String? = nil, matchedLine: String? = nil, remedies: [JournalRemedy] = [],
-        decision: String
+        decision: String, replay: JournalReplay? = nil
     ) {
         self.invocation = invocation
         self.attempt = attempt
@@ -136,6 +173,7 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
         self.matchedLine = matchedLine.map { Self.bounded($0) }
         self.remedies = remedies
         self.decision = decision
+        self.replay = replay
     }
 
     /// Matched lines are kept to 2,000 characters.

@@ -93,6 +93,11 @@ package struct Policy: Equatable, Sendable {
         package var cooldown: Sourced<Double>
         /// The remedies per retry step of each failure class the policy names (a policy file replaces them per class).
         package var ladders: [FailureClass: Sourced<Ladder>]
+        /// Bytes of a piped stdin kept (in a temporary file) so that a retry reads the same input; past it, no retry.
+        package var stdinSpool: Sourced<Size>
+        /// Bytes of an artifact stdout held back (in a temporary file) until the attempt that ends the command;
+        /// past it, the output is released and there is no retry. 0: never held.
+        package var stdoutHold: Sourced<Size>
     }
 
     /// `remedies:`.

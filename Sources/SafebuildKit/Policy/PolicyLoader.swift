@@ -123,7 +123,8 @@ extension Policy {
                 waitTimeout: v(0), engineTimeout: v(0)),
             retry: RetrySection(
                 maxAttempts: v(1), backoff: BackoffSection(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
-                raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:]),
+                raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:],
+                stdinSpool: v(.bytes(0)), stdoutHold: v(.bytes(0))),
             remedies: RemedySection(
                 keepStorage: v(.bytes(0)), pruneUntil: v(0), dropCaches: v(false), compactMemory: v(false),
                 lockDirectory: v("")),

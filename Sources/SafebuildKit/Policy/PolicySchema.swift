@@ -156,6 +156,12 @@ enum PolicySchema {
             "ladders", \.retry.ladders, key: "failure class", .ladder,
             expected: "a mapping of failure class to a list of remedy steps",
             help: "Per failure class, the remedies before each retry, one list per retry (the last repeats); [] is never retried."),
+        .value(
+            "stdin_spool", \.retry.stdinSpool, .size(share: false),
+            help: "Piped stdin kept in a temporary file so that a retry reads the same input; more than this: no retry."),
+        .value(
+            "stdout_hold", \.retry.stdoutHold, .size(share: false),
+            help: "stdout that is an artifact held back until the last attempt; more than this: released, no retry. 0: never held."),
     ])
 
     static let backoff = PolicySection<Policy>(

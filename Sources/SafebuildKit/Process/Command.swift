@@ -48,17 +48,22 @@ package struct Command: Sendable {
             close(outPipe[0]); close(outPipe[1])
             throw ChildProcess.failure("create a pipe")
         }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard null >= 0 else {
+            for fd in outPipe + errPipe { close(fd) }
+            throw ChildProcess.failure("open /dev/null")
+        }
         let pid: pid_t
         do throws(SafebuildError) {
-            pid = try Spawn.start(path, arguments, environment: environment ?? Environment.current()) { actions in
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-                if !stderrThrough { posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2) }
-            }
+            var redirections: [Spawn.Redirection] = [.init(from: null, to: 0), .init(from: outPipe[1], to: 1)]
+            if !stderrThrough { redirections.append(.init(from: errPipe[1], to: 2)) }
+            pid = try Spawn.start(
+                path, arguments, environment: environment ?? Environment.current(), redirections: redirections)
         } catch {
-            for fd in outPipe + errPipe where fd >= 0 { close(fd) }
+            for fd in outPipe + errPipe + [null] where fd >= 0 { close(fd) }
             throw error
         }
+        close(null)
         close(outPipe[1])
         if !stderrThrough { close(errPipe[1]) }
         var out: [UInt8] = [], err: [UInt8] = []

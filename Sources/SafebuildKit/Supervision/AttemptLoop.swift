@@ -22,11 +22,12 @@ package struct AttemptLoop {
         id = Journal.newID(now: started)
     }
 
-    /// How one attempt ended, classified.
+    /// How one attempt ended, classified, and whether it could be run again unchanged.
     struct AttemptResult {
         var status: ExitStatus
         var interruptedBy: Int32?
         var classification: Classification
+        var replay: ReplayVerdict
     }
 
     package mutating func run() -> Int32 {
@@ -50,7 +51,7 @@ package struct AttemptLoop {
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
-            let result = attemptOnce(arguments)
+            let result = attemptOnce(arguments, replay: attempt > 1)
             let ended = effects.wallClock()
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
@@ -58,10 +59,11 @@ package struct AttemptLoop {
                 durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments).argv,
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
-                matchedLine: result.classification.line, remedies: pending, decision: "")
+                matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
             pending = []
 
             if let signal = result.interruptedBy {
+                releaseHeldOutput()
                 record.decision = AttemptDecision.aborted(signal: signal).text
                 effects.append(record)
                 effects.console(.say(ConsoleReport.attemptLine(record, decision: .aborted(signal: signal))))
@@ -70,6 +72,7 @@ package struct AttemptLoop {
                     preflight: preflight.decisions)
             }
             if result.status == .exited(0) {
+                releaseHeldOutput()
                 record.failureClass = nil
                 record.decision = AttemptDecision.succeeded.text
                 effects.append(record)
@@ -88,6 +91,7 @@ package struct AttemptLoop {
 
             switch step.decision {
             case .giveUp(let why):
+                releaseHeldOutput()
                 record.decision = AttemptDecision.giveUp(reason: why).text
                 effects.append(record)
                 if attempt > 1 || failureClass != .notMemory {
@@ -103,11 +107,18 @@ package struct AttemptLoop {
                 effects.console(
                     .say(ConsoleReport.attemptLine(record, reason: reason, decision: .retry(afterSeconds: delay))))
                 if let signal = step.reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
+                    releaseHeldOutput()
                     effects.console(
                         .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
                     return finish(
                         .aborted, attempts: attempt, status: 128 + signal, executed: arguments,
                         preflight: preflight.decisions, failureClass: failureClass)
+                }
+                // The retry starts: the failed attempt's held stdout is dropped; where its stdout was shown as it
+                // came, a separator marks where the retry's begins.
+                if case .held = plan.streams.stdout { effects.discardHeldOutput() }
+                if plan.streams.stdoutIsLive {
+                    effects.console(.say("---- attempt \(attempt + 1)/\(plan.retry.maxAttempts) ----"))
                 }
                 previousDelay = delay
                 arguments = step.arguments
@@ -156,9 +167,11 @@ package struct AttemptLoop {
     /// state read after it ends, and the container removed where safebuild took the user's `--rm` over, or before a
     /// retry would take its `--name` again (never another build's container: it goes by the id docker wrote for
     /// this attempt).
-    func attemptOnce(_ arguments: [String]) -> AttemptResult {
-        let attempt = AttemptCommand.prepare(
+    func attemptOnce(_ arguments: [String], replay: Bool) -> AttemptResult {
+        var attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
+        attempt.streams = plan.streams
+        attempt.replay = replay
         var classifier = Classifier(extra: plan.signatures)
         let exit: DockerExit
         do throws(SafebuildError) {
@@ -168,7 +181,8 @@ package struct AttemptLoop {
             return AttemptResult(
                 status: .exited(error.status.rawValue), interruptedBy: nil,
                 classification: Classification(
-                    failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil))
+                    failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil),
+                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()))
         }
         let failed = exit.status != .exited(0)
 
@@ -191,7 +205,14 @@ package struct AttemptLoop {
         {
             effects.removeContainer(id)
         }
-        return AttemptResult(status: exit.status, interruptedBy: exit.interruptedBy, classification: classification)
+        return AttemptResult(
+            status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams))
+    }
+
+    /// The attempt that ends the invocation shows what it held back of docker's stdout.
+    func releaseHeldOutput() {
+        if case .held = plan.streams.stdout { effects.releaseHeldOutput() }
     }
 
     // MARK: After a failed attempt
@@ -214,7 +235,7 @@ package struct AttemptLoop {
     ) -> NextStep {
         let decision = RetryDecision.decide(
             result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
-            settings: plan.retry, random: &random)
+            unreplayable: result.replay.because, settings: plan.retry, random: &random)
         var step = NextStep(decision: decision, arguments: arguments, memory: memory)
         guard case .retry(_, let names) = decision else { return step }
         if names.contains(.raiseMemory) {

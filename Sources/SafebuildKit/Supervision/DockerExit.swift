@@ -7,11 +7,17 @@ package struct DockerExit: Sendable, Equatable {
     package var containerID: String?
     /// When docker started, wall-clock seconds: what the kernel logged since then belongs to this attempt.
     package var startedAt: Double
+    /// What the attempt did with stdin and stdout, for the decision whether it can be run again unchanged.
+    package var streams: StreamReport
 
-    package init(status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double) {
+    package init(
+        status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double,
+        streams: StreamReport = StreamReport()
+    ) {
         self.status = status
         self.interruptedBy = interruptedBy
         self.containerID = containerID
         self.startedAt = startedAt
+        self.streams = streams
     }
 }

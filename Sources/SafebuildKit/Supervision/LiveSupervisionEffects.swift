@@ -10,6 +10,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     let journal: JournalWriter
     let remedies: Remedies
     let lock: HostLock
+    /// safebuild's stdin relayed to docker and kept for a retry (made at the first attempt of a spooled stdin).
+    var stdinFeed: StdinFeed?
+    /// docker's stdout held back (made at the first attempt whose stdout is held).
+    var hold: OutputHold?
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
@@ -73,6 +77,32 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         var child = ChildProcess(path: plan.docker, arguments: attempt.arguments, environment: plan.dockerEnvironment)
         child.stopGrace = plan.stopGrace
+        var problems: [String] = []
+        switch attempt.streams.stdin {
+        case .rewound(let offset):
+            if attempt.replay && lseek(0, off_t(offset), SEEK_SET) < 0 {
+                throw ChildProcess.failure("rewind stdin to offset \(offset) for the retry")
+            }
+        case .spooled(let limit):
+            if stdinFeed == nil {
+                switch StdinFeed.create(limit: limit) {
+                case .success(let feed): stdinFeed = feed
+                case .failure(let error): problems.append(error.message + "; docker reads stdin itself, so a retry could not")
+                }
+            }
+            child.stdin = stdinFeed
+        case .inherited, .unreplayable:
+            break
+        }
+        if case .held(let limit) = attempt.streams.stdout {
+            if hold == nil {
+                switch OutputHold.create(limit: limit) {
+                case .success(let made): hold = made
+                case .failure(let error): problems.append(error.message + "; stdout goes out as it comes, so a retry could write it twice")
+                }
+            }
+            child.hold = hold
+        }
         if let cidFile = attempt.cidFile {
             let docker = plan.docker, globals = self.globals
             child.onStop = {
@@ -84,8 +114,13 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         let outcome = try child.run(signals: signals) { stream, line in classifier.observe(line: line, stream: stream) }
         let containerID = attempt.cidFile.flatMap(Self.readContainerID)
         if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
+        let streams = StreamReport(
+            stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
+            stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
+            problem: problems.first)
         return DockerExit(
-            status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt)
+            status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt,
+            streams: streams)
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -117,6 +152,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     package func removeContainer(_ id: String) {
         _ = try? Command(plan.docker, globals + ["rm", "-f", "-v", id], timeout: 30).run()
     }
+
+    package func releaseHeldOutput() { hold?.release() }
+
+    package func discardHeldOutput() { hold?.discard() }
 
     // MARK: Between attempts
 

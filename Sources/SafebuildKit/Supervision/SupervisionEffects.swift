@@ -3,15 +3,18 @@
 /// the real one. The same seam as `RemedyContext`, one level up.
 ///
 /// The loop calls them in this order: `buildContextWarnings` (builds), `preflight` (when the policy sets
-/// thresholds), then per attempt `temporaryPath`, `runDocker`, `containerState`, `evidence`, `removeContainer` and
-/// `append(AttemptRecord)`, between attempts `runRemedy` and `sleep`, and last `journalContext` and
-/// `append(InvocationRecord)`. `console` and the clocks at any time.
+/// thresholds), then per attempt `temporaryPath`, `runDocker`, `containerState`, `evidence`, `removeContainer`,
+/// `releaseHeldOutput` or `discardHeldOutput` (stdout held back) and `append(AttemptRecord)`, between attempts
+/// `runRemedy` and `sleep`, and last `journalContext` and `append(InvocationRecord)`. `console` and the clocks at any
+/// time.
+///
+/// Stdin spooling and stdout holding are fields of `AttemptCommand` (`streams`, `replay`) that `runDocker` honours;
+/// what the attempt read and wrote comes back in `DockerExit.streams` for the loop to decide whether a retry would
+/// run the command unchanged (`ReplayVerdict`).
 ///
 /// Growing it: a new effect is a new method here, implemented by both conformers; the loop's shape stays. Memory
 /// admission fits as a reservation asked for before `runDocker` (it may wait, or refuse like pre-flight) and given
-/// back after the attempt; stdin spooling and stdout holding as fields of `AttemptCommand` that `runDocker` honours,
-/// with what was written reported in `DockerExit` for the loop to ask whether a retry is safe; more evidence after a
-/// failure as fields of `AttemptEvidence`.
+/// back after the attempt; more evidence after a failure as fields of `AttemptEvidence`.
 package protocol SupervisionEffects {
     // MARK: Clocks and console
 
@@ -35,9 +38,10 @@ package protocol SupervisionEffects {
 
     /// A fresh path for a temporary file of this process (not created), ending in `.suffix`.
     func temporaryPath(_ suffix: String) -> String
-    /// Runs docker for one attempt to its end, streaming its output through and showing every line to
-    /// `classifier`; on a signal, forwards it and stops the attempt's container after the stop grace. Throws when
-    /// docker cannot be started.
+    /// Runs docker for one attempt to its end, streaming its output through (stdout into the hold when
+    /// `attempt.streams` says so) and showing every line to `classifier`; on a signal, forwards it and stops the
+    /// attempt's container after the stop grace. Feeds stdin as `attempt.streams` says, replayed from its start
+    /// when `attempt.replay`. Throws when docker cannot be started.
     func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit
     /// The state of container `id` after docker ended (`docker inspect`), asking again for up to `settle` seconds
     /// while an exit 137 is not (yet) marked OOMKilled, and taking the kernel's OOM-kill record since `since` into
@@ -47,6 +51,10 @@ package protocol SupervisionEffects {
     func evidence(since: Double) -> AttemptEvidence
     /// Removes container `id` and its anonymous volumes (`docker rm -f -v`).
     func removeContainer(_ id: String)
+    /// Writes the stdout held back during the attempt that ends the invocation to safebuild's stdout.
+    func releaseHeldOutput()
+    /// Drops the stdout held back during a failed attempt that is retried.
+    func discardHeldOutput()
 
     // MARK: Between attempts
 

@@ -48,6 +48,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Seconds any one engine query of pre-flight may take.
     package var engineTimeout: Double
     package var retry: RetrySettings
+    /// How stdin and stdout are kept so that a retry runs the command unchanged.
+    package var streams: StreamPlan
     package var remedies: RemedySettings
     /// Remedies the policy turned off, with why.
     package var disabledRemedies: [RemedyName: String]
@@ -113,6 +115,9 @@ package struct SupervisionPlan: Sendable, Equatable {
         preflightWaitTimeout = policy.preflightWaitSeconds
         engineTimeout = policy.engineTimeoutSeconds
         retry = RetrySettings(policy: policy, maxAttempts: options.maxAttempts)
+        streams = StreamPlan.decide(
+            commandLine, stdin: host.stdin, stdout: host.stdout, maxAttempts: retry.maxAttempts,
+            stdinSpool: retry.stdinSpool, stdoutHold: retry.stdoutHold)
         remedies = RemedySettings(policy: policy, hostMemory: host.memory)
         disabledRemedies = policy.disabledRemedies
         stopGrace = policy.stopGraceSeconds
