@@ -276,7 +276,7 @@ extension EngineSuites {
         #expect(retry.stdout.isEmpty)
         #expect(
             retry.stderrText
-                == "safebuild: error: invocation \(id) had secrets in its command line, which the journal does not keep; run it again yourself from \(record["cwd"] as? String ?? "?")\n")
+                == "safebuild: error: invocation \(id) had values in its command line that the journal does not keep (of -e, --env and --build-arg only the names, and no secret); run it again yourself from \(record["cwd"] as? String ?? "?")\n")
         #expect(readJournal().invocations.count == 1)
     }
 
