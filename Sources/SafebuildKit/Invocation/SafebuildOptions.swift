@@ -8,7 +8,7 @@ package struct SafebuildOptions: Equatable, Sendable {
     package static let prefix = "--sb-"
     package static let variablePrefix = "SAFEBUILD_"
 
-    /// `--sb-policy FILE`, `SAFEBUILD_POLICY`: the policy file, ahead of every other place.
+    /// `--sb-policy FILE`, `SAFEBUILD_POLICY`: the user's policy, the top layer (within what the host allows).
     package var policyPath: String?
     /// `--sb-docker PATH`, `SAFEBUILD_DOCKER`: the real docker.
     package var dockerPath: String?
@@ -27,7 +27,7 @@ package struct SafebuildOptions: Equatable, Sendable {
     package static let declarations: [Declaration] = [
         Declaration(
             "policy", .text(placeholder: "FILE") { $0.policyPath = $1 },
-            help: "policy file to use, ahead of ./safebuild.yml and /etc/safebuild/policy.yml"),
+            help: "your own policy, laid over ./safebuild.yml and the host policy (within what the host allows)"),
         Declaration(
             "docker", .text(placeholder: "PATH") { $0.dockerPath = $1 },
             help: "the real docker executable (default: first docker on PATH that is not safebuild)"),
