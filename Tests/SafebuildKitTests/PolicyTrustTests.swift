@@ -174,6 +174,14 @@ import Testing
 
         let open = try Bed(host: "run:\n  max_memory: unlimited\n", project: "run:\n  memory: unlimited\n")
         #expect(try open.load().policy.limits(for: MatchContext(command: .run, hostMemory: 16 * Self.gib)).memory == nil)
+
+        // A host that sets only a ceiling holds the built-in default to it too (25% of 16g is above 2g).
+        let ceilingOnly = try Bed(host: "build:\n  max_memory: 2g\n")
+        let build = try ceilingOnly.load().policy.limits(for: MatchContext(command: .build, hostMemory: 16 * Self.gib))
+        #expect(build.memory == 2 * Self.gib)
+        #expect(build.decisions.contains {
+            $0.sentence == "memory 25% from build.memory at built-in default:33, lowered to the host's ceiling 2g (build.max_memory 2g at \(ceilingOnly.host):2)"
+        })
     }
 
     /// What a project or user policy may set (the allow-list), and every other key ignored with one warning naming

@@ -20,7 +20,8 @@ package struct SafebuildOptions: Equatable, Sendable {
     package var quiet = false
     /// `--sb-off`, `SAFEBUILD_OFF=1`: pass every command through, protected or not.
     package var off = false
-    /// `--sb-max-attempts N`, `SAFEBUILD_MAX_ATTEMPTS`: overrides the policy's attempt limit (1 = never retry).
+    /// `--sb-max-attempts N`, `SAFEBUILD_MAX_ATTEMPTS`: overrides the policy's attempt limit (1 = never retry), up to
+    /// the host policy's.
     package var maxAttempts: Int?
 
     /// The options, in the order `--sb-help` lists them.
@@ -41,7 +42,7 @@ package struct SafebuildOptions: Equatable, Sendable {
         Declaration("off", .toggle { $0.off = $1 }, help: "pass every command straight to docker, unprotected"),
         Declaration(
             "max-attempts", .count(placeholder: "N", 1...100) { $0.maxAttempts = $1 },
-            help: "at most N attempts per protected command (1: never retry)"),
+            help: "at most N attempts per protected command (1: never retry; no more than the host policy's)"),
     ]
 
     /// One option: `--sb-NAME` on the command line, `SAFEBUILD_NAME` (upper case, `_` for `-`) in the environment.
