@@ -417,7 +417,7 @@ import Testing
     }
 
     /// Within 1 MiB, text that is no policy: invalid (exit 78) at once, with a bounded message.
-    @Test(arguments: ["random", "nesting", "aliases", "many errors", "long line"])
+    @Test(arguments: ["random", "nesting", "aliases", "many errors", "long line", "many rules"])
     func textThatIsNoPolicyIsExit78(_ what: String) throws {
         var bytes: [UInt8]
         switch what {
@@ -441,6 +441,8 @@ import Testing
             bytes = Array((text + "rules: [{*i : 1}]\n").utf8)
         case "many errors":
             bytes = Array(("run:\n" + (0..<20000).map { "  k\($0): 1\n" }.joined()).utf8)
+        case "many rules":
+            bytes = Array(("rules:\n" + String(repeating: "  - {match: {image: \"x\"}, memory: 1g}\n", count: 20000)).utf8)
         default:
             bytes = Array(("run: {memory: " + String(repeating: "x", count: 900_000) + "}\n").utf8)
         }
@@ -461,6 +463,9 @@ import Testing
             }
             if what == "many errors" {
                 #expect(lines.last == "\(bed.project)/safebuild.yml:51:3: error: 19950 more problem(s) not listed")
+            }
+            if what == "many rules" {
+                #expect(lines.last == "\(bed.project)/safebuild.yml:2:3: error: rules has 20000 items, more than the 1000 safebuild reads; expected a list of rules, each '- match: {…}' with settings")
             }
             if what == "nesting" {
                 #expect(error.message.contains("Maximum nesting level reached"))

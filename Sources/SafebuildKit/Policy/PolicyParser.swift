@@ -25,6 +25,9 @@ final class PolicyParser {
     static let maximumErrors = 50
     /// The longest problem text kept: a value quoted in it is cut short.
     static let maximumProblemLength = 300
+    /// The most items a list (rules, signatures) may have: each is tried on every protected command, and a file of
+    /// tens of thousands of rules is a mistake, not a policy.
+    static let maximumItems = 1000
 
     init(file: String?, layer: PolicyLayer? = nil, host: Policy? = nil, hostMemory: UInt64? = nil) {
         self.file = file
@@ -285,6 +288,10 @@ final class PolicyParser {
         if Self.isNull(node) { return [] }
         guard case .sequence(let items) = node else {
             report(node, "\(path) is \(Self.kind(node))", expected: list.expected)
+            return []
+        }
+        guard items.count <= Self.maximumItems else {
+            report(node, "\(path) has \(items.count) items, more than the \(Self.maximumItems) safebuild reads", expected: list.expected)
             return []
         }
         var result: [E] = []
