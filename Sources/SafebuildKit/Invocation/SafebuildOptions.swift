@@ -39,7 +39,9 @@ package struct SafebuildOptions: Equatable, Sendable {
             "dry-run", .toggle { $0.dryRun = $1 },
             help: "print the command line that would run and the decisions behind it; run nothing"),
         Declaration("quiet", .toggle { $0.quiet = $1 }, help: "print only warnings and errors"),
-        Declaration("off", .toggle { $0.off = $1 }, help: "pass every command straight to docker, unprotected"),
+        Declaration(
+            "off", .toggle { $0.off = $1 },
+            help: "pass every command straight to docker, unprotected (unless the host policy forbids it)"),
         Declaration(
             "max-attempts", .count(placeholder: "N", 1...100) { $0.maxAttempts = $1 },
             help: "at most N attempts per protected command (1: never retry; no more than the host policy's)"),
