@@ -50,7 +50,7 @@ struct DeploymentTests {
             ("/tmp/sb-test.x/prefix/bin/safebuild", "/tmp/sb-test.x/prefix/etc/safebuild/policy.yml"),
         ])
     func hostPolicyPath(executable: String, expected: String) {
-        #expect(HostSettings.policyPath(executable: executable) == expected)
+        #expect(HostPolicyLocation.path(executable: executable) == expected)
     }
 
     // MARK: - The journal, as root

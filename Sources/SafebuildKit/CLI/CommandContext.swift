@@ -5,7 +5,7 @@ package struct CommandContext {
     package var options: SafebuildOptions
     package var environment: [String: String]
     package var currentDirectory: String
-    /// The host's policy file (`HostSettings.policyPath`: from where this binary is installed).
+    /// The host's policy file (`HostPolicyLocation.current`: from where this binary is installed).
     package var hostPolicyPath: String
     /// Physical memory in bytes, for the policy's percentages.
     package var hostMemory: UInt64?
@@ -32,7 +32,7 @@ package struct CommandContext {
     package static func live(options: SafebuildOptions, environment: [String: String]) -> CommandContext {
         CommandContext(
             options: options, environment: environment, currentDirectory: WorkingDirectory.current(),
-            hostPolicyPath: HostSettings.current().policyPath, hostMemory: PhysicalMemory.total(),
+            hostPolicyPath: HostPolicyLocation.current, hostMemory: PhysicalMemory.total(),
             now: JournalTime.now(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
     }
 
@@ -42,7 +42,7 @@ package struct CommandContext {
         let sudo = environment.filter { ["SUDO_USER", "SUDO_UID", "SUDO_GID"].contains($0.key) }
         return CommandContext(
             options: SafebuildOptions(), environment: sudo, currentDirectory: "/",
-            hostPolicyPath: HostSettings.current().policyPath, hostMemory: PhysicalMemory.total(),
+            hostPolicyPath: HostPolicyLocation.current, hostMemory: PhysicalMemory.total(),
             now: JournalTime.now(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
     }
 
@@ -51,7 +51,8 @@ package struct CommandContext {
     package var journalPath: String {
         if let given = options.journalPath, !given.isEmpty { return given }
         let policy = try? PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath)
+            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath,
+            hostMemory: hostMemory)
         return Journal.path(options: options, policyPath: policy?.policy.journal.path.value, environment: environment)
     }
 }

@@ -20,17 +20,7 @@ package struct HostSettings: Sendable, Equatable {
 
     /// This binary's settings.
     package static func current() -> HostSettings {
-        HostSettings(policyPath: policyPath(executable: executablePath() ?? "/usr/bin/safebuild"))
-    }
-
-    /// The host policy of a binary installed at `executable`: `/etc/safebuild/policy.yml` under /usr or /usr/local,
-    /// `PREFIX/etc/safebuild/policy.yml` under any other PREFIX (the directory above the binary's own, as
-    /// `Scripts/install.sh --prefix PREFIX` lays it out: PREFIX/bin/safebuild).
-    package static func policyPath(executable: String) -> String {
-        let parts = executable.split(separator: "/").map(String.init)
-        let prefix = "/" + parts.dropLast(2).joined(separator: "/")
-        if prefix == "/usr" || prefix == "/usr/local" || prefix == "/" { return "/etc/safebuild/policy.yml" }
-        return prefix + "/etc/safebuild/policy.yml"
+        HostSettings(policyPath: HostPolicyLocation.current)
     }
 
     /// The absolute path of the running binary (`/proc/self/exe`: a `docker` symlink in front of it is seen

@@ -14,6 +14,10 @@ package struct Policy: Equatable, Sendable {
         package var swap: Sourced<SwapRule>
         /// `--shm-size`; `nil`: docker's default (64m).
         package var shmSize: Sourced<Size?>
+        /// The host's ceiling (`max_memory`): no memory limit that a layer below the host's sets (a default or a
+        /// rule, and the built-in default's) is above it. `nil` in a file: the host's own `memory`, which
+        /// `PolicyLoader` puts here once the host's layer is read.
+        package var maxMemory: Sourced<MemoryRule?>
     }
 
     /// A rule: when `match` matches, its settings override the defaults.
@@ -107,6 +111,7 @@ package struct Policy: Equatable, Sendable {
         package var pruneUntil: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
+        /// `remedies.state_dir` (once `lock_dir`): the host-wide locks and cooldown stamps.
         package var lockDirectory: Sourced<String>
     }
 
@@ -117,6 +122,18 @@ package struct Policy: Equatable, Sendable {
         package var keep: Sourced<Int>
         /// Prometheus textfile; `nil`: none.
         package var metricsPath: Sourced<String?>
+        /// The group that may read the journal and metrics files (and write in their directory).
+        package var group: Sourced<String>
+        /// Variables (`-e`, `--env`, `--build-arg`) whose values the journal keeps; every other value is left out.
+        package var keepValues: Sourced<[String]>
+    }
+
+    /// `protection:`: what the host lets users do about protection.
+    package struct ProtectionSection: Equatable, Sendable {
+        /// Whether `--sb-off` / `SAFEBUILD_OFF` may switch protection off.
+        package var allowOff: Sourced<Bool>
+        /// What happens to a `-m`/`--memory` on the command line above the host's ceiling.
+        package var memoryFlag: Sourced<MemoryFlagAction>
     }
 
     /// `docker:`.
@@ -137,6 +154,7 @@ package struct Policy: Equatable, Sendable {
     package var journal: JournalSection
     package var signatures: [PolicySignature]
     package var docker: DockerSection
+    package var protection: ProtectionSection
 
     /// The ladder the policy sets for `failureClass`, if it names the class.
     package func ladder(for failureClass: FailureClass) -> Ladder? {

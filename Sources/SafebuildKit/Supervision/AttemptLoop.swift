@@ -56,7 +56,7 @@ package struct AttemptLoop {
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
                 started: JournalTime.format(attemptStart), ended: JournalTime.format(ended),
-                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments).argv,
+                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments, keepValues: plan.keepValues).argv,
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
                 matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
@@ -65,7 +65,7 @@ package struct AttemptLoop {
             if let signal = result.interruptedBy {
                 releaseHeldOutput()
                 record.decision = AttemptDecision.aborted(signal: signal).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 effects.console(.say(ConsoleReport.attemptLine(record, decision: .aborted(signal: signal))))
                 return finish(
                     .aborted, attempts: attempt, status: result.status.code, executed: arguments,
@@ -75,7 +75,7 @@ package struct AttemptLoop {
                 releaseHeldOutput()
                 record.failureClass = nil
                 record.decision = AttemptDecision.succeeded.text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 if attempt > 1 { effects.console(.say(ConsoleReport.attemptLine(record, decision: .succeeded))) }
                 return finish(
                     attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: arguments,
@@ -93,7 +93,7 @@ package struct AttemptLoop {
             case .giveUp(let why):
                 releaseHeldOutput()
                 record.decision = AttemptDecision.giveUp(reason: why).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 if attempt > 1 || failureClass != .notMemory {
                     effects.console(
                         .say(ConsoleReport.attemptLine(record, reason: reason, decision: .giveUp(reason: why))))
@@ -103,7 +103,7 @@ package struct AttemptLoop {
                     preflight: preflight.decisions, failureClass: failureClass)
             case .retry(let delay, _):
                 record.decision = AttemptDecision.retry(afterSeconds: delay).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 effects.console(
                     .say(ConsoleReport.attemptLine(record, reason: reason, decision: .retry(afterSeconds: delay))))
                 if let signal = step.reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
@@ -280,8 +280,8 @@ package struct AttemptLoop {
         failureClass: FailureClass? = nil
     ) -> Int32 {
         let context = effects.journalContext()
-        let original = Redaction.argv(plan.commandLine.arguments)
-        let run = Redaction.argv(executed)
+        let original = Redaction.argv(plan.commandLine.arguments, keepValues: plan.keepValues)
+        let run = Redaction.argv(executed, keepValues: plan.keepValues)
         let now = effects.wallClock()
         effects.append(
             InvocationRecord(
@@ -291,7 +291,8 @@ package struct AttemptLoop {
                 redacted: original.redacted || run.redacted, policySource: plan.policySource, image: plan.image,
                 tags: plan.tags, outcome: outcome, attempts: attempts, exitStatus: status,
                 failureClass: failureClass?.rawValue, ci: context.ci, preflight: preflight.isEmpty ? nil : preflight,
-                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false))
+                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false
+            ).textRedacted)
         return status
     }
 

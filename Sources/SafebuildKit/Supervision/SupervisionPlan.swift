@@ -38,6 +38,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     package var policyDecisions: [String]
     /// What the memory defaults added or kept, and why.
     package var injectionDecisions: [String]
+    /// Why nothing may run (a `--memory` above the host's ceiling, which the host refuses); nil: go ahead.
+    package var refusal: String?
 
     // MARK: Pre-flight, attempts, remedies
 
@@ -69,7 +71,10 @@ package struct SupervisionPlan: Sendable, Equatable {
     package var journalKeep: Int
     /// The Prometheus textfile refreshed after each invocation; nil: none.
     package var metricsPath: String?
-    /// The policy file in effect (`built-in` for the default).
+    /// The variables whose values the journal keeps (`journal.keep_values`, the host's); of every other `-e`,
+    /// `--env` or `--build-arg`, only the name.
+    package var keepValues: Set<String>
+    /// The policy files in effect, lowest layer first (`built-in default` when there are none).
     package var policySource: String
     /// The invocation this one runs again (`safebuild retry`).
     package var retryOf: String?
@@ -110,11 +115,20 @@ package struct SupervisionPlan: Sendable, Equatable {
         notice = injection.notice
         policyDecisions = limits.decisions.map(\.sentence)
         injectionDecisions = injection.decisions
+        refusal = injection.refusal
 
         thresholds = policy.thresholds(hostMemory: host.memory)
         preflightWaitTimeout = policy.preflightWaitSeconds
         engineTimeout = policy.engineTimeoutSeconds
-        retry = RetrySettings(policy: policy, maxAttempts: options.maxAttempts)
+        // --sb-max-attempts is the user's: at most the host's.
+        let hostAttempts = loaded.hostLevel.retry.maxAttempts
+        var attempts = options.maxAttempts
+        if let asked = attempts, asked > hostAttempts.value {
+            attempts = hostAttempts.value
+            policyDecisions.append(
+                "--sb-max-attempts \(asked) is above the host's retry.max_attempts \(hostAttempts.value) at \(hostAttempts.source); lowered to \(hostAttempts.value)")
+        }
+        retry = RetrySettings(policy: policy, maxAttempts: attempts)
         streams = StreamPlan.decide(
             commandLine, stdin: host.stdin, stdout: host.stdout, maxAttempts: retry.maxAttempts,
             stdinSpool: retry.stdinSpool, stdoutHold: retry.stdoutHold)
@@ -129,7 +143,8 @@ package struct SupervisionPlan: Sendable, Equatable {
         journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)
         journalKeep = policy.journalKeep
         metricsPath = policy.metricsPath
-        policySource = loaded.file ?? PolicySource.builtInName
+        keepValues = Set(policy.journal.keepValues.value)
+        policySource = loaded.sourceDescription
         self.retryOf = retryOf
         image = command == .run ? flags.positional.map { commandLine.arguments[$0] } : nil
         tags = Journal.tags(in: commandLine)

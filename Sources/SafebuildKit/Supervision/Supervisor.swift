@@ -32,10 +32,12 @@ struct Supervisor {
         let host = HostFacts.current(environment: environment)
         let policy = try PolicyLoader.load(
             options: options, environment: environment, currentDirectory: host.workingDirectory,
-            hostPath: HostSettings.current().policyPath)
+            hostMemory: host.memory)
+        for warning in policy.warnings { Console.warn(warning) }
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
             environment: environment, retryOf: retryOf)
+        if let refusal = plan.refusal { throw SafebuildError(.notPermitted, refusal) }
 
         if options.dryRun {
             let dryRun = plan.dryRun
