@@ -33,29 +33,22 @@ struct SafebuildRemedy: SafebuildCommand {
         _ = umask(0o027)
         let signals = try SignalInbox()
 
-        let hostPath = context.hostPolicyPath
-        let policy: Policy
-        let source: String
-        if PolicyLoader.exists(hostPath) {
-            switch try PolicyLoader.check(hostPath) {
-            case .success(let p): policy = p
-            case .failure(let error): throw error.safebuildError
-            }
-            source = hostPath
-        } else {
-            policy = PolicyLoader.builtIn
-            source = PolicySource.builtInName
-        }
+        // The host policy alone, as the host layer is read for every command (its owner and mode checked).
+        let host = try PolicyLoader.hostLayer(hostPath: context.hostPolicyPath, hostMemory: context.hostMemory)
+        let policy = host.policy
+        let source = host.files.first?.path ?? PolicySource.builtInName
+        for warning in host.warnings { Console.warn(warning) }
         let memory = context.hostMemory ?? 0
+        let files = SharedFiles(group: HostSettings.groupID(policy.journal.group.value))
         let remedies = Remedies(
             context: LiveRemedyContext(docker: "/nonexistent/docker", globalFlags: [], signals: signals),
             settings: RemedySettings(policy: policy, hostMemory: memory))
         let lock = HostLock(
-            state: RuntimeState(directory: policy.lockDirectory ?? "/run/safebuild", isRoot: true),
+            state: RuntimeState(directory: policy.lockDirectory ?? "/run/safebuild", files: files, isRoot: true),
             cooldown: policy.cooldownSeconds)
         let journal = JournalWriter(
             path: policy.journalPath ?? Journal.systemDirectory + "/" + Journal.fileName,
-            maxBytes: policy.journalMaxBytes(hostMemory: memory), keep: policy.journalKeep)
+            maxBytes: policy.journalMaxBytes(hostMemory: memory), keep: policy.journalKeep, files: files)
         let requester = PrivilegedRemedy.Requester.from(environment: context.environment)
         let report = PrivilegedRemedy.run(
             remedy, policy: policy, policySource: source, requester: requester, remedies: remedies, lock: lock,

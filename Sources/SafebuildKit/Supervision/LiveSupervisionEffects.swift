@@ -18,14 +18,15 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
         self.signals = signals
-        journal = JournalWriter(path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep)
+        journal = JournalWriter(
+            path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep, files: plan.files)
         remedies = Remedies(
             context: LiveRemedyContext(docker: plan.docker, globalFlags: plan.commandLine.globalFlags, signals: signals),
             settings: plan.remedies)
         // A member of the host's group that cannot use the host-wide directory keeps its locks in one of its own,
         // with one warning (`RuntimeState`).
         lock = HostLock(
-            state: RuntimeState(directory: plan.lockDirectory, environment: plan.environment), cooldown: plan.cooldown)
+            state: RuntimeState(directory: plan.lockDirectory, files: plan.files, environment: plan.environment), cooldown: plan.cooldown)
     }
 
     /// The user's global flags (`-H …`), repeated on helper calls so that they reach the same engine.
@@ -171,7 +172,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func append(_ record: InvocationRecord) {
         journal.append(record)
-        if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics) {
+        if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics, files: plan.files) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
         }
     }

@@ -62,6 +62,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Where the remedies' host-wide lock lives, and how long a remedy is not run again host-wide.
     package var lockDirectory: String
     package var cooldown: Double
+    /// Modes and group of the journal, metrics and runtime files (the host's `journal.group`).
+    package var files: SharedFiles
 
     // MARK: The journal
 
@@ -138,6 +140,7 @@ package struct SupervisionPlan: Sendable, Equatable {
         signatures = policy.failureSignatures
         lockDirectory = policy.lockDirectory ?? host.defaultLockDirectory
         cooldown = policy.cooldownSeconds
+        files = SharedFiles(group: HostSettings.groupID(policy.journal.group.value))
 
         journalPath = Journal.path(options: options, policyPath: policy.journalPath, orElse: host.defaultJournalPath)
         journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)

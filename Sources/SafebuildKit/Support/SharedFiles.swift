@@ -17,7 +17,8 @@ package struct SharedFiles: Sendable, Equatable {
         self.group = group
     }
 
-    /// The host's group, as `HostSettings` names it.
+    /// The default group (`docker`), for callers that have no policy at hand; a protected command and the privileged
+    /// entry use the host policy's `journal.group`.
     package static func host() -> SharedFiles { SharedFiles(group: HostSettings.current().groupID) }
 
     package var journalDirectory: CheckedDirectory.Creation { .init(mode: group == nil ? 0o700 : 0o2770, group: group) }
