@@ -11,7 +11,10 @@ import Testing
 extension EngineSuites {
 @Suite(.serialized) struct ReplayEngineTests {
     let engine: TestEngine
-    let safebuild: String
+    /// The binary under test, installed under a temporary prefix: the policies below are its host policy (their
+    /// retry bounds and remedy settings are host-only keys).
+    let installed: InstalledSafebuild
+    var safebuild: String { installed.binary }
     let dir: TemporaryDirectory
 
     /// Holds a 40 MB string: killed under -m 16m and 64m, fine under 256m (RetryEngineTests measured it).
@@ -21,7 +24,7 @@ extension EngineSuites {
 
     init() throws {
         engine = try TestEngine.current()
-        safebuild = try SafebuildBinary.path()
+        installed = try InstalledSafebuild()
         dir = try TemporaryDirectory()
     }
 
@@ -45,8 +48,9 @@ extension EngineSuites {
         return try dir.write("policy-\(UInt32.random(in: 0...UInt32.max)).yml", Array(text.utf8))
     }
 
-    func environment(policy: String, journal: String) -> [String: String] {
-        engine.environment(["SAFEBUILD_POLICY": policy, "SAFEBUILD_JOURNAL": journal])
+    func environment(policy: String, journal: String) throws -> [String: String] {
+        try installed.useAsHostPolicy(policy)
+        return engine.environment(["SAFEBUILD_JOURNAL": journal])
     }
 
     func newJournal() -> String { dir.path + "/journal-\(UInt32.random(in: 0...UInt32.max)).jsonl" }
@@ -143,7 +147,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try shell(
             "cat \"$1\" | \"$2\" run -i --rm -m 16m --network=none \"$3\" sh -c \"$4\"",
-            [file, safebuild, engine.image, Self.reader], environment: environment(policy: try policy(), journal: journal))
+            [file, safebuild, engine.image, Self.reader], environment: try environment(policy: try policy(), journal: journal))
         #expect(result.code == 0, "\(result.stderrText)")
         #expect(result.stdoutText == "30000000\n" + input.checksum)
         let attempts = try JournalReader.read(path: journal).attempts
@@ -160,7 +164,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try ProcessRunner.run(
             safebuild, ["run", "-i", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", Self.reader],
-            environment: environment(policy: try policy(), journal: journal), stdin: input.bytes, timeout: 180)
+            environment: try environment(policy: try policy(), journal: journal), stdin: input.bytes, timeout: 180)
         #expect(result.code == 0, "\(result.stderrText)")
         #expect(result.stdoutText == "30000000\n" + input.checksum)
         let attempts = try JournalReader.read(path: journal).attempts
@@ -177,7 +181,7 @@ extension EngineSuites {
         let script = "cat \"$1\" | \"$2\" run -i --rm -m 16m --network=none \"$3\" sh -c \"$4\""
         let result = try shell(
             script, [file, safebuild, engine.image, Self.reader],
-            environment: environment(policy: try policy(["stdin_spool: 1m"]), journal: journal))
+            environment: try environment(policy: try policy(["stdin_spool: 1m"]), journal: journal))
         let docker = try shell(script, [file, engine.docker, engine.image, Self.reader], environment: engine.environment())
         #expect(docker.code == 137)
         #expect(result.code == docker.code, "\(result.stderrText)")
@@ -200,7 +204,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try shell(
             "cat \"$1\" | \"$2\" build -q -m 16m --network=none -", [dockerfile, safebuild],
-            environment: environment(policy: try policy(), journal: journal))
+            environment: try environment(policy: try policy(), journal: journal))
         #expect(result.code == 0, "\(result.stderrText)")
         let id = result.stdoutText.trimmingWhitespace()
         defer { _ = try? engine.dockerRun(["rmi", id]) }
@@ -218,7 +222,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try ProcessRunner.runUnderTerminal(
             [safebuild, "run", "-i", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", Self.hog],
-            environment: environment(policy: try policy(), journal: journal), timeout: 120)
+            environment: try environment(policy: try policy(), journal: journal), timeout: 120)
         #expect(result.code == 137, "\(result.stdoutText)")
         let attempts = try JournalReader.read(path: journal).attempts
         #expect(attempts.count == 1)
@@ -236,7 +240,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try ProcessRunner.run(
             safebuild, ["run", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", Self.twoLines],
-            environment: environment(policy: try policy(), journal: journal), timeout: 120)
+            environment: try environment(policy: try policy(), journal: journal), timeout: 120)
         #expect(result.code == 0, "\(result.stderrText)")
         #expect(result.stdoutText == "line 1\n40000000\nline 2\n")
         let attempts = try JournalReader.read(path: journal).attempts
@@ -253,7 +257,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try shell(
             "{ \"$1\" run --rm -m 16m --network=none \"$2\" sh -c \"$3\"; echo $? > \"$4.status\"; } | cat > \"$4\"",
-            [safebuild, engine.image, Self.twoLines, out], environment: environment(policy: try policy(), journal: journal))
+            [safebuild, engine.image, Self.twoLines, out], environment: try environment(policy: try policy(), journal: journal))
         #expect(result.code == 0)
         #expect(readText(out + ".status") == "0\n", "\(result.stderrText)")
         #expect(readText(out) == "line 1\n40000000\nline 2\n")
@@ -269,7 +273,7 @@ extension EngineSuites {
         let arguments = ["run", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", script]
         let journal = newJournal()
         let result = try ProcessRunner.run(
-            safebuild, arguments, environment: environment(policy: try policy(["stdout_hold: 1k"]), journal: journal),
+            safebuild, arguments, environment: try environment(policy: try policy(["stdout_hold: 1k"]), journal: journal),
             timeout: 120)
         let docker = try engine.dockerRun(arguments)
         #expect(docker.code == 137)
@@ -290,7 +294,7 @@ extension EngineSuites {
         let journal = newJournal()
         let result = try ProcessRunner.runUnderTerminal(
             [safebuild, "run", "--rm", "-m", "16m", "--network=none", engine.image, "sh", "-c", Self.twoLines],
-            environment: environment(policy: try policy(), journal: journal), timeout: 120)
+            environment: try environment(policy: try policy(), journal: journal), timeout: 120)
         #expect(result.code == 0, "\(result.stdoutText)")
         let lines = result.stdoutText.split(separator: "\r\n").map(String.init)
         let shown = lines.filter { $0.hasPrefix("line ") || $0.hasPrefix("safebuild: ---- ") || $0 == "40000000" }
@@ -319,7 +323,7 @@ extension EngineSuites {
         }
         defer { _ = try? engine.dockerRun(["rm", "-f", name]) }
         let process = try ProcessRunner.Started(
-            safebuild, arguments, environment: environment(policy: try policy(), journal: newJournal()))
+            safebuild, arguments, environment: try environment(policy: try policy(), journal: newJournal()))
         // The classic builder prints a step's output on its stdout (progress); a run's stdout is held, its stderr is not.
         let started = ProcessRunner.waitUntil(timeout: 90) {
             process.stdoutSoFar.contains("started") || process.stderrSoFar.contains("started") || process.hasExited
@@ -358,7 +362,7 @@ extension EngineSuites {
     func expectDockersOwnError(_ arguments: [String], warning: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let (docker, dockerRSS, _) = try timed([engine.docker] + arguments, environment: engine.environment())
         let (result, rss, seconds) = try timed(
-            [safebuild] + arguments, environment: environment(policy: try policy(), journal: newJournal()))
+            [safebuild] + arguments, environment: try environment(policy: try policy(), journal: newJournal()))
         #expect(docker.code != 0, sourceLocation: sourceLocation)
         #expect(result.code == docker.code, "\(result.stderrText)", sourceLocation: sourceLocation)
         #expect(Self.dockerLines(result.stderrText) == Self.dockerLines(docker.stderrText), sourceLocation: sourceLocation)
@@ -378,7 +382,7 @@ extension EngineSuites {
         let start = Clock.now()
         let process = try ProcessRunner.Started(
             safebuild, ["build", "-q", "--network=none", "-f", fifo, ctx],
-            environment: environment(policy: try policy(), journal: newJournal()))
+            environment: try environment(policy: try policy(), journal: newJournal()))
         // A writer can open the FIFO once a reader is there (docker, blocked in its open, or the probe for an
         // instant); what it writes stays in the pipe while the writer holds it open.
         var writer: Int32 = -1
