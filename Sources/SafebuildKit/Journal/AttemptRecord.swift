@@ -105,11 +105,15 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     /// What safebuild decided, in words: `succeeded`, `retry in 4s`, `give up: not a memory failure`,
     /// `aborted by SIGTERM` (`AttemptDecision.text`).
     package var decision: String
+    /// The memory admission before this attempt (absent when admission is off).
+    package var admission: JournalAdmission?
+    /// What the attempt's containers used, and for an OOM kill, which limit killed it.
+    package var memory: AttemptMemory?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
-        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision
+        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, admission, memory
     }
 
     package init(

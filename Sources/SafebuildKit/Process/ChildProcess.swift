@@ -15,6 +15,10 @@ package struct ChildProcess {
     package var stopGrace: Double = 10
     package var killGrace: Double = 5
     package var onStop: (() -> Void)?
+    /// Called every `tickInterval` seconds while docker runs (an attempt's memory accounting reads its containers'
+    /// cgroups before they disappear).
+    package var tick: (() -> Void)?
+    package var tickInterval: Double = 0.1
 
     package init(path: String, arguments: [String], environment: [String: String]) {
         self.path = path
@@ -81,6 +85,7 @@ package struct ChildProcess {
         var stopAt: Double?
         var killAt: Double?
         var killed = false
+        var nextTick = tick == nil ? nil : Clock.now() + tickInterval
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
 
@@ -92,7 +97,9 @@ package struct ChildProcess {
             fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0))
             var timeout: Int32 = -1
             let now = Clock.now()
-            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }].compactMap({ $0 }) {
+            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }, status == nil ? nextTick : nil]
+                .compactMap({ $0 })
+            {
                 let ms = Int32(max(0, min((deadline - now) * 1000 + 1, 3_600_000)))
                 timeout = timeout < 0 ? ms : min(timeout, ms)
             }
@@ -136,6 +143,10 @@ package struct ChildProcess {
                     status = ExitStatus(waitStatus: raw)
                     exitedAt = Clock.now()
                 }
+            }
+            if status == nil, let at = nextTick, Clock.now() >= at {
+                tick?()
+                nextTick = Clock.now() + tickInterval
             }
             if status == nil, let at = stopAt, Clock.now() >= at {
                 stopAt = nil

@@ -27,6 +27,8 @@ package struct AttemptLoop {
         var status: ExitStatus
         var interruptedBy: Int32?
         var classification: Classification
+        /// What its containers used; for an OOM kill, which limit killed it.
+        var memory: AttemptMemory?
     }
 
     package mutating func run() -> Int32 {
@@ -47,6 +49,16 @@ package struct AttemptLoop {
         var previousDelay = 0.0
         let loopStart = effects.now()
         var pending = preflight.remedies
+        let admits = plan.admission.enabled
+        let learned = admits && plan.admission.reserve == .learned ? effects.learnedReservation() : nil
+        var admission: JournalAdmission?
+        if admits {
+            let result = effects.admit(admissionRequest(memory: memory, learned: learned, retry: false))
+            if let stop = admissionStop(result, attempts: 0, executed: initial, preflight: preflight.decisions) {
+                return stop
+            }
+            admission = result.record
+        }
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
@@ -59,6 +71,8 @@ package struct AttemptLoop {
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
                 matchedLine: result.classification.line, remedies: pending, decision: "")
+            record.admission = admission
+            record.memory = result.memory
             pending = []
 
             if let signal = result.interruptedBy {
@@ -110,10 +124,75 @@ package struct AttemptLoop {
                         preflight: preflight.decisions, failureClass: failureClass)
                 }
                 previousDelay = delay
+                let raised = step.memory != memory
                 arguments = step.arguments
                 memory = step.memory
+                if admits {
+                    let request = admissionRequest(memory: memory, learned: raised ? nil : learned, retry: true)
+                    let result = effects.admit(request)
+                    if let stop = admissionStop(
+                        result, attempts: attempt, executed: arguments, preflight: preflight.decisions,
+                        failed: (status: record.exitStatus ?? 1, failureClass: failureClass))
+                    {
+                        return stop
+                    }
+                    admission = result.record
+                }
             }
         }
+    }
+
+    // MARK: Memory admission
+
+    /// What an attempt reserves: its memory limit (the user's or the policy's, as raised), the learned figure
+    /// where the policy says so (never above the limit: the container cannot use more), or the policy's default for
+    /// a command without a limit.
+    func admissionRequest(
+        memory: UInt64?, learned: (bytes: UInt64, sentence: String)?, retry: Bool
+    ) -> AdmissionRequest {
+        if let learned {
+            if let memory, memory < learned.bytes {
+                return AdmissionRequest(
+                    bytes: memory, source: "its memory limit \(Size.format(memory)), below what was learned", retry: retry)
+            }
+            return AdmissionRequest(bytes: learned.bytes, source: learned.sentence, retry: retry)
+        }
+        if let memory {
+            return AdmissionRequest(bytes: memory, source: "its memory limit \(Size.format(memory))", retry: retry)
+        }
+        let bytes = plan.admission.defaultRequest
+        return AdmissionRequest(
+            bytes: bytes, source: "admission.default_request \(Size.format(bytes)), as it has no memory limit", retry: retry)
+    }
+
+    /// The end of the invocation when admission does not let docker start: refused (exit 75), or a termination
+    /// signal during the wait (128+N). For a retry's admission, `failed` is the attempt before: its failure stands.
+    func admissionStop(
+        _ result: AdmissionResult, attempts: Int, executed: [String], preflight: [JournalDecision],
+        failed: (status: Int32, failureClass: FailureClass)? = nil
+    ) -> Int32? {
+        let record = result.record
+        if let signal = result.interruptedBy {
+            effects.console(
+                .say("interrupted by \(ConsoleReport.signalName(signal)) while waiting for memory; docker was not started"))
+            return finish(
+                .aborted, attempts: attempts, status: 128 + signal, executed: executed, preflight: preflight,
+                failureClass: failed?.failureClass)
+        }
+        guard !record.outcome.proceeds else { return nil }
+        let message = record.message ?? record.outcome.rawValue
+        effects.console(.error("memory admission refused to start docker: \(message)"))
+        let decision = JournalDecision(
+            check: "admission", measured: record.freeBytes.map { Double($0) }, limit: record.requestBytes.map { Double($0) },
+            unit: "bytes", action: "refuse", message: message)
+        if let failed {
+            return finish(
+                .failed, attempts: attempts, status: failed.status, executed: executed, preflight: preflight + [decision],
+                failureClass: failed.failureClass)
+        }
+        return finish(
+            .refused, attempts: attempts, status: SafebuildError.ExitCode.preflightRefused.rawValue, executed: executed,
+            preflight: preflight + [decision])
     }
 
     // MARK: Pre-flight
@@ -160,10 +239,20 @@ package struct AttemptLoop {
         let attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
         var classifier = Classifier(extra: plan.signatures)
-        let exit: DockerExit
+        let started: Result<DockerExit, SafebuildError>
         do throws(SafebuildError) {
-            exit = try effects.runDocker(attempt, classifier: &classifier)
+            started = .success(try effects.runDocker(attempt, classifier: &classifier))
         } catch {
+            started = .failure(error)
+        }
+        // The memory goes back as soon as docker has ended (its container has stopped): reading the container's
+        // state and removing it hold none.
+        if plan.admission.enabled { effects.releaseReservation() }
+        let exit: DockerExit
+        switch started {
+        case .success(let ended):
+            exit = ended
+        case .failure(let error):
             effects.console(.error(error.message))
             return AttemptResult(
                 status: .exited(error.status.rawValue), interruptedBy: nil,
@@ -171,6 +260,7 @@ package struct AttemptLoop {
                     failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil))
         }
         let failed = exit.status != .exited(0)
+        var evidence = AttemptEvidence()
 
         var state: ContainerState?
         if let id = exit.containerID, failed || attempt.removesContainer {
@@ -180,18 +270,49 @@ package struct AttemptLoop {
             state = effects.containerState(id, settle: settle, since: exit.startedAt)
         }
         if failed {
-            for line in effects.evidence(since: exit.startedAt).kernelLines {
+            evidence = effects.evidence(since: exit.startedAt)
+            for line in evidence.kernelLines {
                 var text = line
                 text.withUTF8 { classifier.observeKernel(line: UnsafeRawBufferPointer($0)) }
             }
         }
-        let classification = classifier.verdict(exitStatus: exit.status, command: plan.command, containerState: state)
+        var classification = classifier.verdict(exitStatus: exit.status, command: plan.command, containerState: state)
+        var memory = exit.memory
+        if failed, var m = memory {
+            Self.diagnose(&classification, &m, exit: exit, kernel: evidence.oomKills, command: plan.command)
+            memory = m
+        }
         if let id = exit.containerID,
             attempt.removesContainer || (failed && plan.namesContainer && classification.retryable)
         {
             effects.removeContainer(id)
         }
-        return AttemptResult(status: exit.status, interruptedBy: exit.interruptedBy, classification: classification)
+        return AttemptResult(
+            status: exit.status, interruptedBy: exit.interruptedBy, classification: classification, memory: memory)
+    }
+
+    /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason. A 137
+    /// whose own cgroup counted an OOM kill is one, even where docker did not report it.
+    static func diagnose(
+        _ classification: inout Classification, _ memory: inout AttemptMemory, exit: DockerExit,
+        kernel: [OOMDiagnosis.KernelKill], command: ProtectedCommand
+    ) {
+        let oomClasses: [FailureClass] = [.oomContainer, .oomBuildStep]
+        if classification.failureClass == .notMemory, exit.status == .exited(137), exit.interruptedBy == nil,
+            let kills = memory.oomKills, kills > 0
+        {
+            classification = Classification(
+                failureClass: command == .run ? .oomContainer : .oomBuildStep, line: nil,
+                reason: "killed by the OOM killer: its own memory cgroup counted \(kills) OOM kill(s)", retryable: true,
+                kernelEvidence: nil)
+        }
+        guard oomClasses.contains(classification.failureClass),
+            let (cause, sentence) = OOMDiagnosis.diagnose(memory, kernel: kernel, pool: memory.pool ?? "of the engine")
+        else { return }
+        memory.oomCause = cause
+        memory.diagnosis = sentence
+        classification.reason += "; " + sentence
+        if cause == .poolPressure { classification.reason += "; the limit is not raised, the retry waits for memory" }
     }
 
     // MARK: After a failed attempt
@@ -212,11 +333,19 @@ package struct AttemptLoop {
         after result: AttemptResult, attempt: Int, elapsed: Double, previousDelay: Double, arguments: [String],
         memory: UInt64?
     ) -> NextStep {
+        // Killed by the shared pool, not its own limit: a higher limit would not help, so the ladder's
+        // raise_memory is left out, and the next attempt waits for memory admission instead.
+        let pool = result.memory?.oomCause == .poolPressure
+        let settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
         let decision = RetryDecision.decide(
             result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
-            settings: plan.retry, random: &random)
+            settings: settings, random: &random)
         var step = NextStep(decision: decision, arguments: arguments, memory: memory)
         guard case .retry(_, let names) = decision else { return step }
+        if pool, plan.retry.ladder(for: result.classification.failureClass).remedies(forRetry: attempt).contains(.raiseMemory) {
+            step.reports.append(
+                .skip(.raiseMemory, "killed by pressure on the shared pool, below its own limit: the limit stays"))
+        }
         if names.contains(.raiseMemory) {
             let (report, value) = Remedies.raiseMemory(current: memory.map(Size.format), settings: plan.remedies)
             step.reports.append(report)
@@ -232,6 +361,14 @@ package struct AttemptLoop {
         }
         step.reports += apply(names.filter { $0 != .raiseMemory })
         return step
+    }
+
+    /// `settings` with raise_memory taken out of `failureClass`'s ladder (a step that held only it retries without
+    /// remedies).
+    static func withoutRaisingMemory(_ settings: RetrySettings, for failureClass: FailureClass) -> RetrySettings {
+        var out = settings
+        out.ladders[failureClass] = Ladder(settings.ladder(for: failureClass).steps.map { $0.filter { $0 != .raiseMemory } })
+        return out
     }
 
     // MARK: Remedies
@@ -258,6 +395,7 @@ package struct AttemptLoop {
         _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
         failureClass: FailureClass? = nil
     ) -> Int32 {
+        if plan.admission.enabled { effects.withdrawReservation() }
         let context = effects.journalContext()
         let original = Redaction.argv(plan.commandLine.arguments)
         let run = Redaction.argv(executed)
