@@ -214,6 +214,28 @@ enum AdmissionFixture {
         #expect(counters.workingSet == 734003200 - 104857600)
     }
 
+    /// Keys are whole words at the start of a line: `oom` is not `oom_kill`, `inactive_file` not
+    /// `total_inactive_file`.
+    @Test(arguments: [
+        ("MemAvailable", "MemTotal:       24683652 kB\nMemFree:        22314860 kB\nMemAvailable:   23481588 kB\n", UInt64?(23481588)),
+        ("oom", "low 0\nhigh 0\nmax 4\noom_kill 7\noom 1\n", 1),
+        ("oom", "oom_kill 7\n", nil),
+        ("inactive_file", "total_inactive_file 5\ninactive_file 3\n", 3),
+        ("inactive_file", "total_inactive_file 5\n", nil),
+        ("oom_kill", "oom_kill_disable 0\nunder_oom 0\noom_kill 2", 2),
+        ("huge", "huge 99999999999999999999999\n", nil),
+    ] as [(String, String, UInt64?)])
+    func keyedNumbers(key: String, text: String, value: UInt64?) {
+        #expect(KeyedNumbers.value(key, in: text) == value)
+    }
+
+    /// The admission's one-line MemAvailable reader agrees with the full /proc/meminfo parser on this host.
+    @Test func memAvailableAgreesWithTheFullParser() throws {
+        let full = try MemInfo.parse(try #require(HostReader.read("/proc/meminfo"))).available
+        let quick = try #require(EnginePoolReader().memAvailable())
+        #expect(max(full, quick) - min(full, quick) < 256 << 20)
+    }
+
     // MARK: Container cgroups
 
     @Test func containerDirectoriesByDriver() {

@@ -41,8 +41,11 @@ package final class AdmissionGate {
         guard !prepared else { return }
         prepared = true
         me = ProcessIdentity.current()
+        // The name is only the ledger's label (doctor, a person reading the file): the environment's, not an NSS
+        // lookup on every command.
         let uid = getuid()
-        user = (uid, getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? String(uid))
+        let name = getenv("USER").map { String(cString: $0) } ?? getenv("LOGNAME").map { String(cString: $0) }
+        user = (uid, name.flatMap { $0.isEmpty ? nil : $0 } ?? String(uid))
         guard let socketPath else {
             problem = "the engine is not on a local unix socket, so its memory is not this host's"
             return
@@ -58,7 +61,8 @@ package final class AdmissionGate {
             problem = "the admission ledger cannot be used: \(error)"
         }
         var found: EnginePool?
-        if let ledger, let daemon { found = try? ledger.update(signals: signals) { $0.engine(daemon) } }
+        // The cache is read without the lock: a torn read only costs a cache miss.
+        if let ledger, let daemon { found = ledger.peek().engine(daemon) }
         if found == nil {
             found = reader.detect(socketPath: socketPath, daemon: daemon, timeout: engineTimeout)
             if let found, let ledger { _ = try? ledger.update(signals: signals) { $0.remember(found) } }
@@ -75,8 +79,10 @@ package final class AdmissionGate {
 
     // MARK: Reservations
 
-    /// Reserves `request` for the next attempt, waiting as long as the policy allows.
+    /// Reserves `request` for the next attempt, waiting as long as the policy allows. `waitedSeconds` counts from
+    /// the call, so the first admission's includes finding the pool (the whole cost of a decision on a free host).
     package func admit(_ request: AdmissionRequest) -> AdmissionResult {
+        let started = Clock.now()
         prepare()
         if let problem {
             if ledger == nil, pool != nil, !warned {
@@ -91,10 +97,9 @@ package final class AdmissionGate {
         var record = JournalAdmission(
             outcome: .admitted, requestBytes: request.bytes, request: request.source, budgetBytes: budget.bytes,
             budget: budget.source)
-        let started = Clock.now()
-        var progress = AdmissionProgress(terminal: isatty(2) == 1)
+        var progress: AdmissionProgress?
         var timedOut = false
-        let watch = LedgerWatch(path: ledger.path)
+        var watch: LedgerWatch?
         while true {
             let verdict: AdmissionDecision.Verdict
             do throws(LedgerFile.Failure) {
@@ -102,7 +107,7 @@ package final class AdmissionGate {
                     decide(&l, me: me, request: request, pool: pool, budget: budget, force: timedOut)
                 }
             } catch {
-                say(progress.done(nil))
+                say(progress?.done(nil))
                 if case .interrupted(let signal) = error {
                     record.outcome = .interrupted
                     record.waitedSeconds = Clock.now() - started
@@ -118,7 +123,7 @@ package final class AdmissionGate {
                 if timedOut {
                     record.outcome = .ranAfterTimeout
                     record.message = "waited \(ConsoleReport.seconds(record.waitedSeconds)) (admission.wait_timeout) for memory; running anyway"
-                    say(progress.done(nil))
+                    say(progress?.done(nil))
                     Console.warn(record.message!)
                 } else {
                     record.outcome = alone ? .admittedAlone : .admitted
@@ -127,7 +132,7 @@ package final class AdmissionGate {
                         record.ahead = 0
                     }
                     let waited = record.waitedSeconds >= 0.05
-                    say(progress.done(waited ? "memory admitted after \(ConsoleReport.seconds(record.waitedSeconds))\(alone ? ", to run alone" : "")" : nil))
+                    say(progress?.done(waited ? "memory admitted after \(ConsoleReport.seconds(record.waitedSeconds))\(alone ? ", to run alone" : "")" : nil))
                 }
                 return AdmissionResult(record: record)
             case .refuse:
@@ -141,12 +146,13 @@ package final class AdmissionGate {
                     record.ahead = wait.ahead
                 }
                 let elapsed = Clock.now() - started
-                say(progress.waiting(
+                if progress == nil { progress = AdmissionProgress(terminal: isatty(2) == 1) }
+                say(progress?.waiting(
                     AdmissionProgress.sentence(wait, request: request, budget: budget.bytes), elapsed: elapsed,
                     now: Clock.now()))
                 if elapsed >= settings.waitTimeout {
                     if settings.onTimeout == .refuse {
-                        say(progress.done(nil))
+                        say(progress?.done(nil))
                         record.outcome = .refusedTimeout
                         record.waitedSeconds = elapsed
                         record.message = "waited \(ConsoleReport.seconds(elapsed)) (admission.wait_timeout) for \(AdmissionProgress.bytes(request.bytes)) of memory; \(AdmissionProgress.bytes(wait.free)) free, \(wait.running) running, \(wait.ahead) waiting ahead; admission.on_timeout is refuse"
@@ -156,8 +162,9 @@ package final class AdmissionGate {
                     timedOut = true
                     continue
                 }
-                if let signal = watch.wait(signals: signals, seconds: 0.25) {
-                    say(progress.done(nil))
+                if watch == nil { watch = LedgerWatch(path: ledger.path) }
+                if let signal = watch?.wait(signals: signals, seconds: 0.25) {
+                    say(progress?.done(nil))
                     withdraw()
                     record.outcome = .interrupted
                     record.waitedSeconds = Clock.now() - started

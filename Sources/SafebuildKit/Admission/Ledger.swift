@@ -80,8 +80,8 @@ package struct Ledger: Sendable, Equatable {
 
     package static func parse(_ text: String) -> Ledger {
         var ledger = Ledger()
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ").map(unescape)
+        for line in text.utf8.split(separator: 10) {
+            let f = line.split(separator: 32).map { unescape(Substring(String(decoding: $0, as: UTF8.self))) }
             guard let kind = f.first else { continue }
             switch kind {
             case "next" where f.count == 2:

@@ -54,17 +54,12 @@ package struct CgroupCounters: Sendable, Equatable {
     package static func parse(_ version: CgroupMembership.Version, files: [String: String]) -> CgroupCounters {
         func number(_ name: String) -> UInt64? {
             guard let text = files[name] else { return nil }
-            let word = text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? ""
-            guard let n = UInt64(word), n < CgroupMemory.unlimitedFloor else { return nil }
+            let word = text.utf8.prefix { $0 != 10 && $0 != 32 }
+            guard let n = UInt64(String(decoding: word, as: UTF8.self)), n < CgroupMemory.unlimitedFloor else { return nil }
             return n
         }
         func key(_ file: String, _ key: String) -> UInt64? {
-            guard let text = files[file] else { return nil }
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                if parts.count == 2, parts[0] == key { return UInt64(parts[1]) }
-            }
-            return nil
+            files[file].flatMap { KeyedNumbers.value(key, in: $0) }
         }
         switch version {
         case .v1:

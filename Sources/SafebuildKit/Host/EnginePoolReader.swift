@@ -113,14 +113,19 @@ package struct EnginePoolReader: Sendable {
     /// The parent cgroup's usage less its inactive page cache; 0 when the cgroup does not exist yet (runc makes it
     /// with the first container).
     package func poolUsage(_ pool: EnginePool) -> UInt64? {
-        guard let counters = CgroupCounters.read(pool.directory, version: pool.version, stat: true) else {
+        let usage = pool.version == .v1 ? "memory.usage_in_bytes" : "memory.current"
+        guard let text = HostReader.read(pool.directory + "/" + usage) else {
             return access(pool.directory, F_OK) == 0 ? nil : 0
         }
-        return counters.workingSet
+        var files = [usage: text]
+        files["memory.stat"] = HostReader.read(pool.directory + "/memory.stat")
+        return CgroupCounters.parse(pool.version, files: files).workingSet
     }
 
-    /// MemAvailable, from /proc/meminfo.
+    /// MemAvailable, from /proc/meminfo (its one line: this runs on every admission).
     package func memAvailable() -> UInt64? {
-        HostReader.read(proc + "/meminfo").flatMap { try? MemInfo.parse($0).available }
+        guard let text = HostReader.read(proc + "/meminfo"), let kib = KeyedNumbers.value("MemAvailable", in: text)
+        else { return nil }
+        return kib * 1024
     }
 }

@@ -16,12 +16,13 @@ package struct ProcessIdentity: Codable, Sendable, Equatable, Hashable, CustomSt
     /// The state (field 3) and start time (field 22) in the text of /proc/PID/stat. The command name (field 2) is in
     /// parentheses and may hold spaces and parentheses itself, so the fields are counted after its last `)`.
     package static func parseStat(_ text: Substring) -> (state: Character, startTime: UInt64)? {
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ", maxSplits: 20, omittingEmptySubsequences: true)
+        let bytes = text.utf8
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[bytes.index(after: close)...].split(separator: 32, maxSplits: 20, omittingEmptySubsequences: true)
         // fields[0] is field 3 (state): field 22 is fields[19].
         guard fields.count >= 20, let state = fields[0].first else { return nil }
-        guard let start = UInt64(fields[19]) else { return nil }
-        return (state, start)
+        guard let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        return (Character(Unicode.Scalar(state)), start)
     }
 
     /// Process `pid` as it is now; nil when there is none, or only its zombie (it has ended and waits to be reaped:
