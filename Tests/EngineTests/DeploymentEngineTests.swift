@@ -159,7 +159,7 @@ extension EngineSuites {
         let bed = try install(withSudo: true)
         defer { Self.removeSudoRule() }
         #expect(Self.owned(Self.sudoers) == "0440 root:root")
-        let rule = String(decoding: TemporaryDirectoryReader.read(Self.sudoers), as: UTF8.self)
+        let rule = String(decoding: TemporaryDirectory.readFileIfPresent(Self.sudoers), as: UTF8.self)
         #expect(rule.contains("Cmnd_Alias SAFEBUILD_REMEDIES = \(bed.bin) remedy drop_caches, \(bed.bin) remedy compact_memory\n"))
         #expect(rule.contains("%docker ALL=(root) NOPASSWD: SAFEBUILD_REMEDIES\n"))
         try hostPolicy(bed)
@@ -285,7 +285,7 @@ extension EngineSuites {
         #expect(out.code == 0, "\(out.stderrText)")
         #expect(out.stdoutText == "hello\n")
         for (path, text) in targets {
-            #expect(String(decoding: TemporaryDirectoryReader.read(path), as: UTF8.self) == text, "\(path)")
+            #expect(String(decoding: TemporaryDirectory.readFileIfPresent(path), as: UTF8.self) == text, "\(path)")
             #expect(Self.owned(path) == "0600 root:root", "\(path)")
         }
         // Root's own files took the planted entries' places.
@@ -307,7 +307,7 @@ extension EngineSuites {
     /// `locks` (an administrator's mistake, or what a repository's policy asked for before the host policy held).
     func hostPolicyWithLocks(_ bed: Installed, locks: String) throws {
         try hostPolicy(bed, journal: "  max_size: 1k\n  keep: 0\n  metrics_path: \(bed.log)/metrics.prom")
-        var text = String(decoding: TemporaryDirectoryReader.read(bed.policy), as: UTF8.self)
+        var text = String(decoding: TemporaryDirectory.readFileIfPresent(bed.policy), as: UTF8.self)
         text = text.replacingOccurrences(of: "  lock_dir: \(bed.run)", with: "  lock_dir: \(locks)")
         let fd = open(bed.policy, O_WRONLY | O_TRUNC | O_NOFOLLOW)
         _ = Array(text.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -325,7 +325,7 @@ extension EngineSuites {
 
         let byRoot = try asRoot(bed, [bed.bin, "run", "--rm", "--network=none", engine.image, "true"])
         #expect(byRoot.code == 0, "\(byRoot.stderrText)")
-        #expect(String(decoding: TemporaryDirectoryReader.read(bed.journal + ".1"), as: UTF8.self) == "a line of the member\n")
+        #expect(String(decoding: TemporaryDirectory.readFileIfPresent(bed.journal + ".1"), as: UTF8.self) == "a line of the member\n")
         #expect(Self.stat(bed.journal + ".1")?.uid == getpwnam(user)!.pointee.pw_uid)
         #expect(Self.stat(bed.journal)?.uid == 0)
 
@@ -380,7 +380,7 @@ extension EngineSuites {
     @Test func aMemberWithoutTheRuntimeDirectoryFallsBackAndIsTold() throws {
         let bed = try install(withSudo: false)
         try hostPolicy(bed, retry: "  ladders: {network_enomem: [[prune_dangling_images]]}")
-        var text = String(decoding: TemporaryDirectoryReader.read(bed.policy), as: UTF8.self)
+        var text = String(decoding: TemporaryDirectory.readFileIfPresent(bed.policy), as: UTF8.self)
         text = text.replacingOccurrences(of: "  lock_dir: \(bed.run)", with: "  lock_dir: \(bed.prefix)/run/missing")
         let fd = open(bed.policy, O_WRONLY | O_TRUNC | O_NOFOLLOW)
         _ = Array(text.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -455,7 +455,7 @@ extension EngineSuites {
         let n = readlink("/usr/lib/safebuild/docker-front/docker", &link, link.count - 1)
         #expect(n > 0 && String(cString: Array(link[..<max(0, n)]) + [0]) == "/usr/bin/safebuild")
         #expect(Self.owned("/etc/safebuild/policy.yml") == "0644 root:root")
-        let conffiles = String(decoding: TemporaryDirectoryReader.read("/var/lib/dpkg/info/safebuild.conffiles"), as: UTF8.self)
+        let conffiles = String(decoding: TemporaryDirectory.readFileIfPresent("/var/lib/dpkg/info/safebuild.conffiles"), as: UTF8.self)
         #expect(conffiles == "/etc/safebuild/policy.yml\n")
         #expect(Self.owned("/var/log/safebuild") == "2770 root:docker")
         #expect(Self.owned("/run/safebuild") == "0750 root:docker")
@@ -486,11 +486,4 @@ extension EngineSuites {
         }
     }
 }
-}
-
-/// Reads a file as root, whatever its mode.
-enum TemporaryDirectoryReader {
-    static func read(_ path: String) -> [UInt8] {
-        (try? BoundedFile.read(path, limit: 16 << 20).get()) ?? []
-    }
 }

@@ -406,7 +406,7 @@ private let mib = Size.mib
     @Test(arguments: [
         ("run:\n  memroy: 4g\n", "p.yml:2:3: error: unknown key 'memroy' in run; did you mean 'memory'?"),
         ("runn:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'runn' in the policy; did you mean 'run'?"),
-        ("limits:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'limits' in the policy; expected one of version, run, build, rules, preflight, retry, remedies, journal, signatures, docker, protection"),
+        ("limits:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'limits' in the policy; expected one of version, run, build, rules, preflight, retry, remedies, journal, admission, signatures, docker, protection"),
         ("memory: 4g\n", "p.yml:1:1: error: unknown key 'memory' in the policy; expected it under run: or build: (or in a rule)"),
         ("run: 4g\n", "p.yml:1:6: error: run is '4g'; expected a mapping with keys memory, swap, shm_size, max_memory"),
         ("run:\n  memory: four\n", "p.yml:2:11: error: run.memory is 'four', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)"),
@@ -456,7 +456,7 @@ private let mib = Size.mib
         ("signatures:\n  - {class: disk_ful, contains: \"no space\"}\n", "p.yml:2:13: error: unknown failure class 'disk_ful' in signature 1; did you mean 'disk_full'?"),
         ("docker:\n  stop_grace: 1x\n", "p.yml:2:15: error: docker.stop_grace is '1x', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, at most 1m"),
         ("version: 2\n", "p.yml:1:10: error: version is '2'; this safebuild reads version 1; expected 1"),
-        ("- run\n- build\n", "p.yml:1:1: error: the policy is a list; expected a mapping with keys version, run, build, rules, preflight, retry, remedies, journal, signatures, docker, protection"),
+        ("- run\n- build\n", "p.yml:1:1: error: the policy is a list; expected a mapping with keys version, run, build, rules, preflight, retry, remedies, journal, admission, signatures, docker, protection"),
         ("run:\n  memory: 4g\n\tswap: none\n", "p.yml:3:1: error: invalid YAML: found a tab character that violates indentation (while scanning a plain scalar at line 2, column 11); expected valid YAML (check indentation, ':' and quotes)"),
     ])
     func malformed(text: String, message: String) {

@@ -211,7 +211,9 @@ import Testing
             protection:
               allow_off: true
             admission:
-              budget: 1
+              budget: 1g
+            limits:
+              memory: 1
 
             """
         let outcome = PolicyParser.read(text, file: "p.yml", layer: .project, over: PolicyLoader.builtIn)
@@ -224,12 +226,13 @@ import Testing
             "p.yml:16:1: warning: signatures can be set only in the host policy; ignored here",
             "p.yml:18:1: warning: docker can be set only in the host policy; ignored here",
             "p.yml:21:1: warning: protection can be set only in the host policy; ignored here",
+            "p.yml:23:1: warning: admission can be set only in the host policy; ignored here",
         ])
         // An unknown key is still an error, in any layer.
         let errors = (try? outcome.result.get()) == nil
         #expect(errors)
         let known = PolicyParser.read(
-            text.replacingOccurrences(of: "admission:\n  budget: 1\n", with: ""), file: "p.yml", layer: .project,
+            text.replacingOccurrences(of: "limits:\n  memory: 1\n", with: ""), file: "p.yml", layer: .project,
             over: PolicyLoader.builtIn)
         let p = try known.result.get()
         #expect(p.run.memory.value == .limit(.bytes(Self.gib)))

@@ -138,7 +138,9 @@ import Testing
         let fake = Fake(attempts: [AttemptLoopTests.captured("build-classic-oom"), .exits(0)])
         #expect(AttemptLoopTests.run(plan, fake) == 0)
         let separator = try #require(fake.calls.firstIndex(of: .console(.say("---- attempt 2/3 ----"))))
-        #expect(fake.calls[separator - 1] == .sleep(2))
+        // After the backoff and the retry's admission, right before the retry's docker.
+        #expect(fake.calls[separator - 2] == .sleep(2))
+        #expect(fake.calls[separator - 1] == .admit(64 << 20, retry: true))
         #expect(fake.calls[separator + 1] == .runDocker(fake.dockerAttempts[1].arguments))
         #expect(fake.attemptRecords.first?.replay == JournalReplay(
             retryable: true, stdin: "inherited", stdout: "progress",

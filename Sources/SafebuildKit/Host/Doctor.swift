@@ -248,6 +248,8 @@ package enum Doctor {
             }
         }
 
+        if let budget = figures.budget { out.append(budget.finding) }
+
         for problem in figures.problems {
             out.append(Finding("probe", .warning, problem, fix: "this probe's figures are missing from the report"))
         }
@@ -300,7 +302,24 @@ package enum Doctor {
         figures.engine = engine
         figures.deployment = Deployment.measure(
             environment: environment, options: options, engineReachable: engine.reachable)
+        figures.budget = budget(endpoint: endpoint, environment: environment, options: options, timeout: timeout)
         return figures
+    }
+
+    /// Memory admission's figures under the policy in effect (the built-in one when the policy cannot be read).
+    static func budget(
+        endpoint: EngineEndpoint, environment: [String: String], options: SafebuildOptions, timeout: Double
+    ) -> BudgetFigures {
+        let cwd = WorkingDirectory.current()
+        let policy = (try? PolicyLoader.load(options: options, environment: environment, currentDirectory: cwd))?.policy
+            ?? PolicyLoader.builtIn
+        let memory = PhysicalMemory.total() ?? 0
+        let lockDirectory = policy.lockDirectory ?? HostLock.defaultDirectory(policy: nil, environment: environment)
+        let settings = AdmissionSettings(
+            policy: policy, hostMemory: memory,
+            stateDirectory: AdmissionSettings.stateDirectory(lockDirectory: lockDirectory), label: "doctor", job: nil,
+            image: nil)
+        return BudgetFigures.measure(socketPath: endpoint.socketPath, settings: settings, memTotal: memory, timeout: timeout)
     }
 
     static func percent(_ share: Double) -> String { "\(ByteSize.formatFixed(share * 100, decimals: share < 0.1 ? 1 : 0))%" }

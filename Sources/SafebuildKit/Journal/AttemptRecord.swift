@@ -146,11 +146,15 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     package var decision: String
     /// Whether the attempt could be run again unchanged (stdin kept, stdout held), and why not.
     package var replay: JournalReplay?
+    /// The memory admission before this attempt (absent when admission is off).
+    package var admission: JournalAdmission?
+    /// What the attempt's containers used, and for an OOM kill, which limit killed it.
+    package var memory: AttemptMemory?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
-        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay
+        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay, admission, memory
     }
 
     package init(

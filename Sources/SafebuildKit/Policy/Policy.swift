@@ -136,6 +136,23 @@ package struct Policy: Equatable, Sendable {
         package var memoryFlag: Sourced<MemoryFlagAction>
     }
 
+    /// `admission:`: reservations of memory in the host-wide ledger before docker starts. Host-only keys.
+    package struct AdmissionSection: Equatable, Sendable {
+        package var enabled: Sourced<Bool>
+        /// The budget; `nil`: detected (host memory less `hostReserve`, and the engine's parent cgroup's limit).
+        package var budget: Sourced<Size?>
+        package var hostReserve: Sourced<Size>
+        package var reserve: Sourced<AdmissionReserve>
+        /// What a command without a memory limit reserves.
+        package var defaultRequest: Sourced<Size>
+        /// Percent added to a learned p95 peak.
+        package var learnedHeadroom: Sourced<Double>
+        /// Seconds a reservation waits at most.
+        package var waitTimeout: Sourced<Double>
+        package var onTimeout: Sourced<AdmissionTimeoutAction>
+        package var oversize: Sourced<AdmissionOversize>
+    }
+
     /// `docker:`.
     package struct DockerSection: Equatable, Sendable {
         /// The real docker; `nil`: found on PATH.
@@ -152,6 +169,7 @@ package struct Policy: Equatable, Sendable {
     package var retry: RetrySection
     package var remedies: RemedySection
     package var journal: JournalSection
+    package var admission: AdmissionSection
     package var signatures: [PolicySignature]
     package var docker: DockerSection
     package var protection: ProtectionSection

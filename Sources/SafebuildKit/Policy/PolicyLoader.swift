@@ -180,6 +180,10 @@ extension Policy {
                 lockDirectory: v("")),
             journal: JournalSection(
                 path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil), group: v(""), keepValues: v([])),
+            admission: AdmissionSection(
+                enabled: v(false), budget: v(nil), hostReserve: v(.bytes(0)), reserve: v(.limit),
+                defaultRequest: v(.bytes(0)), learnedHeadroom: v(0), waitTimeout: v(0), onTimeout: v(.run),
+                oversize: v(.alone)),
             signatures: [],
             docker: DockerSection(path: v(nil), stopGrace: v(0)),
             protection: ProtectionSection(allowOff: v(true), memoryFlag: v(.allow)))

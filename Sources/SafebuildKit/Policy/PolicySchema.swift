@@ -34,6 +34,9 @@ enum PolicySchema {
             .section("retry", help: "Retries of a protected command that failed for a memory reason.", retry),
             .section("remedies", help: "How remedies act.", remedies),
             .section("journal", help: "The attempt journal (JSON Lines, one record per attempt).", journal),
+            .section(
+                "admission", help: "Memory reservations before docker starts, so that jobs wait instead of killing each other.",
+                admission),
             .list(
                 "signatures", \.signatures, signatures,
                 help: "Extra failure signatures, tried before the built-in ones."),
@@ -274,6 +277,35 @@ enum PolicySchema {
             "state_dir", \.remedies.lockDirectory, .text(absolutePath: true),
             help: "Where the host-wide locks and cooldown stamps of remedies are kept (lock_dir, its old name, is read too)."
         ).alias("lock_dir"),
+    ])
+
+    // MARK: Admission (host-only keys: they describe the host, not a project)
+
+    static let admission = PolicySection<Policy>(keys: [
+        .value("enabled", \.admission.enabled, .bool, help: "Whether protected commands reserve memory and wait for it."),
+        .value(
+            "budget", \.admission.budget, .optional(.size(share: true)),
+            help: "The memory containers share; empty: detected from host memory less host_reserve and the engine's parent cgroup's limit."),
+        .value(
+            "host_reserve", \.admission.hostReserve, .size(share: true),
+            help: "Host memory kept for everything but containers, when the budget is detected."),
+        .value(
+            "reserve", \.admission.reserve, .choice,
+            help: "What a command reserves: limit (its memory limit) or learned (its job's or image's p95 peak from the journal, with headroom)."),
+        .value(
+            "default_request", \.admission.defaultRequest, .size(share: true),
+            help: "What a command without a memory limit reserves."),
+        .value(
+            "learned_headroom", \.admission.learnedHeadroom, .percent,
+            help: "Added to a learned p95 peak (reserve: learned, and policy suggest)."),
+        .value(
+            "wait_timeout", \.admission.waitTimeout, .duration(), help: "The longest wait for a reservation to fit."),
+        .value(
+            "on_timeout", \.admission.onTimeout, .choice,
+            help: "After wait_timeout: run (go ahead with a warning) or refuse (exit 75)."),
+        .value(
+            "oversize", \.admission.oversize, .choice,
+            help: "A reservation larger than the whole budget: alone (runs when nothing else holds one) or refuse (exit 75)."),
     ])
 
     // MARK: Journal, signatures, docker

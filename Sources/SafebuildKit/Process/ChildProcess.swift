@@ -20,6 +20,10 @@ package struct ChildProcess {
     package var stdin: StdinFeed?
     /// Holds docker's stdout back (nil: relayed as it comes).
     package var hold: OutputHold?
+    /// Called every `tickInterval` seconds while docker runs (an attempt's memory accounting reads its containers'
+    /// cgroups before they disappear).
+    package var tick: (() -> Void)?
+    package var tickInterval: Double = 0.1
 
     package init(path: String, arguments: [String], environment: [String: String]) {
         self.path = path
@@ -100,6 +104,7 @@ package struct ChildProcess {
         var stopAt: Double?
         var killAt: Double?
         var killed = false
+        var nextTick = tick == nil ? nil : Clock.now() + tickInterval
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
 
@@ -125,7 +130,9 @@ package struct ChildProcess {
             }
             var timeout: Int32 = -1
             let now = Clock.now()
-            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }].compactMap({ $0 }) {
+            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }, status == nil ? nextTick : nil]
+                .compactMap({ $0 })
+            {
                 let ms = Int32(max(0, min((deadline - now) * 1000 + 1, 3_600_000)))
                 timeout = timeout < 0 ? ms : min(timeout, ms)
             }
@@ -173,6 +180,10 @@ package struct ChildProcess {
                     exitedAt = Clock.now()
                     stdin?.end()
                 }
+            }
+            if status == nil, let at = nextTick, Clock.now() >= at {
+                tick?()
+                nextTick = Clock.now() + tickInterval
             }
             if status == nil, let at = stopAt, Clock.now() >= at {
                 stopAt = nil

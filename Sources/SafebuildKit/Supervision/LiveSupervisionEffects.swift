@@ -2,7 +2,8 @@ import Glibc
 
 /// The real effects: docker as a supervised child (`ChildProcess`), `docker inspect`/`rm`/`kill` through `Command`,
 /// the kernel's log, remedies under the host-wide lock (a wait for it says so and ends on a signal) or, for those
-/// that need root, through the privileged entry, sleeps that end on a signal (`SignalInbox`), the journal file, and
+/// that need root, through the privileged entry, memory admission in the host-wide ledger (`AdmissionGate`) and the
+/// attempt's memory cgroups (`MemoryWatch`), sleeps that end on a signal (`SignalInbox`), the journal file, and
 /// `Console` on stderr.
 package final class LiveSupervisionEffects: SupervisionEffects {
     let plan: SupervisionPlan
@@ -14,6 +15,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     var stdinFeed: StdinFeed?
     /// docker's stdout held back (made at the first attempt whose stdout is held).
     var hold: OutputHold?
+    /// Memory admission, and the engine's pool that the attempts' accounting reads.
+    let gate: AdmissionGate
+    /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
+    var lastCgroups: [String] = []
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
@@ -27,6 +32,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         // with one warning (`RuntimeState`).
         lock = HostLock(
             state: RuntimeState(directory: plan.lockDirectory, files: plan.files, environment: plan.environment), cooldown: plan.cooldown)
+        let endpoint = try? EngineEndpoint.resolve(plan.commandLine, environment: plan.environment, read: HostReader.read)
+        gate = AdmissionGate(
+            settings: plan.admission, signals: signals, socketPath: endpoint?.socketPath, engineTimeout: plan.engineTimeout,
+            memTotal: PhysicalMemory.total() ?? 0)
     }
 
     /// The user's global flags (`-H …`), repeated on helper calls so that they reach the same engine.
@@ -62,6 +71,20 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
             remediate: remediate)
     }
+
+    // MARK: Memory admission
+
+    package func learnedReservation() -> (bytes: UInt64, sentence: String)? {
+        guard let contents = try? JournalReader.read(path: plan.journalPath) else { return nil }
+        return MemoryProfile.learned(
+            contents, job: plan.admission.job, image: plan.admission.image, headroom: plan.admission.learnedHeadroom)
+    }
+
+    package func admit(_ request: AdmissionRequest) -> AdmissionResult { gate.admit(request) }
+
+    package func releaseReservation() { gate.release() }
+
+    package func withdrawReservation() { gate.withdraw() }
 
     // MARK: One attempt
 
@@ -111,8 +134,18 @@ package final class LiveSupervisionEffects: SupervisionEffects {
                 _ = try? Command(docker, globals + ["kill", id], timeout: 5).run()
             }
         }
+        gate.prepare()
+        let watch = gate.pool.map {
+            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
+        }
+        if let watch { child.tick = { watch.tick() } }
         let startedAt = Clock.wall()
-        let outcome = try child.run(signals: signals) { stream, line in classifier.observe(line: line, stream: stream) }
+        let outcome = try child.run(signals: signals) { stream, line in
+            classifier.observe(line: line, stream: stream)
+            watch?.observe(line: line)
+        }
+        let memory = watch?.finish()
+        lastCgroups = watch?.cgroupPaths ?? []
         let containerID = attempt.cidFile.flatMap(Self.readContainerID)
         if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
         let streams = StreamReport(
@@ -121,7 +154,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             problem: problems.first)
         return DockerExit(
             status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt,
-            streams: streams)
+            streams: streams, memory: memory)
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -145,9 +178,18 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         let boot = HostReader.bootTime()
-        let records = (try? HostReader().kernelRecords(matching: ["page allocation failure"])) ?? []
-        return AttemptEvidence(
-            kernelLines: records.filter { boot + $0.sinceBoot >= since }.map { String($0.message) })
+        let needles = ["page allocation failure"] + (lastCgroups.isEmpty ? [] : HostReader.needles)
+        let records = ((try? HostReader().kernelRecords(matching: needles)) ?? []).filter { boot + $0.sinceBoot >= since }
+        let pages = records.filter { $0.message.contains("page allocation failure") }
+        // The OOM killer's records of this attempt's containers: `oom_memcg` names the limit that was hit.
+        let kills = KernelLog.oomKills(records, bootTime: boot).compactMap { kill -> OOMDiagnosis.KernelKill? in
+            guard let task = kill.cgroup, lastCgroups.contains(task) else { return nil }
+            if kill.cgroupLimit {
+                return kill.limitCgroup.map { OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: $0) }
+            }
+            return OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: nil)
+        }
+        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills)
     }
 
     package func removeContainer(_ id: String) {

@@ -87,6 +87,12 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// the name again.
     package var namesContainer: Bool
 
+    // MARK: Memory admission and accounting
+
+    package var admission: AdmissionSettings
+    /// Why the attempts' containers cannot be followed for their memory (BuildKit, `build -q`); nil: they can.
+    package var accountingGap: String?
+
     /// The policy's and the memory defaults' decisions, for the invocation record.
     package var decisions: [String] { policyDecisions + injectionDecisions }
 
@@ -152,6 +158,31 @@ package struct SupervisionPlan: Sendable, Equatable {
         image = command == .run ? flags.positional.map { commandLine.arguments[$0] } : nil
         tags = Journal.tags(in: commandLine)
         namesContainer = flags.value("--name") != nil
+        let job = environment["JOB_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+        admission = AdmissionSettings(
+            policy: policy, hostMemory: host.memory,
+            stateDirectory: AdmissionSettings.stateDirectory(lockDirectory: lockDirectory),
+            label: AdmissionSettings.label(
+                command: command, image: image, tags: tags, job: job, buildNumber: environment["BUILD_NUMBER"]),
+            job: job, image: image ?? tags?.first)
+        admission.files = files
+        admission.runtimeEnvironment = environment.filter { $0.key == "XDG_RUNTIME_DIR" }
+        accountingGap = Self.accountingGap(command: command, flags: flags, environment: dockerEnvironment)
+    }
+
+    /// Why a build's RUN steps cannot be followed for their memory, if they cannot.
+    static func accountingGap(
+        command: ProtectedCommand, flags: SubcommandOptions, environment: [String: String]
+    ) -> String? {
+        guard command != .run else { return nil }
+        let choice = (environment["DOCKER_BUILDKIT"] ?? "").lowercased()
+        if command == .build(.buildx) || choice == "1" || choice == "true" {
+            return "BuildKit runs RUN steps in cgroups of its own (docker 20.10: /docker/buildkit/ID, whatever --cgroup-parent says) and its output does not name them, so they cannot be told from another build's"
+        }
+        if flags.has("--quiet") {
+            return "docker build -q prints no step container ids, so its RUN steps cannot be followed"
+        }
+        return nil
     }
 
     /// What `--sb-dry-run` prints: lines for stderr (each to be prefixed `safebuild: `) and the command line that
