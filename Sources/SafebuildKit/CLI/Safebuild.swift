@@ -5,7 +5,8 @@ package enum Safebuild {
     package static let version = "0.1.0"
 
     package static func main() -> Never {
-        let arguments = CommandLine.arguments
+        // Byte for byte: an argument that is not UTF-8 reaches docker unchanged (`String(lossless:)`).
+        let arguments = CommandLine.losslessArguments
         let environment = Environment.current()
         do {
             // The privileged entry, as sudo runs it: nothing of the caller's is read (no SAFEBUILD_* variable, which

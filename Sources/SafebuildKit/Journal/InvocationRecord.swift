@@ -76,10 +76,12 @@ package struct InvocationRecord: Codable, Sendable, Equatable {
     package var cwd: String
     /// The protected command: `build` or `run`.
     package var command: String
-    /// docker's arguments as given to safebuild (after safebuild's own `--sb-` options), secrets redacted.
-    package var argv: [String]
-    /// The arguments of the last attempt as executed (memory defaults added), secrets redacted.
-    package var executedArgv: [String]
+    /// docker's arguments as given to safebuild (after safebuild's own `--sb-` options), secrets redacted; byte for
+    /// byte (`JournalWords`).
+    @JournalWords package var argv: [String]
+    /// The arguments of the last attempt exactly as docker got them (memory defaults and the `--cidfile` safebuild
+    /// adds included), secrets redacted.
+    @JournalWords package var executedArgv: [String]
     /// True when a word of `argv` or `executed_argv` was redacted: the command cannot be re-run from the journal.
     package var redacted: Bool
     /// Where the policy came from: a file path, or `built-in`.
