@@ -83,5 +83,30 @@ extension EngineSuites {
         let executed = try #require(line["executed_argv"] as? [Any])
         #expect(executed.last as? [String: String] == ["base64": "Yf5i"])
     }
+    // MARK: - 2. A user's --cidfile
+
+    /// A `--cidfile` that exists before the first attempt is the user's: left alone, and docker's own guard fires.
+    @Test func staleCidfileIsLeftToDockersGuard() throws {
+        let cidfile = try directory.write("stale.cid", Array("not-ours".utf8))
+        let result = try sb(["run", "--rm", "--network=none", "--cidfile", cidfile, engine.image, "true"])
+        #expect(result.code == 125)
+        #expect(result.stderrText.contains("container ID file found, make sure the other container isn't running"))
+        #expect(TemporaryDirectory.readFileIfPresent(cidfile) == Array("not-ours".utf8))
+    }
+
+    /// A retry deletes only what the attempt before wrote: the second attempt fails for the same real reason (runc
+    /// out of memory), not on docker's guard, and the file holds the last attempt's container.
+    @Test func retryReplacesOnlyTheFileItsAttemptWrote() throws {
+        let cidfile = directory.path + "/retry.cid"
+        let result = try sb([
+            "run", "--rm", "--network=none", "--cidfile", cidfile, "--ulimit", "data=1000000", engine.image, "true",
+        ])
+        #expect(result.code == 125)
+        #expect(!result.stderrText.contains("container ID file found"), "\(result.stderrText)")
+        let attempts = try journalLines().filter { $0["kind"] as? String == "attempt" }.suffix(2)
+        #expect(attempts.map { $0["failure_class"] as? String } == ["process_enomem", "process_enomem"])
+        let id = String(decoding: TemporaryDirectory.readFileIfPresent(cidfile), as: UTF8.self)
+        #expect(id.count == 64)
+    }
 }
 }

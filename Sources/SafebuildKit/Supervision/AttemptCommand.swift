@@ -10,9 +10,10 @@ package struct AttemptCommand: Sendable, Equatable {
     package var arguments: [String]
     /// The file docker writes the container's id to (`run` only).
     package var cidFile: String?
-    /// Whether `cidFile` is the user's own `--cidfile`: it is emptied before the attempt (docker refuses to start
-    /// when it exists, and what it holds is the failed attempt's) and left afterwards. safebuild's own is removed
-    /// after the attempt.
+    /// Whether `cidFile` is the user's own `--cidfile`: it is never deleted, except before a retry when it still holds
+    /// what a previous attempt of this invocation wrote (docker refuses to start when it exists); a file that was
+    /// there before the first attempt is left to docker's own guard (exit 125). safebuild's own is removed after the
+    /// attempt.
     package var cidFileIsUsers: Bool
     /// Whether safebuild removes the container after the attempt, for the `--rm` it took off the command line.
     package var removesContainer: Bool

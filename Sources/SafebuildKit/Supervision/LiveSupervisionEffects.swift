@@ -17,6 +17,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     var hold: OutputHold?
     /// Memory admission, and the engine's pool that the attempts' accounting reads.
     let gate: AdmissionGate
+    /// What an attempt of this invocation wrote to the user's `--cidfile`: the only content a retry may delete.
+    var writtenContainerIDs: [String: String] = [:]
     /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
     var lastCgroups: [String] = []
 
@@ -96,8 +98,13 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     }
 
     package func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit {
-        if let cidFile = attempt.cidFile, attempt.cidFileIsUsers {
-            unlink(cidFile)  // docker refuses to start when the file exists: it is the failed attempt's
+        if let cidFile = attempt.cidFile, attempt.cidFileIsUsers, let written = writtenContainerIDs[cidFile],
+            Self.readContainerID(cidFile) == written
+        {
+            // docker refuses to start when the file exists, and this one is what a previous attempt of this
+            // invocation wrote. Any other file is left alone: on the first attempt docker's own guard (`container ID
+            // file found, make sure the other container isn't running`, exit 125) keeps firing for a stale file.
+            unlink(cidFile)
         }
         var child = ChildProcess(path: plan.docker, arguments: attempt.arguments, environment: plan.dockerEnvironment)
         child.stopGrace = plan.stopGrace
@@ -147,7 +154,13 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         let memory = watch?.finish()
         lastCgroups = watch?.cgroupPaths ?? []
         let containerID = attempt.cidFile.flatMap(Self.readContainerID)
-        if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
+        if let cidFile = attempt.cidFile {
+            if attempt.cidFileIsUsers {
+                writtenContainerIDs[cidFile] = containerID
+            } else {
+                unlink(cidFile)
+            }
+        }
         let streams = StreamReport(
             stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
             stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
