@@ -108,5 +108,32 @@ extension EngineSuites {
         let id = String(decoding: TemporaryDirectory.readFileIfPresent(cidfile), as: UTF8.self)
         #expect(id.count == 64)
     }
+    // MARK: - 6. Settings that break docker
+
+    /// A `SAFEBUILD_*` typo never stops a pass-through command: one warning, then docker's own output and status.
+    @Test func invalidVariableOnlyWarnsOnPassThrough() throws {
+        let docker = try engine.dockerRun(["version", "--format", "{{.Server.Version}}"])
+        let ours = try sb(["version", "--format", "{{.Server.Version}}"], env: ["SAFEBUILD_MAX_ATTEMPTS": "abc"])
+        #expect(ours.code == 0)
+        #expect(ours.stdout == docker.stdout)
+        #expect(ours.stderrText == "safebuild: warning: SAFEBUILD_MAX_ATTEMPTS takes a whole number from 1 to 100 (got 'abc'); it is ignored\n")
+    }
+
+    /// A protected command refuses it, naming the variable (exit 64), and runs nothing.
+    @Test func invalidVariableStopsAProtectedRun() throws {
+        let name = TestEngine.uniqueName("sb-badvar")
+        let result = try sb(["run", "--name", name, "--network=none", engine.image, "true"], env: ["SAFEBUILD_DRY_RUN": "ture"])
+        #expect(result.code == 64)
+        #expect(result.stderrText.contains("SAFEBUILD_DRY_RUN=ture is not a boolean; use 1 or 0: docker run was not run"))
+        let ps = try engine.dockerRun(["ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"])
+        #expect(ps.stdoutText.isEmpty)
+    }
+
+    /// `SAFEBUILD_OFF=' 1'` (a stray space) is read as 1.
+    @Test func strayBlankInAVariableIsAccepted() throws {
+        let result = try sb(["run", "--rm", engine.image, "true"], env: ["SAFEBUILD_OFF": " 1", "SAFEBUILD_DRY_RUN": "1 "])
+        #expect(result.code == 0)
+        #expect(result.stderrText.contains("dry run: passed through unprotected"), "\(result.stderrText)")
+    }
 }
 }
