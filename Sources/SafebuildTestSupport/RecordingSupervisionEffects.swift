@@ -68,6 +68,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case containerState(String, settle: Double)
         case evidence
         case removeContainer(String)
+        case waitForRemoval(String)
         case releaseHeldOutput
         case discardHeldOutput
         case runRemedy(RemedyName)
@@ -239,6 +240,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
+
+    /// What `waitForRemoval` answers: whether the daemon removed the `--rm` container in time.
+    package var daemonRemoves = true
+
+    package func waitForRemoval(_ id: String) -> Bool {
+        calls.append(.waitForRemoval(id))
+        return daemonRemoves
+    }
 
     package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
 

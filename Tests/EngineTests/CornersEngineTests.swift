@@ -135,5 +135,74 @@ extension EngineSuites {
         #expect(result.code == 0)
         #expect(result.stderrText.contains("dry run: passed through unprotected"), "\(result.stderrText)")
     }
+    // MARK: - 5. What ran
+
+    /// The journal's `executed_argv` and the attempt's `argv` are what docker got: the `--cidfile` safebuild adds,
+    /// and `--rm` as passed; the dry run prints the same shape.
+    @Test func journalShowsExactlyWhatDockerGot() throws {
+        let result = try sb(["run", "--rm", "--network=none", engine.image, "true"])
+        #expect(result.code == 0, "\(result.stderrText)")
+        let lines = try journalLines()
+        let invocation = try #require(lines.last)
+        let executed = try #require(invocation["executed_argv"] as? [String])
+        let cid = try #require(executed.firstIndex(of: "--cidfile"))
+        #expect(executed[cid - 1] == "run" && executed[cid + 1].hasSuffix(".cid"))
+        #expect(executed.contains("--rm"))
+        let attempt = try #require(lines.dropLast().last)
+        #expect(attempt["argv"] as? [String] == executed)
+
+        let dry = try sb(["--sb-dry-run", "run", "--rm", "--network=none", engine.image, "true"])
+        #expect(dry.code == 0)
+        let words = dry.stdoutText.split(separator: " ").map(String.init)
+        #expect(words.contains("--cidfile") && words.contains("--rm"), "\(dry.stdoutText)")
+    }
+
+    // MARK: - 3. SIGKILL
+
+    /// safebuild SIGKILLed during `run --rm` of a container that sleeps 2 s: docker goes with it (PDEATHSIG), the
+    /// daemon still removes the container when it ends (its `--rm` is docker's own), and no cidfile is left.
+    @Test func sigkilledRunLeavesNothingBehind() throws {
+        let name = TestEngine.uniqueName("sb-sigkill")
+        let tmp = try directory.directory("tmp")
+        let started = try ProcessRunner.Started(
+            safebuild, ["run", "--rm", "--name", name, "--network=none", engine.image, "sleep", "2"],
+            environment: engine.environment(["TMPDIR": tmp]))
+        let running = try ProcessRunner.waitUntil(timeout: 20) { try !engine.runningContainers(named: name).isEmpty }
+        #expect(running)
+        let containerStarted = Clock.now()
+        _ = ProcessRunner.waitUntil(timeout: 2) { (try? FileManager.default.contentsOfDirectory(atPath: tmp))?.isEmpty == true }
+        started.send(SIGKILL)
+        _ = started.wait(timeout: 10)
+        var gone = 0.0
+        let removed = try ProcessRunner.waitUntil(timeout: 20) {
+            let ps = try engine.dockerRun(["ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"], timeout: 10)
+            gone = Clock.now()
+            return ps.code == 0 && ps.stdoutText.isEmpty
+        }
+        #expect(removed)
+        // The container's own end is ~2 s after it started.
+        let cleanUp = gone - (containerStarted + 2)
+        print("CLEANUP after the container's end: \(String(format: "%.2f", cleanUp)) s")
+        #expect(cleanUp < 3)
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: tmp)) == [])
+    }
+
+    // MARK: - 4. Exit 137 without an OOM
+
+    /// A container that SIGKILLs itself: no OOM, and no wait for an OOM flag (it cost 2.5 s).
+    @Test func exit137WithoutAnOOMCostsNoWait() throws {
+        // --init: PID 1 of a container ignores a SIGKILL sent from inside it; the shell under docker-init does not.
+        let arguments = ["run", "--rm", "--init", "--network=none", engine.image, "sh", "-c", "kill -9 $$"]
+        let t0 = Clock.now()
+        let docker = try engine.dockerRun(arguments)
+        let t1 = Clock.now()
+        let ours = try sb(arguments)
+        let t2 = Clock.now()
+        #expect(docker.code == 137 && ours.code == 137)
+        print("EXIT137 docker \(String(format: "%.3f", t1 - t0)) s, safebuild \(String(format: "%.3f", t2 - t1)) s")
+        #expect((t2 - t1) - (t1 - t0) < 1.0)
+        let attempt = try #require(try journalLines().dropLast().last)
+        #expect(attempt["failure_class"] as? String == "not_memory")
+    }
 }
 }

@@ -30,6 +30,8 @@ package struct AttemptLoop {
         var replay: ReplayVerdict
         /// What its containers used; for an OOM kill, which limit killed it.
         var memory: AttemptMemory?
+        /// docker's arguments exactly as docker got them (the `--cidfile` safebuild adds included).
+        var argv: [String] = []
     }
 
     package mutating func run() -> Int32 {
@@ -68,7 +70,7 @@ package struct AttemptLoop {
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
                 started: JournalTime.format(attemptStart), ended: JournalTime.format(ended),
-                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments, keepValues: plan.keepValues).argv,
+                durationSeconds: ended - attemptStart, argv: Redaction.argv(result.argv, keepValues: plan.keepValues).argv,
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
                 matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
@@ -82,7 +84,7 @@ package struct AttemptLoop {
                 effects.append(record.textRedacted)
                 effects.console(.say(ConsoleReport.attemptLine(record, decision: .aborted(signal: signal))))
                 return finish(
-                    .aborted, attempts: attempt, status: result.status.code, executed: arguments,
+                    .aborted, attempts: attempt, status: result.status.code, executed: result.argv,
                     preflight: preflight.decisions)
             }
             if result.status == .exited(0) {
@@ -92,7 +94,7 @@ package struct AttemptLoop {
                 effects.append(record.textRedacted)
                 if attempt > 1 { effects.console(.say(ConsoleReport.attemptLine(record, decision: .succeeded))) }
                 return finish(
-                    attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: arguments,
+                    attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: result.argv,
                     preflight: preflight.decisions)
             }
 
@@ -113,7 +115,7 @@ package struct AttemptLoop {
                         .say(ConsoleReport.attemptLine(record, reason: reason, decision: .giveUp(reason: why))))
                 }
                 return finish(
-                    .failed, attempts: attempt, status: result.status.code, executed: arguments,
+                    .failed, attempts: attempt, status: result.status.code, executed: result.argv,
                     preflight: preflight.decisions, failureClass: failureClass)
             case .retry(let delay, _):
                 record.decision = AttemptDecision.retry(afterSeconds: delay).text
@@ -125,12 +127,12 @@ package struct AttemptLoop {
                     effects.console(
                         .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
                     return finish(
-                        .aborted, attempts: attempt, status: 128 + signal, executed: arguments,
+                        .aborted, attempts: attempt, status: 128 + signal, executed: result.argv,
                         preflight: preflight.decisions, failureClass: failureClass)
                 }
                 previousDelay = delay
                 let raised = step.memory != memory
-                let failedArguments = arguments
+                let failedArguments = result.argv
                 arguments = step.arguments
                 memory = step.memory
                 if admits {
@@ -245,10 +247,10 @@ package struct AttemptLoop {
 
     // MARK: One attempt
 
-    /// One attempt: docker run to its end with its output classified as it streams; for `run`, the container's
-    /// state read after it ends, and the container removed where safebuild took the user's `--rm` over, or before a
-    /// retry would take its `--name` again (never another build's container: it goes by the id docker wrote for
-    /// this attempt).
+    /// One attempt: docker run to its end with its output classified as it streams; for `run`, a failed attempt's
+    /// container state read after it ends, and before a retry that takes its `--name` again, the container gone:
+    /// waited for where docker's own `--rm` removes it, else removed (never another build's container: it goes by
+    /// the id docker wrote for this attempt).
     func attemptOnce(_ arguments: [String], replay: Bool) -> AttemptResult {
         var attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
@@ -274,16 +276,18 @@ package struct AttemptLoop {
                 status: .exited(error.status.rawValue), interruptedBy: nil,
                 classification: Classification(
                     failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil),
-                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()))
+                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()), argv: attempt.arguments)
         }
         let failed = exit.status != .exited(0)
         var evidence = AttemptEvidence()
 
         var state: ContainerState?
-        if let id = exit.containerID, failed || attempt.removesContainer {
-            // A 137 may be an OOM kill whose flag the daemon sets a moment later; not when safebuild was told to stop
-            // and killed the container itself (that wait would eat into Jenkins' soft-kill time).
-            let settle = exit.status.code == 137 && exit.interruptedBy == nil ? 2.0 : 0
+        if let id = exit.containerID, failed {
+            // A 137 may be an OOM kill whose flag the daemon sets a moment later: worth a bounded wait only while
+            // nothing has answered yet. Not when safebuild was told to stop and killed the container itself (that
+            // wait would eat into Jenkins' soft-kill time), nor when the container's own cgroup counted the kill.
+            let counted = (exit.memory?.oomKills ?? 0) > 0
+            let settle = exit.status.code == 137 && exit.interruptedBy == nil && !counted ? 2.0 : 0
             state = effects.containerState(id, settle: settle, since: exit.startedAt)
         }
         if failed {
@@ -299,14 +303,14 @@ package struct AttemptLoop {
             Self.diagnose(&classification, &m, exit: exit, kernel: evidence.oomKills, command: plan.command)
             memory = m
         }
-        if let id = exit.containerID,
-            attempt.removesContainer || (failed && plan.namesContainer && classification.retryable)
+        if let id = exit.containerID, failed && plan.namesContainer && classification.retryable,
+            !attempt.dockerRemovesContainer || !effects.waitForRemoval(id)
         {
             effects.removeContainer(id)
         }
         return AttemptResult(
             status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
-            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory)
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory, argv: attempt.arguments)
     }
 
     /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason. A 137
