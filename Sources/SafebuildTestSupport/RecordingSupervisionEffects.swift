@@ -273,10 +273,20 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         attemptRecords.append(record)
     }
 
+    /// The `running` record written before the first attempt is kept apart (`startRecords`), out of `calls`: the
+    /// tests of the loop assert on what follows it.
     package func append(_ record: InvocationRecord) {
+        if record.outcome == .running {
+            if calls.last == .journalContext { calls.removeLast() }  // the context read for it
+            startRecords.append(record)
+            return
+        }
         calls.append(.appendInvocation(record.outcome))
         invocationRecords.append(record)
     }
+
+    /// The `running` records.
+    package private(set) var startRecords: [InvocationRecord] = []
 
     package func journalContext() -> Journal.Context {
         calls.append(.journalContext)

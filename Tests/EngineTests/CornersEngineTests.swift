@@ -185,6 +185,11 @@ extension EngineSuites {
         print("CLEANUP after the container's end: \(String(format: "%.2f", cleanUp)) s")
         #expect(cleanUp < 3)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: tmp)) == [])
+        // The journal: its start, no end, its safebuild dead: killed.
+        let list = try sb(["journal", "--json"], env: ["SAFEBUILD_JOURNAL": journal])
+        #expect(list.code == 0, "\(list.stderrText)")
+        let killed = list.stdoutText.split(separator: "\n").contains { $0.contains(name) && $0.contains(#""outcome":"killed""#) }
+        #expect(killed, "\(list.stdoutText)")
     }
 
     // MARK: - 4. Exit 137 without an OOM

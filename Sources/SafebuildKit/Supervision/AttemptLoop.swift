@@ -62,6 +62,8 @@ package struct AttemptLoop {
             }
             admission = result.record
         }
+        // A trace before docker starts: completed by the final record, or read as `killed` when safebuild dies first.
+        _ = record(.running, attempts: 0, status: 0, executed: initial, preflight: preflight.decisions)
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
@@ -423,6 +425,16 @@ package struct AttemptLoop {
         failureClass: FailureClass? = nil
     ) -> Int32 {
         if plan.admission.enabled { effects.withdrawReservation() }
+        return record(
+            outcome, attempts: attempts, status: status, executed: executed, preflight: preflight,
+            failureClass: failureClass)
+    }
+
+    /// Appends the invocation record (`running` at the start, then the final one, with the same id).
+    func record(
+        _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
+        failureClass: FailureClass? = nil
+    ) -> Int32 {
         let context = effects.journalContext()
         let original = Redaction.argv(plan.commandLine.arguments, keepValues: plan.keepValues)
         let run = Redaction.argv(executed, keepValues: plan.keepValues)

@@ -254,6 +254,12 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     package func append(_ record: AttemptRecord) { journal.append(record) }
 
     package func append(_ record: InvocationRecord) {
+        var record = record
+        if record.outcome == .running {
+            record.process = ProcessIdentity.current()
+            journal.append(record)
+            return
+        }
         journal.append(record)
         if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics, files: plan.files) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
