@@ -61,6 +61,13 @@ import Testing
         clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
+    /// CPU seconds of this thread (RUSAGE_THREAD): steadier than wall time on a shared machine.
+    func cpu() -> Double {
+        var usage = rusage()
+        getrusage(1 /* RUSAGE_THREAD */, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
     func peakRSS() -> Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -68,13 +75,14 @@ import Testing
     }
 
     let rssBefore = peakRSS()
-    var classifier = Classifier()
+    var classifier = Classifier(command: .build(.docker))
     var outSplitter = LineSplitter()
     var errSplitter = LineSplitter()
     var bytes = 0
     var lines = 0
     var round = 0
     let start = now()
+    let cpuStart = cpu()
     while bytes < target {
         // Four chunks of stderr to one of stdout: a BuildKit-heavy mix with classic step output between.
         let (chunk, stream) = round % 5 == 4 ? (outChunk, OutputStream.stdout) : (errChunk, OutputStream.stderr)
@@ -98,7 +106,8 @@ import Testing
         errSplitter.feed(raw) { line in classifier.observe(line: line, stream: .stderr) }
     }
     let seconds = now() - start
-    let verdict = classifier.verdict(exitStatus: .exited(1), command: .build(.docker), containerState: nil)
+    let cpuSeconds = cpu() - cpuStart
+    let verdict = classifier.verdict(exitStatus: .exited(1), containerState: nil)
     let rssAfter = peakRSS()
     func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
@@ -107,8 +116,8 @@ import Testing
         return digits == 0 ? String(Int(scaled)) : String(scaled)
     }
     print(
-        "classifier: \(bytes >> 20) MB, \(lines) lines in \(fixed(seconds, 2)) s: "
-            + "\(fixed(seconds * 1e9 / Double(lines), 1)) ns per line, \(fixed(Double(bytes) / 1e6 / seconds, 0)) MB/s; "
+        "classifier: \(bytes >> 20) MB, \(lines) lines in \(fixed(cpuSeconds, 2)) s of CPU (\(fixed(seconds, 2)) s wall): "
+            + "\(fixed(cpuSeconds * 1e9 / Double(lines), 1)) ns per line, \(fixed(Double(bytes) / 1e6 / cpuSeconds, 0)) MB/s; "
             + "peak RSS \(fixed(Double(rssAfter) / 1024, 1)) MiB (\(fixed(Double(rssBefore) / 1024, 1)) MiB before); "
             + "verdict \(verdict.failureClass.rawValue)")
     #expect(verdict.failureClass == .oomBuildStep)

@@ -30,4 +30,7 @@ int sb_signal_ignored(int signo);
 /// pipe2(fds, O_CLOEXEC).
 int sb_pipe(int fds[2]);
 
+/// memmem(3), a GNU extension the Glibc module does not show.
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 #endif

@@ -159,7 +159,7 @@ package struct AttemptLoop {
     func attemptOnce(_ arguments: [String]) -> AttemptResult {
         let attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
-        var classifier = Classifier(extra: plan.signatures)
+        var classifier = Classifier(command: plan.command, extra: plan.signatures)
         let exit: DockerExit
         do throws(SafebuildError) {
             exit = try effects.runDocker(attempt, classifier: &classifier)
@@ -185,7 +185,7 @@ package struct AttemptLoop {
                 text.withUTF8 { classifier.observeKernel(line: UnsafeRawBufferPointer($0)) }
             }
         }
-        let classification = classifier.verdict(exitStatus: exit.status, command: plan.command, containerState: state)
+        let classification = classifier.verdict(exitStatus: exit.status, containerState: state)
         if let id = exit.containerID,
             attempt.removesContainer || (failed && plan.namesContainer && classification.retryable)
         {
