@@ -43,8 +43,8 @@ enum RunErrorLine: Sendable, Equatable {
         return cliPrefix(line) != nil ? .cli : nil
     }
 
-    /// The length of the CLI's `NAME: ` prefix: NAME is the program's path, whose last component starts with
-    /// `docker` and has no space (`docker`, `docker.exe`, `docker-current`).
+    /// The length of the CLI's `NAME: ` prefix: NAME is the program's path, whose last component is `docker`,
+    /// `docker.exe` or `docker-…` (RHEL's `docker-current`) — not `dockerd`, whose lines a container may print.
     static func cliPrefix(_ line: [UInt8]) -> Int? {
         let separator = Array(": ".utf8)
         guard let colon = Bytes.range(of: separator, in: line), colon.lowerBound > 0, colon.lowerBound <= 300 else {
@@ -53,7 +53,9 @@ enum RunErrorLine: Sendable, Equatable {
         let name = line[..<colon.lowerBound]
         let last = name.lastIndex { $0 == 0x2F || $0 == 0x5C }.map { name.index(after: $0) } ?? name.startIndex
         let component = name[last...]
-        guard component.starts(with: "docker".utf8), !component.contains(0x20) else { return nil }
+        let named = component.elementsEqual("docker".utf8) || component.elementsEqual("docker.exe".utf8)
+            || (component.starts(with: "docker-".utf8) && !component.contains(0x20))
+        guard named else { return nil }
         return colon.upperBound
     }
 
