@@ -32,9 +32,13 @@ struct Supervisor {
         let host = HostFacts.current(environment: environment)
         let policy = try PolicyLoader.load(
             options: options, environment: environment, currentDirectory: host.workingDirectory)
+        let builder = command == .build(.docker)
+            ? BuilderFactsReader.read(
+                docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory)
+            : .unknown
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
-            environment: environment, retryOf: retryOf)
+            environment: environment, retryOf: retryOf, builder: builder)
 
         if options.dryRun {
             let dryRun = plan.dryRun
