@@ -44,6 +44,8 @@ enum FailureFixture {
         ("build-buildkit-killed-child-exit2", .build(.docker), .oomBuildStep, .stepOutput),
         ("build-buildkit-killed-child-exit2-tty", .build(.docker), .oomBuildStep, .stepOutput),
         ("build-classic-killed-then-exit1", .build(.docker), .notMemory, nil),
+        ("build-classic-quiet-exit1", .build(.docker), .notMemory, nil),
+        ("build-classic-quiet-killed-child-exit2", .build(.docker), .oomBuildStep, .stepOutput),
         ("build-classic-exit137-own", .build(.docker), .notMemory, nil),
         ("build-classic-ulimit-enomem", .build(.docker), .processENOMEM, .daemonText),
         ("build-classic-exit1", .build(.docker), .notMemory, nil),
@@ -53,6 +55,7 @@ enum FailureFixture {
         ("build-classic-daemon-lost", .build(.docker), .daemonLost, .daemonText),
         ("build-classic-daemon-lost-docker28", .build(.docker), .daemonLost, .daemonText),
         ("build-buildkit-daemon-lost", .build(.docker), .daemonLost, .daemonText),
+        ("build-classic-quiet-daemon-lost", .build(.docker), .daemonLost, .daemonText),
     ])
     func capturedAttempt(name: String, command: ProtectedCommand, expected: FailureClass, strength: EvidenceStrength?) {
         #expect(!FailureFixture.text(name + ".status").isEmpty, "no fixture \(name)")

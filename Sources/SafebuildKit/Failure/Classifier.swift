@@ -77,6 +77,9 @@ package struct Classifier: Sendable {
     private var kernelLine: String?
     private var block = Block.none
     private var sequence = 0
+    /// A classic build's output printed on stderr (`docker build -q` after a failure), and its last line so far.
+    private var classicReplay = false
+    private var replayLast: [UInt8]?
 
     static let tailLines = 6
     /// A line is kept to its first and last `keep` bytes.
@@ -161,8 +164,40 @@ package struct Classifier: Sendable {
             return
         }
         if trimmed.starts(with: "=>".utf8) || trimmed.starts(with: "> ".utf8) { return }
+        if !classicReplay, trimmed.starts(with: "Sending build context to Docker daemon".utf8) || Self.isStepHeader(trimmed) {
+            classicReplay = true
+        }
+        if classicReplay {
+            observeReplayedLine(trimmed)
+            return
+        }
         remember(trimmed)
         observeErrorText(trimmed, step: nil, form: nil)
+    }
+
+    /// A line of a classic build's output that docker printed on stderr: `docker build -q` keeps the build's output
+    /// and prints all of it on stderr when the build fails (docker/cli cli/command/image/build.go: `if options.quiet
+    /// { fmt.Fprintf(dockerCli.Err(), "%s%s", progBuff, buildBuff) }`), then its error (measured here, 20.10 and 28.2).
+    /// The steps' output is then on stderr: it is kept for hints like stdout's, and only the last line may be docker's
+    /// own error (`verdict` reads it).
+    private mutating func observeReplayedLine(_ text: [UInt8]) {
+        if Self.isStepHeader(text) {
+            classicTail.removeAll()
+            replayLast = nil
+            return
+        }
+        if StepResult.parse(text) != nil {
+            replayLast = nil
+            remember(text)
+            observeErrorText(text, step: nil, form: nil)
+            return
+        }
+        text.withUnsafeBytes { classicTail.append($0, stamp: lineCount) }
+        replayLast = text
+    }
+
+    static func isStepHeader(_ text: [UInt8]) -> Bool {
+        text.starts(with: "Step ".utf8) && Bytes.contains(text, " : ")
     }
 
     /// BuildKit's `#N …` line: `#N ERROR: …` is step N's error; any other is its output, kept for hints.
@@ -329,6 +364,15 @@ package struct Classifier: Sendable {
             var c = m.signature.failureClass
             if m.signature.isGenericENOMEM && kernelLine != nil { c = .pageAllocation }
             evidence.append(Evidence(.daemonText, c, line: m.line, reason: Self.reason(c, m)))
+        }
+        if !isRun, let last = replayLast,
+            let signature = signatures.first(where: { $0.scope == .dockerError && $0.commands.contains(.build) && $0.matches(last) })
+        {
+            let line = String(decoding: last, as: UTF8.self)
+            let m = Match(signature: signature, line: line, form: nil, sequence: sequence + 1)
+            var c = signature.failureClass
+            if signature.isGenericENOMEM && kernelLine != nil { c = .pageAllocation }
+            evidence.append(Evidence(.daemonText, c, line: line, reason: Self.reason(c, m)))
         }
         if !isRun, let (result, line) = step, result.isOOMKillReportedByBuildKit {
             evidence.append(

@@ -144,6 +144,9 @@ package struct Signature: Sendable, Equatable {
             .daemonLost, contains: ["error waiting for container: ", "EOF"],
             source: "docker/cli cli/command/container/utils.go waitExitOrRemoved(): \"error waiting for container: %v\" with io.EOF or io.ErrUnexpectedEOF (the daemon went away while the container ran); exit 125; measured: dockerd killed during `docker run`, 20.10 and 28.2 clients"),
         Signature(
+            .daemonLost, contains: ["error during connect: "], suffix: ": EOF",
+            source: "moby/moby client/request.go \"error during connect: %w\" with io.EOF: the request was sent and the connection closed before an answer; measured: dockerd killed during `docker build -q` (20.10), which waits for the whole answer"),
+        Signature(
             .daemonLost, commands: .build, prefix: "unexpected EOF", suffix: "unexpected EOF",
             source: "docker/cli cli/command/image/build.go: the build's stream cut short, io.ErrUnexpectedEOF printed as is; exit 1; measured: dockerd killed during a classic build (20.10 and 28.2 clients) and a BuildKit build (20.10)"),
         // The daemon, never reached.
