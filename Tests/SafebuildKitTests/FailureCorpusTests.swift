@@ -3,9 +3,9 @@ import Testing
 
 @testable import SafebuildKit
 
-/// The corpus of real failure texts (Fixtures/corpus, see its README) and today's classifier measured on it.
-/// The accuracy goals of issue 11 are not asserted here yet: this suite checks the corpus is well formed and prints the
-/// figures, separately for the training cases and the held-out fifth.
+/// The corpus of real failure texts (Fixtures/corpus, see its README) and the classifier measured on it: the corpus is
+/// well formed, the figures are printed separately for the training cases and the held-out fifth, and the goals of
+/// issue 11 are asserted.
 @Suite struct FailureCorpusTests {
     @Test func corpusIsWellFormed() throws {
         let cases = try FailureCorpus.load()
@@ -78,17 +78,19 @@ import Testing
         }
     }
 
-    /// The classifier on the training cases: memory, disk and daemon failures recognised (retryable with the right
-    /// class) and retried at all; user errors retried (should be none). Only the training part is printed while the
-    /// classifier is tuned (the held-out fifth is not looked at); SAFEBUILD_CORPUS_HOLDOUT=1 prints it too.
-    @Test func trainingFigures() throws {
-        let cases = try FailureCorpus.load().filter { $0.split == .train }
-        var report = ["failure corpus, training part, \(cases.count) cases:"]
-        report.append("  train: \(CorpusFigures(cases).summary)")
+    /// The figures: memory, disk and daemon failures recognised (retryable with the class whose ladder they need) and
+    /// retried at all; user errors retried (should be none); by class; the misses. SAFEBUILD_CORPUS_VERBOSE=1 prints
+    /// every case's verdict.
+    @Test func figures() throws {
+        let cases = try FailureCorpus.load()
+        var report = ["failure corpus, \(cases.count) cases:"]
+        for split in [CorpusCase.Split.train, .holdout] {
+            report.append("  \(split.rawValue): \(CorpusFigures(cases.filter { $0.split == split }).summary)")
+        }
+        report.append("  all: \(CorpusFigures(cases).summary)")
         report.append("  by class (recognised / cases; user errors: retried / cases):")
         for failureClass in FailureClass.allCases {
-            let part = cases.filter { $0.expected == failureClass }
-            let f = CorpusFigures(part)
+            let f = CorpusFigures(cases.filter { $0.expected == failureClass })
             let line = failureClass == .notMemory
                 ? "\(f.userErrorsRetried.count) retried / \(f.userErrors)"
                 : "\(f.recognised.count) / \(f.failures) (retried \(f.retried.count))"
@@ -96,7 +98,7 @@ import Testing
         }
         report.append("  misses:")
         for (c, v) in CorpusFigures(cases).misses {
-            report.append("    \(c.file) expected \(c.expected.rawValue), got \(v.failureClass.rawValue) (retryable \(v.retryable)): \(v.reason)")
+            report.append("    \(c.file) [\(c.split.rawValue)] expected \(c.expected.rawValue), got \(v.failureClass.rawValue) (retryable \(v.retryable)): \(v.reason)")
         }
         if ProcessInfo.processInfo.environment["SAFEBUILD_CORPUS_VERBOSE"] != nil {
             report.append("  every case:")
@@ -107,6 +109,19 @@ import Testing
         }
         print(report.joined(separator: "\n"))
         #expect(!cases.isEmpty)
+    }
+
+    /// Issue 11's goals: at least 95% of the training part's memory, disk and daemon failures retried with their
+    /// class's ladder; no user error retried in the whole corpus; the held-out fifth within 5 points of the rest.
+    /// Measured once the classifier was done (corpus README, "Figures"); nothing was tuned on the held-out fifth.
+    @Test func goals() throws {
+        let cases = try FailureCorpus.load()
+        let train = CorpusFigures(cases.filter { $0.split == .train })
+        let holdout = CorpusFigures(cases.filter { $0.split == .holdout })
+        let all = CorpusFigures(cases)
+        #expect(train.recognisedShare >= 0.95, "train: \(train.summary)")
+        #expect(all.userErrorsRetried.isEmpty, "user errors retried: \(all.userErrorsRetried.map(\.file))")
+        #expect(abs(holdout.recognisedShare - train.recognisedShare) <= 0.05, "train \(train.summary); holdout \(holdout.summary)")
     }
 }
 
@@ -139,6 +154,9 @@ struct CorpusFigures {
             }
         }
     }
+
+    /// Failures recognised with the right class, as a share of the failures.
+    var recognisedShare: Double { failures == 0 ? 1 : Double(recognised.count) / Double(failures) }
 
     var summary: String {
         func pct(_ n: Int, _ d: Int) -> String { d == 0 ? "-" : String(format: "%.0f%%", 100 * Double(n) / Double(d)) }
