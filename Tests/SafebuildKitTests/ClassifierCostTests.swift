@@ -5,8 +5,8 @@ import Testing
 
 /// The classifier's cost on a long, line-heavy build output, fed the way `ChildProcess` feeds it: chunks of 64 KiB
 /// through `LineSplitter`, each line to `Classifier.observe`. A benchmark, not a timed test: run it with
-/// `SAFEBUILD_BENCH=1 swift test -c release --filter ClassifierCost` to print the numbers (SAFEBUILD_BENCH_MB sets the
-/// size, 500 by default).
+/// `SAFEBUILD_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter classifierCost` to print the numbers
+/// (`@testable` needs `-enable-testing` in a release build; SAFEBUILD_BENCH_MB sets the size, 500 by default).
 ///
 /// The output is synthetic but shaped like real builds (the corpus' texts and this engine's captures): BuildKit's
 /// plain progress (`#12 3.456 …`, most of a BuildKit build's stderr), a classic build's step output on stdout with its
