@@ -5,6 +5,7 @@
 #                                        install what is missing, start an engine, run CMD with the engine's
 #                                        variables, stop the engine, exit with CMD's status
 #   bash Scripts/engine.sh install      apt packages the tests need (docker.io, busybox-static, hyperfine, time, …)
+#                                        and the non-root test user sbuser, a member of the docker group
 #   bash Scripts/engine.sh start [DIR] [--dockerd-arg ARG]…
 #                                        start dockerd with its own data root under DIR, import the busybox base
 #                                        image, print `export DOCKER_HOST=…` lines for the caller to eval
@@ -14,10 +15,11 @@
 # `with` runs the engine in a fresh `mktemp -d /tmp/sb-engine.XXXXXX`, removed afterwards; with `--dir DIR` it runs
 # in DIR (made if missing) and leaves DIR's files there (dockerd.log, the data root); an engine already running in
 # DIR is used and left running. Whatever happens to CMD, the engine it started is stopped: an EXIT trap; SIGINT,
-# SIGTERM and SIGHUP are passed on to CMD, and `with` then exits 130, 143 or 129. CMD's environment gets
-# DOCKER_HOST, SAFEBUILD_TEST_IMAGE, SAFEBUILD_TEST_DOCKER, DOCKER_BUILDKIT=0 (the `env` lines), SAFEBUILD_ENGINE_DIR
-# (so `stop`/`env` without DIR mean this engine) and SAFEBUILD_ENGINE_SESSION (the same directory: the scripts that
-# use `with` run inside a session they find instead of starting another).
+# SIGTERM and SIGHUP are passed on to CMD, and `with` then exits 130, 143 or 129. The engine's socket is
+# root:docker 0660 (and DIR root:docker 0750), so that the test user sbuser reaches it. CMD's environment gets
+# DOCKER_HOST, SAFEBUILD_TEST_IMAGE, SAFEBUILD_TEST_DOCKER, DOCKER_BUILDKIT=0, SAFEBUILD_TEST_USER (the `env`
+# lines), SAFEBUILD_ENGINE_DIR (so `stop`/`env` without DIR mean this engine) and SAFEBUILD_ENGINE_SESSION (the same
+# directory: the scripts that use `with` run inside a session they find instead of starting another).
 #
 # Extra dockerd arguments: `--dockerd-arg ARG` (repeat it; one argument each) and SAFEBUILD_DOCKERD_ARGS (split at
 # spaces). They come after the built-in ones, so `--dockerd-arg --data-root=/mnt/small/root` replaces the data root
@@ -29,10 +31,11 @@
 set -euo pipefail
 
 image=safebuild-test/busybox:latest
+test_user=sbuser
 
 log() { printf 'engine: %s\n' "$*" >&2; }
 usage() {
-  sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 64
 }
 
@@ -54,6 +57,19 @@ install() {
     log "installing prometheus-client (PyPI)"
     python3 -m pip install -q prometheus-client >/dev/null
   fi
+  test_user
+}
+
+# The non-root user the engine tests run safebuild as: a member of the docker group (docker.io makes the group), as a
+# Jenkins agent or a CI runner is.
+test_user() {
+  getent group docker >/dev/null || groupadd --system docker
+  if ! id "$test_user" >/dev/null 2>&1; then
+    useradd -m -G docker "$test_user"
+    log "made the user $test_user (group docker)"
+  elif ! id -nG "$test_user" | tr ' ' '\n' | grep -qx docker; then
+    usermod -aG docker "$test_user"
+  fi
 }
 
 # The docker client of Debian's docker.io, which speaks the engine's API version (a newer client may be on PATH).
@@ -66,6 +82,7 @@ exports() {
   echo "export SAFEBUILD_TEST_IMAGE=$image"
   echo "export SAFEBUILD_TEST_DOCKER=$(client)"
   echo "export DOCKER_BUILDKIT=0"
+  echo "export SAFEBUILD_TEST_USER=$test_user"
 }
 
 start() {
@@ -111,6 +128,12 @@ start() {
   fi
   if ! DOCKER_HOST="unix://$socket" "$docker" image inspect "$image" >/dev/null 2>&1; then
     import_busybox "$docker"
+  fi
+  # Members of docker reach the engine, as on a build host: the socket root:docker 0660, its directory passable.
+  if getent group docker >/dev/null; then
+    chgrp docker "$socket" "$dir"
+    chmod 0660 "$socket"
+    chmod 0750 "$dir"
   fi
   log "running: pid $(cat "$dir/docker.pid"), socket $socket"
   exports

@@ -1,9 +1,9 @@
 package import SafebuildKit
 
 /// A recording fake of `SupervisionEffects`: docker's attempts are scripted one by one (status, what docker printed,
-/// the container's state, a signal), remedies and sleeps answer from tables, and every effect call is recorded in
-/// order. Its clocks move only when an attempt, a remedy or a sleep takes time, so backoff delays and deadlines are
-/// exact.
+/// the container's state, what its memory cgroup showed, a signal), admissions, remedies and sleeps answer from
+/// tables, and every effect call is recorded in order. Its clocks move only when an attempt, an admission's wait, a
+/// remedy or a sleep takes time, so backoff delays and deadlines are exact.
 package final class RecordingSupervisionEffects: SupervisionEffects {
     /// One scripted attempt of docker.
     package struct Attempt: Sendable {
@@ -23,11 +23,19 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         package var seconds: Double
         /// Set when docker cannot even be started.
         package var startError: SafebuildError?
+        /// What the attempt did with stdin and stdout; nil: nothing read, and stdout as many bytes as `stdout`'s
+        /// lines (none counted when stdout is a terminal).
+        package var streams: StreamReport?
+        /// What the attempt's memory cgroups showed.
+        package var memory: AttemptMemory?
+        /// The kernel's OOM records of the attempt's containers.
+        package var oomKills: [OOMDiagnosis.KernelKill]
 
         package init(
             status: ExitStatus, stdout: [String] = [], stderr: [String] = [], interruptedBy: Int32? = nil,
             containerID: String? = nil, state: ContainerState? = nil, kernelLines: [String] = [], seconds: Double = 1,
-            startError: SafebuildError? = nil
+            startError: SafebuildError? = nil, streams: StreamReport? = nil, memory: AttemptMemory? = nil,
+            oomKills: [OOMDiagnosis.KernelKill] = []
         ) {
             self.status = status
             self.stdout = stdout
@@ -38,6 +46,9 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             self.kernelLines = kernelLines
             self.seconds = seconds
             self.startError = startError
+            self.streams = streams
+            self.memory = memory
+            self.oomKills = oomKills
         }
 
         /// docker exits with `code` after printing `stderr`.
@@ -57,12 +68,27 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case containerState(String, settle: Double)
         case evidence
         case removeContainer(String)
+        case releaseHeldOutput
+        case discardHeldOutput
         case runRemedy(RemedyName)
         case sleep(Double)
         /// An attempt record: its number and decision.
         case appendAttempt(Int, decision: String)
         case appendInvocation(JournalOutcome)
         case journalContext
+        /// Admission: the bytes asked for, and whether it was a retry's.
+        case admit(UInt64, retry: Bool)
+        case releaseReservation
+        case withdrawReservation
+        case learnedReservation
+
+        /// One of the memory admission's calls.
+        package var isAdmission: Bool {
+            switch self {
+            case .admit, .releaseReservation, .withdrawReservation, .learnedReservation: return true
+            default: return false
+            }
+        }
     }
 
     // MARK: The script
@@ -79,6 +105,10 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
     /// Per sleep, in order, the signal that ends it early (nil or past the end: none).
     package var sleepSignals: [Int32?] = []
     package var context = Journal.Context(host: "build-7", user: "jenkins", uid: 1000, cwd: "/work/app", ci: nil)
+    /// What each admission answers, in order (past the end: admitted at once); each takes its `waitedSeconds`.
+    package var admissions: [AdmissionResult] = []
+    /// What `learnedReservation` answers.
+    package var learned: (bytes: UInt64, sentence: String)?
 
     // MARK: What happened
 
@@ -96,12 +126,21 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         calls.compactMap { if case .console(let line) = $0 { return line } else { return nil } }
     }
 
-    /// The calls other than console lines.
+    /// The calls other than console lines and memory admission.
     package var effects: [Call] {
+        calls.filter { if case .console = $0 { return false } else { return !$0.isAdmission } }
+    }
+
+    /// The calls other than console lines, memory admission's included.
+    package var effectsWithAdmission: [Call] {
         calls.filter { if case .console = $0 { return false } else { return true } }
     }
 
+    /// The requests admission was asked for, in order.
+    package private(set) var admissionRequests: [AdmissionRequest] = []
+
     private var current: Attempt?
+    private var admitted = 0
     private var sleeps = 0
     private var temporaryFiles = 0
 
@@ -137,6 +176,26 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         return outcome
     }
 
+    package func learnedReservation() -> (bytes: UInt64, sentence: String)? {
+        calls.append(.learnedReservation)
+        return learned
+    }
+
+    package func admit(_ request: AdmissionRequest) -> AdmissionResult {
+        calls.append(.admit(request.bytes, retry: request.retry))
+        admissionRequests.append(request)
+        let result = admitted < admissions.count
+            ? admissions[admitted]
+            : AdmissionResult(record: JournalAdmission(outcome: .admitted, requestBytes: request.bytes, request: request.source))
+        admitted += 1
+        advance(result.record.waitedSeconds)
+        return result
+    }
+
+    package func releaseReservation() { calls.append(.releaseReservation) }
+
+    package func withdrawReservation() { calls.append(.withdrawReservation) }
+
     package func temporaryPath(_ suffix: String) -> String {
         temporaryFiles += 1
         let path = "/tmp/safebuild-fake-\(temporaryFiles).\(suffix)"
@@ -162,9 +221,11 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             }
         }
         advance(scripted.seconds)
+        let written = attempt.streams.stdout == .terminal ? nil : UInt64(scripted.stdout.reduce(0) { $0 + $1.utf8.count + 1 })
         return DockerExit(
             status: scripted.status, interruptedBy: scripted.interruptedBy,
-            containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt)
+            containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt,
+            streams: scripted.streams ?? StreamReport(stdoutBytes: written), memory: scripted.memory)
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -174,10 +235,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         calls.append(.evidence)
-        return AttemptEvidence(kernelLines: current?.kernelLines ?? [])
+        return AttemptEvidence(kernelLines: current?.kernelLines ?? [], oomKills: current?.oomKills ?? [])
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
+
+    package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
+
+    package func discardHeldOutput() { calls.append(.discardHeldOutput) }
 
     package func runRemedy(_ name: RemedyName) -> RemedyReport {
         calls.append(.runRemedy(name))

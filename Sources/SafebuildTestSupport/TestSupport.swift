@@ -348,11 +348,12 @@ package final class TemporaryDirectory: @unchecked Sendable {
         (try? Self.readFile(path + "/" + name)) ?? []
     }
 
-    static func readFileIfPresent(_ file: String) -> [UInt8] {
+    /// The bytes of the file at `file`, wherever it is (empty when it cannot be read).
+    package static func readFileIfPresent(_ file: String) -> [UInt8] {
         (try? readFile(file)) ?? []
     }
 
-    static func readFile(_ file: String) throws -> [UInt8] {
+    package static func readFile(_ file: String) throws -> [UInt8] {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw TestSetupError("cannot read \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

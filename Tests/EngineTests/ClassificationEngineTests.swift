@@ -17,12 +17,15 @@ import Testing
 extension EngineSuites {
 @Suite(.serialized) struct ClassificationEngineTests {
     let engine: TestEngine
-    let safebuild: String
+    /// safebuild installed under a temporary prefix: the policies of these tests are its host policy, the only
+    /// layer that sets the retry bounds and the remedies.
+    let installed: InstalledSafebuild
+    var safebuild: String { installed.binary }
     let dir: TemporaryDirectory
 
     init() throws {
         engine = try TestEngine.current()
-        safebuild = try SafebuildBinary.path()
+        installed = try InstalledSafebuild()
         dir = try TemporaryDirectory()
         try dir.directory("locks")
     }
@@ -75,11 +78,13 @@ extension EngineSuites {
         var stderr: String { result.stderrText }
     }
 
-    /// The environment of safebuild against `host` (the test engine's by default); `set` on top, `unset` removed.
+    /// The environment of safebuild against `host` (the test engine's by default), with `policy` as the installed
+    /// copy's host policy; `set` on top, `unset` removed.
     func environment(policy: String, journal: String, host: String? = nil, set: [String: String] = [:], unset: [String] = [])
-        -> [String: String]
+        throws -> [String: String]
     {
-        var env = engine.environment(["SAFEBUILD_POLICY": policy, "SAFEBUILD_JOURNAL": journal])
+        try installed.useAsHostPolicy(policy)
+        var env = engine.environment(["SAFEBUILD_JOURNAL": journal])
         if let host { env["DOCKER_HOST"] = host }
         for (k, v) in set { env[k] = v }
         for k in unset { env.removeValue(forKey: k) }
@@ -93,7 +98,7 @@ extension EngineSuites {
         let journal = dir.path + "/journal-\(UInt32.random(in: 0...UInt32.max)).jsonl"
         let result = try ProcessRunner.run(
             safebuild, arguments,
-            environment: environment(policy: policy, journal: journal, host: host, set: set, unset: unset),
+            environment: try environment(policy: policy, journal: journal, host: host, set: set, unset: unset),
             timeout: timeout)
         #expect(!result.timedOut)
         return Outcome(result: result, journal: try JournalReader.read(path: journal))
@@ -229,7 +234,7 @@ extension EngineSuites {
         let policy = try policy(backoff: "6")
         let build = try ProcessRunner.Started(
             safebuild, ["build", "--network=none", "--force-rm", "-q", ctx],
-            environment: environment(policy: policy, journal: journal, host: own.host))
+            environment: try environment(policy: policy, journal: journal, host: own.host))
         // Kill the daemon once the step's container runs, then start it again during the backoff.
         let running = try ProcessRunner.waitUntil(timeout: 30) {
             try own.docker(["ps", "-q"]).stdoutText.contains { $0.isHexDigit }
@@ -251,7 +256,7 @@ extension EngineSuites {
         let runJournal = dir.path + "/lost-run.jsonl"
         let run = try ProcessRunner.Started(
             safebuild, ["run", "--rm", "--network=none", engine.image, "sh", "-c", "echo started; sleep 30"],
-            environment: environment(policy: try self.policy(maxAttempts: 1), journal: runJournal, host: own.host))
+            environment: try environment(policy: try self.policy(maxAttempts: 1), journal: runJournal, host: own.host))
         #expect(try ProcessRunner.waitUntil(timeout: 30) { try own.docker(["ps", "-q"]).stdoutText.contains { $0.isHexDigit } })
         own.kill()
         let lost = run.wait(timeout: 60)

@@ -9,14 +9,16 @@ import Testing
 extension EngineSuites {
 @Suite(.serialized) struct JournalEngineTests {
     let engine: TestEngine
-    let safebuild: String
+    /// safebuild installed under a temporary prefix: the policy of these tests is its host policy, the only layer
+    /// that sets the journal, metrics and lock directory.
+    let installed: InstalledSafebuild
+    var safebuild: String { installed.binary }
     let directory: TemporaryDirectory
     var journal: String { directory.path + "/journal.jsonl" }
-    var policy: String { directory.path + "/policy.yml" }
 
     init() throws {
         engine = try TestEngine.current()
-        safebuild = try SafebuildBinary.path()
+        installed = try InstalledSafebuild()
         directory = try TemporaryDirectory()
         try directory.directory("locks")
         try writePolicy()
@@ -24,8 +26,7 @@ extension EngineSuites {
 
     /// A small policy: 64 MiB limits, no pre-flight checks (the host is shared), short backoff and stop grace.
     func writePolicy(extra: String = "") throws {
-        try directory.write(
-            "policy.yml",
+        try installed.writeHostPolicy(
             Array(
                 """
                 version: 1
@@ -47,7 +48,7 @@ extension EngineSuites {
     }
 
     func environment(journal: String? = nil) -> [String: String] {
-        engine.environment(["SAFEBUILD_JOURNAL": journal ?? self.journal, "SAFEBUILD_POLICY": policy])
+        engine.environment(["SAFEBUILD_JOURNAL": journal ?? self.journal])
     }
 
     func sb(_ arguments: [String], journal: String? = nil, in cwd: String? = nil, timeout: Double = 120) throws
@@ -276,7 +277,7 @@ extension EngineSuites {
         #expect(retry.stdout.isEmpty)
         #expect(
             retry.stderrText
-                == "safebuild: error: invocation \(id) had secrets in its command line, which the journal does not keep; run it again yourself from \(record["cwd"] as? String ?? "?")\n")
+                == "safebuild: error: invocation \(id) had values in its command line that the journal does not keep (of -e, --env and --build-arg only the names, and no secret); run it again yourself from \(record["cwd"] as? String ?? "?")\n")
         #expect(readJournal().invocations.count == 1)
     }
 
@@ -369,7 +370,7 @@ extension EngineSuites {
         case .runStoppingOnSIGTERM:
             arguments = [
                 "run", "--network=none", "--rm", "--name", name, engine.image, "sh", "-c",
-                "trap 'exit 143' TERM; echo trap-set; sleep 30 & wait",
+                "trap 'exit 143' TERM; echo trap-set >&2; sleep 30 & wait",
             ]
         }
         let process = try ProcessRunner.Started(safebuild, arguments, environment: environment(), newProcessGroup: true)
@@ -378,7 +379,8 @@ extension EngineSuites {
             switch kind {
             case .build: return process.stdoutSoFar.contains("step-running")
             case .run: return try !engine.runningContainers(named: name).isEmpty
-            case .runStoppingOnSIGTERM: return process.stdoutSoFar.contains("trap-set")
+            // A run's stdout is held back until it ends (it may be retried): its stderr is live.
+            case .runStoppingOnSIGTERM: return process.stderrSoFar.contains("trap-set")
             }
         }
         try #require(running, "the \(kind) did not start: \(process.stderrSoFar)")

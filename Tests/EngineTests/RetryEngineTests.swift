@@ -12,7 +12,10 @@ import Testing
 extension EngineSuites {
 @Suite(.serialized) struct RetryEngineTests {
     let engine: TestEngine
-    let safebuild: String
+    /// safebuild installed under a temporary prefix: the policies of these tests are its host policy, the only
+    /// layer that sets remedies, the cooldown and raise_memory.
+    let installed: InstalledSafebuild
+    var safebuild: String { installed.binary }
     let fault: String
     let dir: TemporaryDirectory
 
@@ -22,7 +25,7 @@ extension EngineSuites {
 
     init() throws {
         engine = try TestEngine.current()
-        safebuild = try SafebuildBinary.path()
+        installed = try InstalledSafebuild()
         fault = SafebuildBinary.packageRoot() + "/.build/debug/docker-fault"
         guard access(fault, X_OK) == 0 else { throw TestSetupError("no docker-fault at \(fault): run `swift build` first") }
         dir = try TemporaryDirectory()
@@ -69,8 +72,9 @@ extension EngineSuites {
         var lines: [String] { result.stderrText.split(separator: "\n").map(String.init) }
     }
 
-    func environment(policy: String, journal: String, fault: [String: String]? = nil) -> [String: String] {
-        var extra = ["SAFEBUILD_POLICY": policy, "SAFEBUILD_JOURNAL": journal]
+    func environment(policy: String, journal: String, fault: [String: String]? = nil) throws -> [String: String] {
+        try installed.useAsHostPolicy(policy)
+        var extra = ["SAFEBUILD_JOURNAL": journal]
         if let fault {
             extra["SAFEBUILD_DOCKER"] = self.fault
             extra["DOCKER_FAULT_REAL"] = engine.docker
@@ -83,7 +87,7 @@ extension EngineSuites {
     func sb(_ arguments: [String], policy: String, fault: [String: String]? = nil, timeout: Double = 120) throws -> Outcome {
         let journal = dir.path + "/journal-\(UInt32.random(in: 0...UInt32.max)).jsonl"
         let result = try ProcessRunner.run(
-            safebuild, arguments, environment: environment(policy: policy, journal: journal, fault: fault), timeout: timeout)
+            safebuild, arguments, environment: try environment(policy: policy, journal: journal, fault: fault), timeout: timeout)
         #expect(!result.timedOut)
         return Outcome(result: result, journal: try JournalReader.read(path: journal))
     }
@@ -346,7 +350,7 @@ extension EngineSuites {
         var started: [(ProcessRunner.Started, String)] = []
         for i in 0..<8 {
             let journal = dir.path + "/concurrent-\(i).jsonl"
-            var env = environment(
+            var env = try environment(
                 policy: policy, journal: journal, fault: ["DOCKER_FAULT_KIND": "veth", "DOCKER_FAULT_COUNT": "8"])
             env["DOCKER_FAULT_STATE"] = state
             started.append((try ProcessRunner.Started(safebuild, ["build", "--network=none", "-q", ctx], environment: env), journal))
@@ -379,7 +383,7 @@ extension EngineSuites {
     @Test func sigtermDuringBackoffEndsWithoutANewAttempt() throws {
         let ctx = try context("FROM \(engine.image)\nLABEL safebuild.test=retry\n")
         let journal = dir.path + "/sigterm.jsonl"
-        let env = environment(
+        let env = try environment(
             policy: try policy(backoff: "10m"), journal: journal,
             fault: ["DOCKER_FAULT_KIND": "fork", "DOCKER_FAULT_COUNT": "1"])
         let process = try ProcessRunner.Started(safebuild, ["build", "--network=none", "-q", ctx], environment: env)

@@ -262,33 +262,37 @@ import Testing
 
     // MARK: - Remedies skipped
 
-    /// drop_caches turned off by the policy is not run; the line on stderr names only what ran.
+    /// drop_caches turned off by the policy is not run; the line on stderr says what ran and what was skipped.
     @Test func aRemedyThePolicyTurnedOffIsSkippedAndNotClaimed() throws {
         let plan = try Self.plan(["build", "."], policy: Self.policy(remedies: ["drop_caches: false"]))
         let fake = Fake(attempts: [Self.captured(Self.buildENOMEM), .exits(0)])
         #expect(Self.run(plan, fake) == 0)
         #expect(!fake.effects.contains(.runRemedy(.dropCaches)))
         #expect(fake.effects.contains(.runRemedy(.waitForMemory)))
-        #expect(fake.console.first == .say("attempt 1/3 failed: \(Self.enomemReason); waited 1s for memory; retrying in 2 s"))
+        let line = try #require(fake.console.first)
+        guard case .say(let text) = line else { throw TestSetupError("not a line: \(line)") }
+        #expect(text.hasPrefix("attempt 1/3 failed: \(Self.enomemReason); waited 1s for memory; skipped drop_caches (turned off by the policy (remedies.drop_caches at "))
+        #expect(text.hasSuffix("); retrying in 2 s"))
         let remedies = try #require(fake.attemptRecords.first?.remedies)
         #expect(remedies.map(\.name) == ["drop_caches", "wait_for_memory"])
         #expect(remedies.map(\.ran) == [false, true])
         #expect(remedies[0].skippedReason?.hasPrefix("turned off by the policy (remedies.drop_caches at \(SupervisionPlanTests.file):") == true)
     }
 
-    /// Remedies that could not run (not root, MemAvailable unknown) are recorded as skipped and never claimed.
+    /// Remedies that could not run (no sudoers rule for the root ones, MemAvailable unknown) are recorded as skipped
+    /// and never claimed: the line says that no remedy ran, which were skipped and why, before the retry.
     @Test func remediesThatCouldNotRunAreNotClaimed() throws {
         let plan = try Self.plan(["build", "."])
         let fake = Fake(attempts: [Self.captured(Self.buildENOMEM), .exits(0)])
-        fake.remedyReports[.dropCaches] = .skip(.dropCaches, "needs root (safebuild is not running as root)")
+        let needsRoot = PrivilegedEntry.needsRoot(.dropCaches, binary: "/usr/local/bin/safebuild", sudo: nil)
+        fake.remedyReports[.dropCaches] = .skip(.dropCaches, needsRoot)
         fake.remedyReports[.waitForMemory] = .skip(.waitForMemory, "MemAvailable is not known on this host")
         #expect(Self.run(plan, fake) == 0)
-        #expect(fake.console.first == .say("attempt 1/3 failed: \(Self.enomemReason); retrying in 2 s"))
+        #expect(fake.console.first == .say(
+            "attempt 1/3 failed: \(Self.enomemReason); no remedy ran: skipped drop_caches (needs root, and sudo is not installed: allow it with Scripts/install.sh --with-sudo) and wait_for_memory (MemAvailable is not known on this host); retrying in 2 s"))
         let remedies = try #require(fake.attemptRecords.first?.remedies)
         #expect(remedies.map(\.ran) == [false, false])
-        #expect(remedies.map(\.skippedReason) == [
-            "needs root (safebuild is not running as root)", "MemAvailable is not known on this host",
-        ])
+        #expect(remedies.map(\.skippedReason) == [needsRoot, "MemAvailable is not known on this host"])
         #expect(fake.invocationRecords.first?.outcome == .succeededAfterRetry)
     }
 

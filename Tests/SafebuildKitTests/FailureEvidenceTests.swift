@@ -187,11 +187,11 @@ import Testing
         line.withUnsafeBytes { tail.append($0, stamp: 1) }
         #expect(tail.hint()?.0.kind == .killed)
         for i in 0..<StepOutputTail.lineCount {
-            var filler = Array("make[2]: compiling \(i)".utf8)
+            let filler = Array("make[2]: compiling \(i)".utf8)
             filler.withUnsafeBytes { tail.append($0, stamp: 2 + i) }
         }
         #expect(tail.hint() == nil)
-        var long = [UInt8](repeating: 0x78, count: 100_000)
+        let long = [UInt8](repeating: 0x78, count: 100_000)
         long.withUnsafeBytes { tail.append($0, stamp: 100) }
         line = Array("#5 1.0 Killed".utf8)
         line.withUnsafeBytes { tail.append($0, stamp: 101) }

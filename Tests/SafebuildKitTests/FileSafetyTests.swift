@@ -94,6 +94,66 @@ struct FileSafetyTests {
         #expect(dir.entry("new.jsonl")?.st_uid == 0)
     }
 
+    @Test("a member of a group-shared directory appends to another member's or root's file; links are still refused")
+    func memberWritesOthersFilesInAGroupDirectory() throws {
+        try #require(geteuid() == 0)
+        let tmp = try TemporaryDirectory()
+        let shared = tmp.path + "/journal"
+        try mkdir(shared, mode: 0o2770)
+        try write(shared + "/journal.jsonl", "root's line\n", mode: 0o660)
+        try write(shared + "/theirs.jsonl", "their line\n", mode: 0o660)
+        chown(shared + "/theirs.jsonl", Self.other + 1, UInt32.max)
+        try write(tmp.path + "/precious", "root's secret\n")
+        try tmp.symlink("journal/link.jsonl", to: tmp.path + "/precious")
+        link(tmp.path + "/precious", shared + "/hard.jsonl")
+
+        // The rules of a non-root member (uid `other`); the kernel's own permission check is root's here.
+        let dir = try CheckedDirectory.open(shared, as: Self.other)
+        #expect(dir.shared)
+        for name in ["journal.jsonl", "theirs.jsonl"] {
+            let fd = try dir.openFile(name, flags: O_WRONLY | O_APPEND)
+            _ = Array("a member's line\n".utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        #expect(contents(shared + "/journal.jsonl") == "root's line\na member's line\n")
+        #expect(contents(shared + "/theirs.jsonl") == "their line\na member's line\n")
+        #expect(throws: FileSafetyError.self) { try dir.openFile("link.jsonl", flags: O_WRONLY | O_APPEND) }
+        #expect(throws: FileSafetyError.self) { try dir.openFile("hard.jsonl", flags: O_WRONLY | O_APPEND) }
+        #expect(contents(tmp.path + "/precious") == "root's secret\n")
+
+        // Root, in the same directory, still writes only files of its own.
+        let asRoot = try CheckedDirectory.open(shared)
+        let refused = #expect(throws: FileSafetyError.self) { try asRoot.openFile("theirs.jsonl", flags: O_WRONLY | O_APPEND) }
+        #expect(refused?.reason.contains("owned by uid \(Self.other + 1)") == true)
+        close(try asRoot.openFile("journal.jsonl", flags: O_WRONLY | O_APPEND))
+    }
+
+    @Test("openForReading reads a regular file of anyone's, never through a symlink, never waiting on a FIFO")
+    func openForReading() throws {
+        try #require(geteuid() == 0)
+        let tmp = try TemporaryDirectory()
+        try write(tmp.path + "/theirs.jsonl", "their line\n", mode: 0o644)
+        chown(tmp.path + "/theirs.jsonl", Self.other, UInt32.max)
+        try write(tmp.path + "/precious", "root's secret\n")
+        try tmp.symlink("journal.jsonl.1", to: tmp.path + "/precious")
+        mkfifo(tmp.path + "/journal.jsonl.2", 0o666)
+        let dir = try CheckedDirectory.open(tmp.path)
+
+        let fd = try dir.openForReading("theirs.jsonl")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buffer, buffer.count)
+        close(fd)
+        #expect(String(decoding: buffer[..<max(0, n)], as: UTF8.self) == "their line\n")
+        #expect(throws: FileSafetyError(path: tmp.path + "/journal.jsonl.1", reason: "a symlink; safebuild does not follow it")) {
+            try dir.openForReading("journal.jsonl.1")
+        }
+        let start = Clock.now()
+        let fifo = #expect(throws: FileSafetyError.self) { try dir.openForReading("journal.jsonl.2") }
+        #expect(fifo?.reason == "not a regular file")
+        #expect(Clock.now() - start < 1)
+        #expect(throws: FileSafetyError.self) { try dir.openForReading("missing") }
+    }
+
     @Test("a directory reached through another user's symlink is refused; root's own symlink is followed")
     func symlinkedDirectories() throws {
         try #require(geteuid() == 0)

@@ -53,7 +53,7 @@ func runOwn(
         (["doctor", "-h"], "USAGE: safebuild doctor"),
         (["policy", "--help"], "USAGE: safebuild policy <subcommand>"),
         (["policy", "show", "--help"], "USAGE: safebuild policy show [--json]"),
-        (["policy", "check", "-h"], "USAGE: safebuild policy check <FILE> ..."),
+        (["policy", "check", "-h"], "USAGE: safebuild policy check [--host] <FILE> ..."),
         (["journal", "--help"], "USAGE: safebuild journal <subcommand>"),
         (["journal", "-h"], "USAGE: safebuild journal <subcommand>"),
         (["journal", "help"], "USAGE: safebuild journal <subcommand>"),

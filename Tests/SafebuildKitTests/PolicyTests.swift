@@ -190,7 +190,7 @@ private let mib = Size.mib
         #expect(build.shmSize == 1 * gib)
         #expect(build.enforcement == .classic)
         #expect(build.decisions.map(\.sentence) == [
-            "build enforce classic from build.enforce at built-in default:41",
+            "build enforce classic from build.enforce at built-in default:48",
             "memory 4g (25% of 16g host memory) from rule 3 (context **/models/**, command build) at p.yml:15",
             "swap 3g is below memory 4g, so --memory-swap 4g (no swap) from build.swap at p.yml:6",
             "shm_size 1g from rule 3 (context **/models/**, command build) at p.yml:16",
@@ -266,7 +266,11 @@ private let mib = Size.mib
         let (cwd, hostPath, _) = setUp()
         let loaded = try PolicyLoader.load(options: SafebuildOptions(), environment: [:], currentDirectory: cwd, hostPath: hostPath)
         #expect(loaded.file == cwd + "/safebuild.yml" && loaded.origin == .project)
+        #expect(loaded.files.map(\.layer) == [.host, .project])
         #expect(loaded.policy.run.memory.value == .limit(.bytes(3 * gib)))
+        #expect(loaded.policy.run.memory.source.layer == .project)
+        #expect(loaded.policy.run.maxMemory.value == .limit(.bytes(5 * gib)))
+        #expect(loaded.policy.run.maxMemory.source.description == hostPath + ":2")
 
         unlink(cwd + "/safebuild.yml")
         let fromHost = try PolicyLoader.load(options: SafebuildOptions(), environment: [:], currentDirectory: cwd, hostPath: hostPath)
@@ -276,7 +280,8 @@ private let mib = Size.mib
         unlink(hostPath)
         let builtIn = try PolicyLoader.load(options: SafebuildOptions(), environment: [:], currentDirectory: cwd, hostPath: hostPath)
         #expect(builtIn.file == nil && builtIn.origin == .builtIn)
-        #expect(builtIn.policy == PolicyLoader.builtIn)
+        #expect(builtIn.policy == PolicyLoader.settlingCeilings(PolicyLoader.builtIn))
+        #expect(builtIn.policy.run.maxMemory.value == PolicyLoader.builtIn.run.memory.value)
     }
 
     @Test func relativeOptionIsFromTheCurrentDirectory() throws {
@@ -317,7 +322,7 @@ private let mib = Size.mib
         let p = try policy("run:\n  memory: 3g\nretry:\n  ladders:\n    oom_container: []\n", file: "/srv/safebuild.yml")
         #expect(p.run.memory.source.description == "/srv/safebuild.yml:2")
         #expect(p.run.swap == PolicyLoader.builtIn.run.swap)
-        #expect(p.run.swap.source.description == "built-in default:21")
+        #expect(p.run.swap.source.description == "built-in default:24")
         #expect(p.retry.ladders[.oomContainer]?.value == Ladder([]))
         #expect(p.retry.ladders[.oomContainer]?.source.description == "/srv/safebuild.yml:5")
         #expect(p.retry.ladders[.storageENOMEM] == PolicyLoader.builtIn.retry.ladders[.storageENOMEM])
@@ -341,7 +346,11 @@ private let mib = Size.mib
     func examplesAreValid(name: String) throws {
         let path = String(#filePath.prefix(upTo: #filePath.range(of: "/Tests/")!.lowerBound)) + "/Config/examples/" + name
         let result = try PolicyLoader.check(path)
-        #expect(throws: Never.self) { try result.get() }
+        #expect(throws: Never.self) { try result.result.get() }
+        // The project's example sets only what a project may.
+        if name == "ml-images.yml" {
+            #expect(try PolicyLoader.check(path, layer: .project, hostPath: "/nonexistent").warnings == [])
+        }
     }
 }
 
@@ -397,16 +406,16 @@ private let mib = Size.mib
     @Test(arguments: [
         ("run:\n  memroy: 4g\n", "p.yml:2:3: error: unknown key 'memroy' in run; did you mean 'memory'?"),
         ("runn:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'runn' in the policy; did you mean 'run'?"),
-        ("limits:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'limits' in the policy; expected one of version, run, build, rules, preflight, retry, remedies, journal, signatures, docker"),
+        ("limits:\n  memory: 4g\n", "p.yml:1:1: error: unknown key 'limits' in the policy; expected one of version, run, build, rules, preflight, retry, remedies, journal, admission, signatures, docker, protection"),
         ("memory: 4g\n", "p.yml:1:1: error: unknown key 'memory' in the policy; expected it under run: or build: (or in a rule)"),
-        ("run: 4g\n", "p.yml:1:6: error: run is '4g'; expected a mapping with keys memory, swap, shm_size"),
+        ("run: 4g\n", "p.yml:1:6: error: run is '4g'; expected a mapping with keys memory, swap, shm_size, max_memory"),
         ("run:\n  memory: four\n", "p.yml:2:11: error: run.memory is 'four', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)"),
         ("run:\n  memory: 4q\n", "p.yml:2:11: error: run.memory is '4q', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)"),
         ("run:\n  memory: 3m\n", "p.yml:2:11: error: run.memory 3m is below docker's minimum memory limit of 6m (\"Minimum memory limit allowed is 6MB\"); expected at least 6m, or unlimited"),
         ("run:\n  memory: -1g\n", "p.yml:2:11: error: run.memory is negative ('-1g'); expected a size such as 512m, 4g or 25% (of host memory)"),
         ("run:\n  memory: 150%\n", "p.yml:2:11: error: run.memory is '150%', not a share of host memory; expected a share such as 25% (more than 0%, at most 100%)"),
         ("run:\n  memory: 4g\n  swap: 2g\n", "p.yml:3:9: error: run.swap 2g is below memory 4g (p.yml:2); docker refuses a --memory-swap below --memory; expected swap of at least the memory limit (memory plus swap), none for no swap, or unlimited"),
-        ("build:\n  swap: 10%\n", "p.yml:2:9: error: build.swap 10% is below memory 25% (built-in default:27); docker refuses a --memory-swap below --memory; expected swap of at least the memory limit (memory plus swap), none for no swap, or unlimited"),
+        ("build:\n  swap: 10%\n", "p.yml:2:9: error: build.swap 10% is below memory 25% (built-in default:33); docker refuses a --memory-swap below --memory; expected swap of at least the memory limit (memory plus swap), none for no swap, or unlimited"),
         ("run:\n  memory: 4g\n  memory: 5g\n", "p.yml:3:3: error: key 'memory' is given twice in the same mapping (first at line 2); expected each key once; remove one of them"),
         ("run:\n  memory: [4g]\n", "p.yml:2:11: error: run.memory is a list; expected a size such as 512m, 4g or 25% (of host memory), or unlimited"),
         ("run:\n  memory:\n", "p.yml:2:10: error: run.memory has no value; expected a size such as 512m, 4g or 25% (of host memory), or unlimited"),
@@ -432,8 +441,8 @@ private let mib = Size.mib
         ("preflight:\n  min_available: {value: 1g, action: panic}\n", "p.yml:2:38: error: preflight.min_available.action is 'panic'; expected one of warn, remediate, wait, refuse"),
         ("preflight:\n  min_free_disk: 10%\n", "p.yml:2:18: error: preflight.min_free_disk is '10%', but a share of host memory does not apply here; expected a size such as 512m or 10g"),
         ("preflight:\n  min_free_blocks: {value: {order: 12, count: 4}}\n", "p.yml:2:36: error: preflight.min_free_blocks.value.order is 12, out of range; expected a whole number from 0 to 10"),
-        ("preflight:\n  wait_timeout: -5\n", "p.yml:2:17: error: preflight.wait_timeout is negative ('-5'); expected a duration such as 30, 30s, 5m or 1h30m"),
-        ("preflight:\n  engine_timeout: soon\n", "p.yml:2:19: error: preflight.engine_timeout is 'soon', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
+        ("preflight:\n  wait_timeout: -5\n", "p.yml:2:17: error: preflight.wait_timeout is negative ('-5'); expected a duration such as 30, 30s, 5m or 1h30m, at most 1h"),
+        ("preflight:\n  engine_timeout: soon\n", "p.yml:2:19: error: preflight.engine_timeout is 'soon', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0, at most 5m"),
         ("retry:\n  max_attempts: 0\n", "p.yml:2:17: error: retry.max_attempts is 0, out of range; expected a whole number from 1 to 100"),
         ("retry:\n  backoff: {initial: 1m, max: 10s}\n", "p.yml:2:31: error: retry.backoff.max 10s is below retry.backoff.initial 1m; expected max of at least initial"),
         ("retry:\n  backoff: {jitter: 2}\n", "p.yml:2:21: error: retry.backoff.jitter is 2, out of range; expected a fraction from 0 to 1, such as 0.2"),
@@ -445,9 +454,9 @@ private let mib = Size.mib
         ("signatures:\n  - {class: storage_enomem}\n", "p.yml:2:5: error: signature 1 needs a class and exactly one of contains or pattern; expected {class: storage_enomem, contains: \"…\"}"),
         ("signatures:\n  - {class: storage_enomem, pattern: \"([a-z\"}\n", "p.yml:2:38: error: signature 1.pattern '([a-z' is not a valid regular expression; expected a regular expression such as 'cannot allocate memory.*overlay'"),
         ("signatures:\n  - {class: disk_ful, contains: \"no space\"}\n", "p.yml:2:13: error: unknown failure class 'disk_ful' in signature 1; did you mean 'disk_full'?"),
-        ("docker:\n  stop_grace: 1x\n", "p.yml:2:15: error: docker.stop_grace is '1x', not a duration; expected a duration such as 30, 30s, 5m or 1h30m"),
+        ("docker:\n  stop_grace: 1x\n", "p.yml:2:15: error: docker.stop_grace is '1x', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, at most 1m"),
         ("version: 2\n", "p.yml:1:10: error: version is '2'; this safebuild reads version 1; expected 1"),
-        ("- run\n- build\n", "p.yml:1:1: error: the policy is a list; expected a mapping with keys version, run, build, rules, preflight, retry, remedies, journal, signatures, docker"),
+        ("- run\n- build\n", "p.yml:1:1: error: the policy is a list; expected a mapping with keys version, run, build, rules, preflight, retry, remedies, journal, admission, signatures, docker, protection"),
         ("run:\n  memory: 4g\n\tswap: none\n", "p.yml:3:1: error: invalid YAML: found a tab character that violates indentation (while scanning a plain scalar at line 2, column 11); expected valid YAML (check indentation, ':' and quotes)"),
     ])
     func malformed(text: String, message: String) {
@@ -472,25 +481,27 @@ private let mib = Size.mib
     /// Absurd durations and sizes are refused with what the limit is, instead of overflowing later (a stop_grace of
     /// 2^63 s used to stop `policy show` with SIGILL).
     @Test(arguments: [
-        ("docker:\n  stop_grace: 9223372036854775808\n", "p.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
-        ("retry:\n  cooldown: 3651d\n", "p.yml:2:13: error: retry.cooldown is '3651d', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"),
-        ("retry:\n  deadline: 99999999999999999999999h\n", "p.yml:2:13: error: retry.deadline is '99999999999999999999999h', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
-        ("remedies:\n  prune_until: 1e300\n", "p.yml:2:16: error: remedies.prune_until is '1e300', not a duration; expected a duration such as 30, 30s, 5m or 1h30m"),
-        ("retry:\n  deadline: 1h30\n", "p.yml:2:13: error: retry.deadline is '1h30', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0"),
-        ("run:\n  memory: 99999999999999999999\n", "p.yml:2:11: error: run.memory is '99999999999999999999', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
-        ("journal:\n  max_size: 16383p\n", "p.yml:2:13: error: journal.max_size is '16383p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
-        ("retry:\n  raise_memory: {cap: 1025p}\n", "p.yml:2:23: error: retry.raise_memory.cap is '1025p', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
-        ("preflight:\n  min_free_disk: {value: 2000000000000000000000k}\n", "p.yml:2:26: error: preflight.min_free_disk.value is '2000000000000000000000k', larger than 1024p (1 EiB), the most safebuild takes; expected a size such as 512m or 10g"),
+        ("docker:\n  stop_grace: 9223372036854775808\n", "p.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 1m, the most it may be; expected a duration such as 30, 30s, 5m or 1h30m, at most 1m"),
+        ("retry:\n  cooldown: 3651d\n", "p.yml:2:13: error: retry.cooldown is '3651d', longer than 24h, the most it may be; expected a duration such as 30, 30s, 5m or 1h30m, at most 24h"),
+        ("retry:\n  deadline: 99999999999999999999999h\n", "p.yml:2:13: error: retry.deadline is '99999999999999999999999h', longer than 24h, the most it may be; expected a duration such as 30, 30s, 5m or 1h30m, more than 0, at most 24h"),
+        ("remedies:\n  prune_until: 1e300\n", "p.yml:2:16: error: remedies.prune_until is '1e300', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, at most 8760h"),
+        ("retry:\n  deadline: 1h30\n", "p.yml:2:13: error: retry.deadline is '1h30', not a duration; expected a duration such as 30, 30s, 5m or 1h30m, more than 0, at most 24h"),
+        ("run:\n  memory: 99999999999999999999\n", "p.yml:2:11: error: run.memory is '99999999999999999999', larger than 8p (2^53 bytes), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("journal:\n  max_size: 16383p\n", "p.yml:2:13: error: journal.max_size is '16383p', larger than 8p (2^53 bytes), the most safebuild takes; expected a size such as 512m or 10g"),
+        ("retry:\n  raise_memory: {cap: 1025p}\n", "p.yml:2:23: error: retry.raise_memory.cap is '1025p', larger than 8p (2^53 bytes), the most safebuild takes; expected a size such as 512m, 4g or 25% (of host memory)"),
+        ("preflight:\n  min_free_disk: {value: 2000000000000000000000k}\n", "p.yml:2:26: error: preflight.min_free_disk.value is '2000000000000000000000k', larger than 8p (2^53 bytes), the most safebuild takes; expected a size such as 512m or 10g"),
     ])
     func outOfBounds(text: String, message: String) {
         #expect(errors(text) == [message])
     }
 
     @Test func largestValuesAreTaken() throws {
-        let p = try policy("retry:\n  raise_memory: {cap: 1024p}\n  cooldown: 3650d\npreflight:\n  wait_timeout: 1d12h\n")
-        #expect(p.retry.raiseMemory.cap.value == .bytes(1 << 60))
-        #expect(p.retry.cooldown.value == 315_360_000)
-        #expect(p.preflight.waitTimeout.value == 129_600)
+        let p = try policy(
+            "retry:\n  raise_memory: {cap: 8p}\n  cooldown: 24h\npreflight:\n  wait_timeout: 1h\ndocker:\n  stop_grace: 1m\n")
+        #expect(p.retry.raiseMemory.cap.value == .bytes(1 << 53))
+        #expect(p.retry.cooldown.value == 86_400)
+        #expect(p.preflight.waitTimeout.value == 3_600)
+        #expect(p.docker.stopGrace.value == 60)
     }
 
     @Test func everyProblemIsReported() {
@@ -521,10 +532,10 @@ private let mib = Size.mib
         write("run:\n  memory: 2g\n", to: dir + "/good.yml")
         write("run:\n  memory: 2x\n", to: dir + "/bad.yml")
         let good = try run(["check", "good.yml"], cwd: dir)
-        #expect(good.status == 0 && good.out == "good.yml: ok\n" && good.err == "")
+        #expect(good.status == 0 && good.out == "good.yml: ok as a project policy\n" && good.err == "")
         let bad = try run(["check", "good.yml", "bad.yml"], cwd: dir)
         #expect(bad.status == 78)
-        #expect(bad.out == "good.yml: ok\n")
+        #expect(bad.out == "good.yml: ok as a project policy\n")
         #expect(bad.err == "bad.yml:2:11: error: run.memory is '2x', not a size; expected a size such as 512m, 4g or 25% (of host memory); units b, k, m, g (binary)\n")
         let missing = try run(["check", "gone.yml"], cwd: dir)
         #expect(missing.status == 66)
@@ -537,14 +548,15 @@ private let mib = Size.mib
         let shown = try run(["show"], cwd: dir)
         #expect(shown.status == 0)
         let lines = shown.out.split(separator: "\n").map(String.init)
-        #expect(lines.first == "# effective policy: \(dir)/safebuild.yml (chosen by ./safebuild.yml in the current directory) over the built-in default")
-        #expect(lines.contains("  memory: 2g                            # \(dir)/safebuild.yml:2"))
-        #expect(lines.contains("  memory: 25%                           # built-in default:27 (= 4g on this host)"))
+        #expect(lines.first == "# effective policy: built-in default < project \(dir)/safebuild.yml")
+        #expect(lines.contains("  memory: 2g                            # project \(dir)/safebuild.yml:2"))
+        #expect(lines.contains("  memory: 25%                           # built-in default:33 (= 4g on this host)"))
         #expect(lines.contains("  - match:"))
-        #expect(lines.contains("      image: \"ml/*\"                     # \(dir)/safebuild.yml:4"))
-        #expect(lines.contains("    memory: 12g                         # \(dir)/safebuild.yml:5"))
+        #expect(lines.contains("      image: \"ml/*\"                     # project \(dir)/safebuild.yml:4"))
+        // No host policy: the built-in default is the host's layer, and its memory (25% = 4g) the ceiling.
+        #expect(lines.contains("    memory: 12g                         # project \(dir)/safebuild.yml:5 (above the host's ceiling: lowered to run.max_memory 25%, build.max_memory 25%)"))
         let json = try run(["show", "--json"], cwd: dir)
-        #expect(json.out.hasPrefix("{\"file\":\"\(dir)/safebuild.yml\",\"origin\":\"./safebuild.yml in the current directory\",\"policy\":{\"run\":{\"memory\":{\"value\":\"2g\",\"source\":\"\(dir)/safebuild.yml:2\"}"))
+        #expect(json.out.hasPrefix("{\"file\":\"\(dir)/safebuild.yml\",\"origin\":\"./safebuild.yml in the current directory\",\"layers\":[{\"layer\":\"project\",\"path\":\"\(dir)/safebuild.yml\",\"origin\":\"./safebuild.yml in the current directory\"}],\"warnings\":[],\"policy\":{\"run\":{\"memory\":{\"value\":\"2g\",\"source\":\"\(dir)/safebuild.yml:2\",\"layer\":\"project\"}"))
     }
 
     /// What `policy show` prints is itself a valid policy with the same values.
@@ -569,23 +581,29 @@ private let mib = Size.mib
     @Test func path() throws {
         let dir = temporaryDirectory()
         let none = try run(["path"], cwd: dir)
-        #expect(none.out == "built-in default\n")
+        #expect(none.out == "built-in: built-in default\n")
+        #expect(none.err == "safebuild: no host policy at \(dir)/no-host-policy.yml\n")
         write("run:\n  memory: 2g\n", to: dir + "/safebuild.yml")
-        let project = try run(["path"], cwd: dir)
-        #expect(project.out == "\(dir)/safebuild.yml\n")
-        #expect(project.err == "safebuild: chosen by ./safebuild.yml in the current directory, over the built-in default\n")
+        write("run:\n  memory: 1g\n", to: dir + "/mine.yml")
+        write("run:\n  memory: 4g\n", to: dir + "/no-host-policy.yml")
+        var options = SafebuildOptions()
+        options.policyPath = "mine.yml"
+        let all = try run(["path"], cwd: dir, options: options)
+        #expect(all.out == "built-in: built-in default\nhost: \(dir)/no-host-policy.yml\nproject: \(dir)/safebuild.yml\nuser: \(dir)/mine.yml\n")
+        #expect(all.err == "safebuild: the user layer is chosen by --sb-policy\n")
     }
 
-    /// A duration too long to show used to crash `policy show` (SIGILL); now the policy is refused before it is shown.
+    /// A duration too long to show used to crash `policy show` (SIGILL); now the policy is refused before it is shown
+    /// (in the host policy, the only one that sets docker.stop_grace).
     @Test func showWithAHugeDurationIsExit78() {
         let dir = temporaryDirectory()
-        write("docker:\n  stop_grace: 9223372036854775808\n", to: dir + "/safebuild.yml")
+        write("docker:\n  stop_grace: 9223372036854775808\n", to: dir + "/no-host-policy.yml")
         do {
             _ = try run(["show"], cwd: dir)
             Issue.record("policy show accepted it")
         } catch {
             #expect(error.status == .policy)
-            #expect(error.message.hasSuffix("\n\(dir)/safebuild.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 10 years (87600h); expected a duration such as 30, 30s, 5m or 1h30m"))
+            #expect(error.message.hasSuffix("\n\(dir)/no-host-policy.yml:2:15: error: docker.stop_grace is '9223372036854775808', longer than 1m, the most it may be; expected a duration such as 30, 30s, 5m or 1h30m, at most 1m"))
         }
     }
 

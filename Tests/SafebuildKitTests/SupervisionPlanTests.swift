@@ -29,6 +29,13 @@ import Testing
             environment: environment, builder: builder)
     }
 
+    @Test("the journal, metrics and runtime files take the host policy's journal.group; docker when it names none")
+    func filesTakeTheJournalGroup() throws {
+        #expect(try Self.plan(["run", "img"], policy: "journal:\n  group: root\n").files == SharedFiles(group: 0))
+        #expect(try Self.plan(["run", "img"]).files == SharedFiles(group: HostSettings.groupID("docker")))
+        #expect(try Self.plan(["run", "img"], policy: "journal:\n  group: no-such-group\n").files.group == nil)
+    }
+
     @Test func runGetsThePolicysMemoryAndTheDryRunPrintsIt() throws {
         let plan = try Self.plan(
             ["-H", "unix:///x.sock", "run", "--rm", "--name", "web", "img", "sh", "-c", "echo hi"],

@@ -61,11 +61,11 @@ import Testing
     /// The same text means the same length of time in the policy and in `journal --since`.
     @Test(arguments: [
         ("90s", 90.0), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("2w", 1_209_600), ("1h30m", 5400), ("1.5h", 5400),
-        ("500ms", 0.5), ("3650d", 315_360_000),
+        ("500ms", 0.5), ("365d", 31_536_000),
     ])
     func sharedByPolicyAndJournal(text: String, seconds: Double) throws {
-        let policy = try PolicyParser.parse("preflight:\n  wait_timeout: \(text)\n", file: "p.yml", over: PolicyLoader.builtIn).get()
-        #expect(policy.preflight.waitTimeout.value == seconds)
+        let policy = try PolicyParser.parse("remedies:\n  prune_until: \(text)\n", file: "p.yml", over: PolicyLoader.builtIn).get()
+        #expect(policy.remedies.pruneUntil.value == seconds)
         let now = 2_000_000_000.0
         #expect(try JournalFilter.since(text, now: now) == now - seconds)
     }

@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <stdint.h>
 
+/// C for what Swift cannot do directly: variadic ioctl, pseudo-terminals, signalfd, and a spawn that sets
+/// PR_SET_PDEATHSIG in the child (spawn.c).
+
 /// Copies the window size of terminal `from` onto terminal `to` (a pseudo-terminal master). 0 on success.
 int sb_copy_winsize(int from, int to);
 
@@ -32,5 +35,14 @@ int sb_pipe(int fds[2]);
 
 /// memmem(3), a GNU extension the Glibc module does not show.
 const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
+/// Starts `path` with `argv` and `envp` as posix_spawn would, but the child is SIGKILLed when the calling thread's
+/// process dies (PR_SET_PDEATHSIG, set in the child before exec; a child whose parent is already gone exits 127).
+/// In the child: `defaults` (ndefaults signals) get their default disposition, as does any signal with a handler;
+/// a signal ignored and not in `defaults` stays ignored; `dups` holds ndups pairs (from, to) applied with dup2 in
+/// order (from == to clears close-on-exec); with `pgroup` >= 0, setpgid(0, pgroup); the signal mask is emptied.
+/// Returns 0 and stores the pid, or the errno of what failed (fork, setpgid, dup2 or exec), the child reaped.
+int sb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const int *dups, int ndups,
+             const int *defaults, int ndefaults, int pgroup);
 
 #endif

@@ -5,7 +5,7 @@ package struct CommandContext {
     package var options: SafebuildOptions
     package var environment: [String: String]
     package var currentDirectory: String
-    /// The host's policy file (`PolicyLoader.hostPath`).
+    /// The host's policy file (`HostPolicyLocation.current`: from where this binary is installed).
     package var hostPolicyPath: String
     /// Physical memory in bytes, for the policy's percentages.
     package var hostMemory: UInt64?
@@ -32,8 +32,18 @@ package struct CommandContext {
     package static func live(options: SafebuildOptions, environment: [String: String]) -> CommandContext {
         CommandContext(
             options: options, environment: environment, currentDirectory: WorkingDirectory.current(),
-            hostPolicyPath: PolicyLoader.hostPath, hostMemory: PhysicalMemory.total(), now: JournalTime.now(),
-            out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
+            hostPolicyPath: HostPolicyLocation.current, hostMemory: PhysicalMemory.total(),
+            now: JournalTime.now(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
+    }
+
+    /// The context of the privileged entry (`safebuild remedy`): no options, the root directory, and of the
+    /// environment only what sudo itself sets about the caller (`SUDO_USER`, `SUDO_UID`, `SUDO_GID`).
+    package static func privileged(environment: [String: String]) -> CommandContext {
+        let sudo = environment.filter { ["SUDO_USER", "SUDO_UID", "SUDO_GID"].contains($0.key) }
+        return CommandContext(
+            options: SafebuildOptions(), environment: sudo, currentDirectory: "/",
+            hostPolicyPath: HostPolicyLocation.current, hostMemory: PhysicalMemory.total(),
+            now: JournalTime.now(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
     }
 
     /// The journal in effect: `--sb-journal`/`SAFEBUILD_JOURNAL`, the policy's, or the default place. A broken
@@ -41,7 +51,8 @@ package struct CommandContext {
     package var journalPath: String {
         if let given = options.journalPath, !given.isEmpty { return given }
         let policy = try? PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath)
+            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath,
+            hostMemory: hostMemory)
         return Journal.path(options: options, policyPath: policy?.policy.journal.path.value, environment: environment)
     }
 }

@@ -8,7 +8,7 @@ struct OwnCommands: SafebuildCommand {
         abstract: "Runs docker; protects docker build and docker run.",
         usage: """
             safebuild [safebuild options] <docker arguments…>
-            safebuild doctor | policy … | journal … | retry [ID] | --version
+            safebuild doctor | policy … | journal … | retry [ID] | remedy NAME | --version
             """,
         discussion: """
             `build` and `run` (and `image build`, `builder build`, `buildx build`, `container run`) are protected: memory \
@@ -19,7 +19,10 @@ struct OwnCommands: SafebuildCommand {
 
             """ + SafebuildOptions.helpText,
         version: OwnCommands.version,
-        subcommands: [SafebuildDoctor.self, SafebuildPolicy.self, SafebuildJournal.self, SafebuildRetry.self],
+        subcommands: [
+            SafebuildDoctor.self, SafebuildPolicy.self, SafebuildJournal.self, SafebuildRetry.self,
+            SafebuildRemedy.self,
+        ],
         // `--help` and `-h` are docker's: `safebuild --help` prints docker's help.
         helpNames: [.customLong("sb-help")])
 

@@ -8,6 +8,12 @@ package enum Safebuild {
         let arguments = CommandLine.arguments
         let environment = Environment.current()
         do {
+            // The privileged entry, as sudo runs it: nothing of the caller's is read (no SAFEBUILD_* variable, which
+            // could not even stop it with a bad value, no option, no working directory).
+            if arguments.count > 1, arguments[1] == Invocation.OwnCommand.remedy.rawValue {
+                exit(try OwnCommands.run(
+                    Array(arguments.dropFirst()), context: .privileged(environment: environment)))
+            }
             let invocation = try Invocation.parse(
                 argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
             switch invocation {
@@ -29,6 +35,11 @@ package enum Safebuild {
     ) throws(SafebuildError) -> Int32 {
         let docker = try DockerLocator().locate(explicit: options.dockerPath, environment: environment)
         let via = DockerLocator.via(adding: docker, to: environment)
+        var options = options
+        if options.off, commandLine.protected != nil, !offAllowed() {
+            Console.warn("--sb-off / SAFEBUILD_OFF is ignored: the host policy does not allow switching protection off (protection.allow_off: false)")
+            options.off = false
+        }
         guard let protected = commandLine.protected, !options.off else {
             if options.dryRun {
                 Console.say("dry run: passed through unprotected; nothing was run")
@@ -38,10 +49,19 @@ package enum Safebuild {
             try Exec.replace(with: docker, arguments: commandLine.arguments, via: via)
         }
         var childEnvironment = environment
+        // The child must not read an `off` the host refused either (a docker called by this docker).
+        if !options.off { childEnvironment["SAFEBUILD_OFF"] = nil }
         childEnvironment[DockerLocator.viaVariable] = via
         return try Supervisor(
             docker: docker, commandLine: commandLine, command: protected, options: options,
             environment: childEnvironment
         ).run()
+    }
+
+    /// Whether the host policy lets `--sb-off` / `SAFEBUILD_OFF` switch protection off (`protection.allow_off`). A host
+    /// policy that cannot be read leaves it allowed, as without one: the protected path would stop on it anyway.
+    static func offAllowed() -> Bool {
+        guard let host = try? PolicyLoader.hostLayer() else { return true }
+        return host.policy.protection.allowOff.value
     }
 }

@@ -20,8 +20,12 @@ package struct SafebuildError: Error, Equatable, Sendable, CustomStringConvertib
         case unavailable = 69
         /// safebuild could not start docker or another internal failure (EX_SOFTWARE).
         case software = 70
-        /// Pre-flight refused to start: the host lacks the memory or disk the policy requires (EX_TEMPFAIL).
+        /// Pre-flight or memory admission refused to start: the host lacks the memory or disk the policy requires, or
+        /// the reservation is larger than the budget or waited past its timeout (EX_TEMPFAIL).
         case preflightRefused = 75
+        /// The host policy does not permit what the command line asks: a `--memory` above its ceiling, with
+        /// `protection.memory_flag: refuse` (EX_NOPERM).
+        case notPermitted = 77
         /// The policy file is invalid (EX_CONFIG).
         case policy = 78
         /// docker found but not executable.
@@ -35,7 +39,9 @@ package struct SafebuildError: Error, Equatable, Sendable, CustomStringConvertib
             case .noInput: return "a file safebuild was asked to read (policy, journal) is missing or unreadable"
             case .unavailable: return "the docker daemon did not answer safebuild's pre-flight checks"
             case .software: return "safebuild could not start docker (fork/exec failed) or failed internally"
-            case .preflightRefused: return "pre-flight refused: too little memory or disk by the policy's thresholds; nothing ran"
+            case .preflightRefused:
+                return "pre-flight or memory admission refused: too little memory or disk by the policy's thresholds, a reservation larger than the budget, or a wait past admission.wait_timeout; nothing ran"
+            case .notPermitted: return "the host policy does not permit the command line's --memory (above its ceiling); nothing ran"
             case .policy: return "the policy file is invalid; nothing ran"
             case .notExecutable: return "the docker safebuild found is not executable"
             case .noDocker: return "no real docker found: only safebuild itself, or nothing, is on PATH"

@@ -4,8 +4,8 @@ import ArgumentParser
 struct SafebuildPolicy: SafebuildCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Shows, checks and locates the policy.",
-        subcommands: [SafebuildPolicyShow.self, SafebuildPolicyCheck.self, SafebuildPolicyPath.self],
+        abstract: "Shows, checks and locates the policy, and suggests memory rules from the journal.",
+        subcommands: [SafebuildPolicyShow.self, SafebuildPolicyCheck.self, SafebuildPolicyPath.self, SafebuildPolicySuggest.self],
         helpNames: [.short, .long])
 
     func run(_ context: CommandContext) throws(SafebuildError) -> Int32 {

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `safebuild policy path`.
 struct SafebuildPolicyPath: SafebuildCommand {
-    static let configuration = CommandConfiguration(commandName: "path", abstract: "The policy file in effect.")
+    static let configuration = CommandConfiguration(commandName: "path", abstract: "The policy layers in effect, lowest first.")
 
     func run(_ context: CommandContext) throws(SafebuildError) -> Int32 {
         try PolicyCommand.path(

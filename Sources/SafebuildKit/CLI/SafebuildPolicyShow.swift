@@ -12,6 +12,6 @@ struct SafebuildPolicyShow: SafebuildCommand {
         try PolicyCommand.show(
             json: json, options: context.options, environment: context.environment,
             currentDirectory: context.currentDirectory, hostPath: context.hostPolicyPath,
-            hostMemory: context.hostMemory, out: context.out)
+            hostMemory: context.hostMemory, out: context.out, err: context.err)
     }
 }

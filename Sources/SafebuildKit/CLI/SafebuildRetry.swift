@@ -23,7 +23,7 @@ struct SafebuildRetry: SafebuildCommand {
         if record.redacted {
             throw SafebuildError(
                 .usage,
-                "invocation \(record.id) had secrets in its command line, which the journal does not keep; run it again yourself from \(record.cwd)")
+                "invocation \(record.id) had values in its command line that the journal does not keep (of -e, --env and --build-arg only the names, and no secret); run it again yourself from \(record.cwd)")
         }
         let commandLine = DockerCommandLine(record.argv)
         guard let protected = commandLine.protected else {

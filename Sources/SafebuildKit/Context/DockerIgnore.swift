@@ -17,11 +17,16 @@ package struct DockerIgnore: Sendable, Equatable {
             return String(rest)
         }
 
-        func matches(_ path: String) -> Bool {
+        func matches(_ path: String, _ budget: inout Budget) -> Bool {
+            // Matching recurses once per token: a pattern longer than any path could be is not tried.
+            if tokens.count > DockerIgnore.maxTokens {
+                budget.exhaust()
+                return false
+            }
             if let suffix {
                 return path.hasSuffix(suffix) || (suffix.first == "/" && path == String(suffix.dropFirst()))
             }
-            return DockerIgnore.match(tokens[...], Array(path)[...])
+            return DockerIgnore.match(tokens[...], Array(path)[...], &budget)
         }
     }
 
@@ -75,8 +80,39 @@ package struct DockerIgnore: Sendable, Equatable {
         return DockerIgnore(patterns: patterns)
     }
 
+    /// The longest pattern matched, in tokens (a path is at most PATH_MAX, 4,096 bytes).
+    static let maxTokens = 4096
+
+    /// How long matching may go on: a pattern with many `*` can take exponential time against a long name, and a
+    /// `.dockerignore` is a repository's. The clock is read every 4,096 steps; once past `deadline`, every match
+    /// answers false and `exhausted` is set.
+    package struct Budget: Sendable {
+        package var deadline: Double
+        package var steps = 0
+        package private(set) var exhausted = false
+
+        package init(deadline: Double) { self.deadline = deadline }
+
+        mutating func exhaust() { exhausted = true }
+
+        /// One step of matching; false once the budget is spent.
+        mutating func step() -> Bool {
+            if exhausted { return false }
+            steps += 1
+            if steps & 4095 == 0, Clock.now() > deadline { exhausted = true }
+            return !exhausted
+        }
+    }
+
     /// Whether docker leaves `path` (slash-separated, relative to the context) out of the build context.
     package func excludes(_ path: String) -> Bool {
+        var budget = Budget(deadline: .infinity)
+        return excludes(path, budget: &budget)
+    }
+
+    /// `excludes(_:)` within `budget` (false once it is spent: check `budget.exhausted`).
+    package func excludes(_ path: String, budget: inout Budget) -> Bool {
+        if patterns.isEmpty { return false }
         let file = Self.cleanPath(path)
         if file == "." { return false }
         let parts = file.split(separator: "/").map(String.init)
@@ -86,7 +122,8 @@ package struct DockerIgnore: Sendable, Equatable {
         }
         var matched = false
         for pattern in patterns where pattern.exclusion == matched {
-            let match = pattern.matches(file) || parents.contains { pattern.matches($0) }
+            let match = pattern.matches(file, &budget) || parents.contains { pattern.matches($0, &budget) }
+            if budget.exhausted { return false }
             if match { matched = !pattern.exclusion }
         }
         return matched
@@ -178,16 +215,17 @@ package struct DockerIgnore: Sendable, Equatable {
         return tokens
     }
 
-    /// Anchored match of the whole name, by backtracking (patterns are short).
-    static func match(_ tokens: ArraySlice<Token>, _ name: ArraySlice<Character>) -> Bool {
+    /// Anchored match of the whole name, by backtracking within `budget`.
+    static func match(_ tokens: ArraySlice<Token>, _ name: ArraySlice<Character>, _ budget: inout Budget) -> Bool {
+        guard budget.step() else { return false }
         guard let token = tokens.first else { return name.isEmpty }
         let rest = tokens.dropFirst()
         switch token {
         case .literal(let c):
-            return name.first == c && match(rest, name.dropFirst())
+            return name.first == c && match(rest, name.dropFirst(), &budget)
         case .one:
             guard let c = name.first, c != "/" else { return false }
-            return match(rest, name.dropFirst())
+            return match(rest, name.dropFirst(), &budget)
         case .set(let negated, let items):
             guard let c = name.first, c != "/" else { return false }
             let inSet = items.contains {
@@ -196,11 +234,11 @@ package struct DockerIgnore: Sendable, Equatable {
                 case .range(let lo, let hi): return lo <= c && c <= hi
                 }
             }
-            return inSet != negated && match(rest, name.dropFirst())
+            return inSet != negated && match(rest, name.dropFirst(), &budget)
         case .star:
             var n = name
             while true {
-                if match(rest, n) { return true }
+                if match(rest, n, &budget) { return true }
                 guard let c = n.first, c != "/" else { return false }
                 n = n.dropFirst()
             }
@@ -208,10 +246,10 @@ package struct DockerIgnore: Sendable, Equatable {
             return true
         case .anyDirectories:
             // (.*/)? : nothing, or anything ending in a slash.
-            if match(rest, name) { return true }
+            if match(rest, name, &budget) { return true }
             var index = name.startIndex
             while index < name.endIndex {
-                if name[index] == "/", match(rest, name[(index + 1)...]) { return true }
+                if name[index] == "/", match(rest, name[(index + 1)...], &budget) { return true }
                 index += 1
             }
             return false

@@ -326,13 +326,13 @@ package struct Classifier: Sendable {
                 failureClass: .notMemory, line: nil, reason: "docker exited 0: nothing to retry", retryable: false,
                 kernelEvidence: kernelLine)
         }
-        var evidence = host
-        if command == .run {
-            if let state = containerState, state.oomKilled {
-                evidence.append(
-                    Evidence(.host, .oomContainer, reason: "the container was killed by the OOM killer (State.OOMKilled=true)"))
-            }
+        // docker's own reading of the container's cgroup first: of two as strong, the earlier names the reason.
+        var evidence: [Evidence] = []
+        if command == .run, let state = containerState, state.oomKilled {
+            evidence.append(
+                Evidence(.host, .oomContainer, reason: "the container was killed by the OOM killer (State.OOMKilled=true)"))
         }
+        evidence += host
         evidence += daemonEvidence(exitStatus: exitStatus)
         if command != .run { evidence += stepEvidence() }
 

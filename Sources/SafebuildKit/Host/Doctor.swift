@@ -2,7 +2,7 @@ import Glibc
 import Foundation
 
 /// `safebuild doctor`: every host and engine probe as a readable report, one line per finding with its level,
-/// the measured value and the concrete fix. Exit status: 0 all ok, 1 at least one warning, 2 at least one problem.
+/// the measured value and the concrete fix, then how safebuild is deployed for this user (`Deployment`). Exit status: 0 all ok, 1 at least one warning, 2 at least one problem.
 package enum Doctor {
     package struct Finding: Codable, Sendable, Equatable {
         package enum Level: String, Codable, Sendable, Comparable {
@@ -248,9 +248,12 @@ package enum Doctor {
             }
         }
 
+        if let budget = figures.budget { out.append(budget.finding) }
+
         for problem in figures.problems {
             out.append(Finding("probe", .warning, problem, fix: "this probe's figures are missing from the report"))
         }
+        out += figures.deployment?.findings ?? []
         return out
     }
 
@@ -287,13 +290,36 @@ package enum Doctor {
     package static func measure(
         environment: [String: String], options: SafebuildOptions, hours: Double, timeout: Double, askEngine: Bool = true
     ) throws(SafebuildError) -> HostFigures {
-        guard askEngine else { return HostReader().gather(oomSince: Clock.wall() - hours * 3600) }
+        guard askEngine else {
+            var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600)
+            figures.deployment = Deployment.measure(environment: environment, options: options, engineReachable: nil)
+            return figures
+        }
         let endpoint = try EngineEndpoint.resolve(DockerCommandLine([]), environment: environment, read: HostReader.read)
         let docker = try? DockerLocator().locate(explicit: options.dockerPath, environment: environment)
         let engine = EngineProbes.gather(endpoint: endpoint, timeout: timeout, docker: docker, environment: environment)
         var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600, daemonPID: engine.daemonPID)
         figures.engine = engine
+        figures.deployment = Deployment.measure(
+            environment: environment, options: options, engineReachable: engine.reachable)
+        figures.budget = budget(endpoint: endpoint, environment: environment, options: options, timeout: timeout)
         return figures
+    }
+
+    /// Memory admission's figures under the policy in effect (the built-in one when the policy cannot be read).
+    static func budget(
+        endpoint: EngineEndpoint, environment: [String: String], options: SafebuildOptions, timeout: Double
+    ) -> BudgetFigures {
+        let cwd = WorkingDirectory.current()
+        let policy = (try? PolicyLoader.load(options: options, environment: environment, currentDirectory: cwd))?.policy
+            ?? PolicyLoader.builtIn
+        let memory = PhysicalMemory.total() ?? 0
+        let lockDirectory = policy.lockDirectory ?? HostLock.defaultDirectory(policy: nil, environment: environment)
+        let settings = AdmissionSettings(
+            policy: policy, hostMemory: memory,
+            stateDirectory: AdmissionSettings.stateDirectory(lockDirectory: lockDirectory), label: "doctor", job: nil,
+            image: nil)
+        return BudgetFigures.measure(socketPath: endpoint.socketPath, settings: settings, memTotal: memory, timeout: timeout)
     }
 
     static func percent(_ share: Double) -> String { "\(ByteSize.formatFixed(share * 100, decimals: share < 0.1 ? 1 : 0))%" }

@@ -13,8 +13,12 @@ package struct HostFigures: Codable, Sendable, Equatable {
     /// OOM kills since the time asked for; nil when the kernel log was not readable.
     package var oomKills: [OOMKill]?
     package var engine: EngineFigures?
+    /// Memory admission's budget, pool and reservations (when the engine is local).
+    package var budget: BudgetFigures?
     /// Probes that failed, one sentence each (`/proc/buddyinfo: unexpected line …`).
     package var problems: [String]
+    /// How safebuild is deployed here, for this user (doctor only).
+    package var deployment: Deployment?
 
     package init(
         memory: MemInfo? = nil, ownCgroup: CgroupMemory? = nil, daemonCgroup: CgroupMemory? = nil,

@@ -46,7 +46,7 @@ package enum KernelLog {
 
     /// The OOM kills in `records`, oldest first. `bootTime` is the Unix time of boot, for wall-clock times.
     package static func oomKills(_ records: [Record], bootTime: Double?) -> [OOMKill] {
-        var pending: [Int: (cgroup: String?, killedMemcg: Bool)] = [:]
+        var pending: [Int: (cgroup: String?, killedMemcg: Bool, limitCgroup: String?)] = [:]
         var kills: [OOMKill] = []
         for record in records {
             let message = record.message
@@ -56,7 +56,10 @@ package enum KernelLog {
                     if let eq = part.firstIndex(of: "=") { fields[part[..<eq]] = part[part.index(after: eq)...] }
                 }
                 if let pidText = fields["pid"], let pid = Int(pidText) {
-                    pending[pid] = (fields["task_memcg"].map(String.init), fields["constraint"] == "CONSTRAINT_MEMCG")
+                    pending[pid] = (
+                        fields["task_memcg"].map(String.init), fields["constraint"] == "CONSTRAINT_MEMCG",
+                        fields["oom_memcg"].map(String.init)
+                    )
                 }
                 continue
             }
@@ -71,7 +74,7 @@ package enum KernelLog {
             let cgroup = detail?.cgroup
             kills.append(OOMKill(
                 pid: kill.pid, process: kill.process,
-                cgroupLimit: kill.memcg || (detail?.killedMemcg ?? false), cgroup: cgroup,
+                cgroupLimit: kill.memcg || (detail?.killedMemcg ?? false), cgroup: cgroup, limitCgroup: detail?.limitCgroup,
                 containerID: cgroup.flatMap(containerID(inCgroup:)), sinceBoot: record.sinceBoot,
                 wallTime: bootTime.map { $0 + record.sinceBoot }, anonRSS: kill.anonRSS))
         }

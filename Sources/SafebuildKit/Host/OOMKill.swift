@@ -7,6 +7,8 @@ package struct OOMKill: Codable, Sendable, Equatable {
     package var cgroupLimit: Bool
     /// The killed task's cgroup (`task_memcg=`), when the kernel printed the `oom-kill:` line.
     package var cgroup: String?
+    /// The cgroup whose limit was hit (`oom_memcg=`): the task's own, or an ancestor whose limit its siblings share.
+    package var limitCgroup: String?
     /// The container id, when the cgroup is a docker container's (`/docker/<id>`, `docker-<id>.scope`).
     package var containerID: String?
     /// Seconds since boot, from the record's timestamp.

@@ -14,6 +14,8 @@ package enum Invocation: Equatable, Sendable {
     /// A new command goes here and into `OwnCommands`' subcommands (a test checks that the two agree).
     package enum OwnCommand: String, Sendable, CaseIterable {
         case doctor, policy, journal, retry
+        /// The privileged entry (`sudo -n safebuild remedy NAME`).
+        case remedy
         /// Alone, and not under the name docker.
         case version = "--version"
         case help = "--sb-help"

@@ -14,6 +14,8 @@ package enum MemoryInjection {
         package var enforced: Bool
         /// The decision the user must be warned of: a memory limit that the builder will not enforce.
         package var notice: String? = nil
+        /// Why nothing may run: the user's `--memory` is above the host's ceiling and the host refuses that.
+        package var refusal: String? = nil
     }
 
     /// `builder` is what decides docker's own builder (`BuilderFacts`); a build is never moved from BuildKit to the
@@ -47,6 +49,23 @@ package enum MemoryInjection {
         var injected: [String] = []
         var decisions: [String] = []
         var memory: UInt64?
+        var lowerTo: UInt64?
+        if let m = userMemory, let ceiling = limits.ceiling, let bytes = Size.bytes(m), bytes == 0 || bytes > ceiling {
+            // docker reads --memory 0 as no limit at all.
+            let what = "your --memory \(m) is above the host's ceiling \(Size.format(ceiling)) (\(limits.ceilingSource))"
+            switch limits.memoryFlag {
+            case .allow:
+                decisions.append("\(what); kept, as the host allows (protection.memory_flag: allow)")
+            case .clamp:
+                lowerTo = ceiling
+                decisions.append("\(what); lowered to \(Size.format(ceiling)) (protection.memory_flag: clamp)")
+            case .refuse:
+                return Result(
+                    arguments: commandLine.arguments, environment: [:], decisions: decisions, memory: nil, enforced: true,
+                    refusal: "--memory \(m) is above the host's ceiling \(Size.format(ceiling)) (\(limits.ceilingSource)); "
+                        + "give at most --memory \(Size.format(ceiling)), or none (protection.memory_flag: refuse)")
+            }
+        }
         switch (userMemory, userSwap) {
         case (nil, nil):
             if let m = limits.memory {
@@ -93,6 +112,12 @@ package enum MemoryInjection {
         if let notice { decisions.append(notice) }
         var arguments = commandLine.arguments
         arguments.insert(contentsOf: injected, at: commandLine.commandArgumentsIndex)
+        if let lowerTo {
+            // After the user's own flag, which docker would otherwise keep (the last of a repeated flag wins).
+            arguments = raising(
+                DockerCommandLine(arguments), to: lowerTo, memorySwap: limits.memorySwap(forMemory: lowerTo))
+            memory = lowerTo
+        }
         return Result(
             arguments: arguments, environment: env, decisions: decisions, memory: memory, enforced: enforced,
             notice: notice)

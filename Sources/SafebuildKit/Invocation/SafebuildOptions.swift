@@ -8,7 +8,7 @@ package struct SafebuildOptions: Equatable, Sendable {
     package static let prefix = "--sb-"
     package static let variablePrefix = "SAFEBUILD_"
 
-    /// `--sb-policy FILE`, `SAFEBUILD_POLICY`: the policy file, ahead of every other place.
+    /// `--sb-policy FILE`, `SAFEBUILD_POLICY`: the user's policy, the top layer (within what the host allows).
     package var policyPath: String?
     /// `--sb-docker PATH`, `SAFEBUILD_DOCKER`: the real docker.
     package var dockerPath: String?
@@ -20,14 +20,15 @@ package struct SafebuildOptions: Equatable, Sendable {
     package var quiet = false
     /// `--sb-off`, `SAFEBUILD_OFF=1`: pass every command through, protected or not.
     package var off = false
-    /// `--sb-max-attempts N`, `SAFEBUILD_MAX_ATTEMPTS`: overrides the policy's attempt limit (1 = never retry).
+    /// `--sb-max-attempts N`, `SAFEBUILD_MAX_ATTEMPTS`: overrides the policy's attempt limit (1 = never retry), up to
+    /// the host policy's.
     package var maxAttempts: Int?
 
     /// The options, in the order `--sb-help` lists them.
     package static let declarations: [Declaration] = [
         Declaration(
             "policy", .text(placeholder: "FILE") { $0.policyPath = $1 },
-            help: "policy file to use, ahead of ./safebuild.yml and /etc/safebuild/policy.yml"),
+            help: "your own policy, laid over ./safebuild.yml and the host policy (within what the host allows)"),
         Declaration(
             "docker", .text(placeholder: "PATH") { $0.dockerPath = $1 },
             help: "the real docker executable (default: first docker on PATH that is not safebuild)"),
@@ -38,10 +39,12 @@ package struct SafebuildOptions: Equatable, Sendable {
             "dry-run", .toggle { $0.dryRun = $1 },
             help: "print the command line that would run and the decisions behind it; run nothing"),
         Declaration("quiet", .toggle { $0.quiet = $1 }, help: "print only warnings and errors"),
-        Declaration("off", .toggle { $0.off = $1 }, help: "pass every command straight to docker, unprotected"),
+        Declaration(
+            "off", .toggle { $0.off = $1 },
+            help: "pass every command straight to docker, unprotected (unless the host policy forbids it)"),
         Declaration(
             "max-attempts", .count(placeholder: "N", 1...100) { $0.maxAttempts = $1 },
-            help: "at most N attempts per protected command (1: never retry)"),
+            help: "at most N attempts per protected command (1: never retry; no more than the host policy's)"),
     ]
 
     /// One option: `--sb-NAME` on the command line, `SAFEBUILD_NAME` (upper case, `_` for `-`) in the environment.

@@ -41,15 +41,18 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     package var seconds: Double
     /// Why the remedy failed, when it ran and failed.
     package var error: String?
+    /// `sudo` when it ran as root through the privileged entry (`sudo -n safebuild remedy NAME`).
+    package var via: String?
 
     enum CodingKeys: String, CodingKey {
         case name, ran, skippedReason = "skipped_reason", before, after, reclaimedBytes = "reclaimed_bytes", seconds
-        case error
+        case error, via
     }
 
     package init(
         name: String, ran: Bool, skippedReason: String? = nil, before: [String: Int64] = [:],
-        after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil
+        after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil,
+        via: String? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -59,6 +62,7 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
         self.reclaimedBytes = reclaimedBytes
         self.seconds = seconds
         self.error = error
+        self.via = via
     }
 
     /// Standard figure names.
@@ -73,6 +77,41 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
         if let reclaimedBytes { return max(0, reclaimedBytes) }
         if let b = before[Figure.buildCache], let a = after[Figure.buildCache] { return max(0, b - a) }
         return 0
+    }
+}
+
+/// Whether an attempt could be run again unchanged, and how its stdin and stdout were kept for that, for example
+/// `{retryable: false, stdin: "spool_exceeded", stdin_bytes: 31457280, stdout: "held", stdout_bytes: 0,
+/// because: "stdin was larger than retry.stdin_spool (1.0 MiB), so a retry would not read the same input"}`.
+package struct JournalReplay: Codable, Sendable, Equatable {
+    package var retryable: Bool
+    /// `inherited` (docker does not read it, or /dev/null), `rewound` (a regular file), `spooled`, `spool_exceeded`,
+    /// `not_kept` (a terminal, or one attempt only).
+    package var stdin: String
+    /// Bytes read from a spooled stdin so far.
+    package var stdinBytes: Int64?
+    /// `terminal`, `progress` (a build's), `held`, `hold_exceeded`, `live` (an artifact not held), `discarded`
+    /// (/dev/null).
+    package var stdout: String
+    /// Bytes docker wrote to stdout in this attempt (absent when it wrote to a terminal itself).
+    package var stdoutBytes: Int64?
+    /// Why the attempt could not be run again unchanged.
+    package var because: String?
+
+    enum CodingKeys: String, CodingKey {
+        case retryable, stdin, stdinBytes = "stdin_bytes", stdout, stdoutBytes = "stdout_bytes", because
+    }
+
+    package init(
+        retryable: Bool, stdin: String, stdinBytes: Int64? = nil, stdout: String, stdoutBytes: Int64? = nil,
+        because: String? = nil
+    ) {
+        self.retryable = retryable
+        self.stdin = stdin
+        self.stdinBytes = stdinBytes
+        self.stdout = stdout
+        self.stdoutBytes = stdoutBytes
+        self.because = because
     }
 }
 
@@ -105,18 +144,24 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     /// What safebuild decided, in words: `succeeded`, `retry in 4s`, `give up: not a memory failure`,
     /// `aborted by SIGTERM` (`AttemptDecision.text`).
     package var decision: String
+    /// Whether the attempt could be run again unchanged (stdin kept, stdout held), and why not.
+    package var replay: JournalReplay?
+    /// The memory admission before this attempt (absent when admission is off).
+    package var admission: JournalAdmission?
+    /// What the attempt's containers used, and for an OOM kill, which limit killed it.
+    package var memory: AttemptMemory?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
-        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision
+        case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay, admission, memory
     }
 
     package init(
         invocation: String, attempt: Int, maxAttempts: Int? = nil, started: String, ended: String,
         durationSeconds: Double, argv: [String], preflight: [JournalDecision] = [], exitStatus: Int32? = nil,
         signal: Int32? = nil, failureClass: String? = nil, matchedLine: String? = nil, remedies: [JournalRemedy] = [],
-        decision: String
+        decision: String, replay: JournalReplay? = nil
     ) {
         self.invocation = invocation
         self.attempt = attempt
@@ -132,6 +177,7 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
         self.matchedLine = matchedLine.map { Self.bounded($0) }
         self.remedies = remedies
         self.decision = decision
+        self.replay = replay
     }
 
     /// Matched lines are kept to 2,000 characters.

@@ -16,7 +16,10 @@ package enum ConsoleReport {
                 + (attempt.exitStatus.map { ", exit status \($0)" } ?? "")
         }
         var parts = ["attempt \(number) failed: \(reason ?? failure(attempt))"]
-        if let remedies = remedies(attempt.remedies) { parts.append(remedies) }
+        // Before a retry, what was skipped is said too; giving up, the reason says it.
+        var considered = attempt.remedies
+        if case .giveUp = decision { considered = considered.filter(\.ran) }
+        if let remedies = remedies(considered) { parts.append(remedies) }
         switch decision {
         case .retry(let s): parts.append("retrying in \(spaced(seconds(s)))")
         case .giveUp(let why): parts.append("giving up: \(why)")
@@ -36,19 +39,41 @@ package enum ConsoleReport {
         return "docker did not start"
     }
 
-    /// `pruned 1.2 GB of build cache, dropped caches (+840 MB available)`; nil when no remedy ran.
+    /// What the remedies did, then what was skipped and why, so that a retry is never reported as if skipped
+    /// remedies had run: `pruned 1.2 GB of build cache, dropped caches (+840 MB available); skipped compact_memory
+    /// (ran 3 s ago for another build)`, or `no remedy ran: skipped drop_caches, compact_memory (needs root …)`.
+    /// nil when there were no remedies.
     package static func remedies(_ remedies: [JournalRemedy]) -> String? {
+        guard !remedies.isEmpty else { return nil }
+        var parts: [String] = []
         let ran = remedies.filter(\.ran)
-        guard !ran.isEmpty else { return nil }
-        var text = ran.map(phrase).joined(separator: ", ")
-        let key = JournalRemedy.Figure.memAvailable
-        if let first = ran.first(where: { $0.before[key] != nil })?.before[key],
-            let last = ran.last(where: { $0.after[key] != nil })?.after[key]
-        {
-            let delta = last - first
-            text += " (\(delta >= 0 ? "+" : "-")\(bytes(abs(delta))) available)"
+        if !ran.isEmpty {
+            var text = ran.map(phrase).joined(separator: ", ")
+            let key = JournalRemedy.Figure.memAvailable
+            if let first = ran.first(where: { $0.before[key] != nil })?.before[key],
+                let last = ran.last(where: { $0.after[key] != nil })?.after[key]
+            {
+                let delta = last - first
+                text += " (\(delta >= 0 ? "+" : "-")\(bytes(abs(delta))) available)"
+            }
+            parts.append(text)
         }
-        return text
+        // Skipped ones by reason, in the order they came.
+        var skipped: [(reason: String, names: [String])] = []
+        for remedy in remedies where !remedy.ran {
+            let reason = remedy.skippedReason ?? "no reason recorded"
+            if let i = skipped.firstIndex(where: { $0.reason == reason }) {
+                skipped[i].names.append(remedy.name)
+            } else {
+                skipped.append((reason, [remedy.name]))
+            }
+        }
+        if !skipped.isEmpty {
+            let text = "skipped " + skipped.map { "\($0.names.joined(separator: ", ")) (\($0.reason))" }
+                .joined(separator: " and ")
+            parts.append(ran.isEmpty ? "no remedy ran: " + text : text)
+        }
+        return parts.joined(separator: "; ")
     }
 
     /// One remedy in words.

@@ -19,6 +19,20 @@ enum JournalCoding {
         try line(record, schema: record.schema, kind: record.kind)
     }
 
+    /// A remedy's audit record as one line.
+    static func line(_ record: RemedyAuditRecord) throws -> [UInt8] {
+        try line(record, schema: record.schema, kind: record.kind)
+    }
+
+    /// Any record as one line.
+    static func line(_ record: JournalRecord) throws -> [UInt8] {
+        switch record {
+        case .invocation(let r): return try line(r)
+        case .attempt(let r): return try line(r)
+        case .remedy(let r): return try line(r)
+        }
+    }
+
     /// Keys sorted, so that lines are stable; `schema` and `kind` moved first, so that lines are easy to read. The
     /// moved keys are always followed by another key (`outcome`, `started`, `preflight`), hence the comma.
     static func line(_ record: some Encodable, schema: Int, kind: String) throws -> [UInt8] {
@@ -52,6 +66,7 @@ enum JournalCoding {
         switch kind {
         case "invocation": return (try? decoder.decode(InvocationRecord.self, from: line)).map { .invocation($0) }
         case "attempt": return (try? decoder.decode(AttemptRecord.self, from: line)).map { .attempt($0) }
+        case "remedy": return (try? decoder.decode(RemedyAuditRecord.self, from: line)).map { .remedy($0) }
         default: return nil
         }
     }

@@ -15,7 +15,9 @@ package enum JournalCommand {
         if json {
             print(jsonLines(selected.map { .invocation($0) }))
         } else {
-            print(table(selected))
+            var memory: [String: AttemptMemory] = [:]
+            for attempt in contents.attempts { if let m = attempt.memory { memory[attempt.invocation] = m } }
+            print(table(selected, memory: memory))
             if contents.unparsable > 0 {
                 Console.warn("\(contents.unparsable) line(s) of the journal could not be read and were skipped")
             }
@@ -54,18 +56,36 @@ package enum JournalCommand {
 
     // MARK: - Text
 
-    /// TIME, ID, OUTCOME, ATTEMPTS, CLASS, COMMAND, JOB.
-    static func table(_ invocations: [InvocationRecord]) -> String {
-        var rows = [["TIME", "ID", "OUTCOME", "ATTEMPTS", "CLASS", "COMMAND", "JOB"]]
+    /// TIME, ID, OUTCOME, ATTEMPTS, CLASS, PEAK/LIMIT (the last attempt's, from its memory cgroups), COMMAND, JOB.
+    static func table(_ invocations: [InvocationRecord], memory: [String: AttemptMemory] = [:]) -> String {
+        var rows = [["TIME", "ID", "OUTCOME", "ATTEMPTS", "CLASS", "PEAK/LIMIT", "COMMAND", "JOB"]]
         for inv in invocations {
             let what = [inv.command] + (inv.image.map { [$0] } ?? inv.tags ?? [])
             let job = inv.ci.flatMap { ci in ci.jobName.map { $0 + (ci.buildNumber.map { " #\($0)" } ?? "") } }
             rows.append([
                 String(inv.started.prefix(19)).replacingOccurrences(of: "T", with: " "), inv.id, inv.outcome.rawValue,
-                String(inv.attempts), inv.failureClass ?? "-", what.joined(separator: " "), job ?? "-",
+                String(inv.attempts), inv.failureClass ?? "-", memory[inv.id].map(peakAndLimit) ?? "-",
+                what.joined(separator: " "), job ?? "-",
             ])
         }
         return columns(rows)
+    }
+
+    /// Per image or job: runs, peaks of the successful attempts (p50, p95, max) and OOM kills (own limit / pool).
+    static func memoryTable(_ title: String, _ profiles: [MemoryProfile]) -> String {
+        func mib(_ n: UInt64?) -> String { n.map { "\(($0 + (1 << 19)) >> 20)M" } ?? "-" }
+        return columns([[title, "RUNS", "PEAKS", "P50", "P95", "MAX", "OOM KILLS", "OWN/POOL"]]
+            + profiles.map {
+                [$0.name, String($0.runs), String($0.peaks.count), mib($0.p50), mib($0.p95), mib($0.max), String($0.oomKills),
+                 "\($0.ownLimitKills)/\($0.poolKills)"]
+            })
+    }
+
+    /// `602M/800M`: the peak and the limit in MiB (`-` for what is unknown, `none` for no limit).
+    static func peakAndLimit(_ m: AttemptMemory) -> String {
+        func mib(_ n: UInt64) -> String { "\((n + (1 << 19)) >> 20)M" }
+        guard m.peakBytes != nil || m.limitBytes != nil else { return "-" }
+        return (m.peakBytes.map(mib) ?? "-") + "/" + (m.limitBytes.map(mib) ?? (m.containers > 0 ? "none" : "-"))
     }
 
     static func columns(_ rows: [[String]]) -> String {
@@ -101,6 +121,10 @@ package enum JournalCommand {
                     [$0.name, String($0.ran), String($0.skipped), String($0.failed), ConsoleReport.bytes($0.reclaimedBytes)]
                 }).dropLast().description)
         }
+        for (title, profiles) in [("IMAGE", s.images), ("JOB", s.jobs)] where !profiles.isEmpty {
+            lines.append("")
+            lines.append(memoryTable(title, profiles).dropLast().description)
+        }
         if s.unparsable > 0 { lines.append("unreadable lines skipped: \(s.unparsable)") }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -133,6 +157,11 @@ package enum JournalCommand {
                 out += (a.failureClass.map { ", class \($0)" } ?? "") + "\n"
                 for d in a.preflight { out += "  pre-flight: \(ConsoleReport.decisionText(d))\n" }
                 if let line = a.matchedLine { out += "  matched: \(line)\n" }
+                if let admission = a.admission { out += "  admission: \(admissionText(admission))\n" }
+                if let memory = a.memory { out += "  memory: \(memoryText(memory))\n" }
+                if let diagnosis = a.memory?.diagnosis, let cause = a.memory?.oomCause {
+                    out += "  oom cause: \(cause.rawValue): \(diagnosis)\n"
+                }
                 for r in a.remedies {
                     out += "  remedy \(r.name): "
                     out += r.ran ? "\(ConsoleReport.phrase(r)) in \(ConsoleReport.seconds(r.seconds))"
@@ -140,20 +169,53 @@ package enum JournalCommand {
                     out += "\n"
                 }
                 out += "  decision: \(a.decision)\n"
+            case .remedy(let r):
+                out += "remedy \(r.remedy.name) for \(r.requestedBy ?? "root") via \(r.via): \(r.started)"
+                out += r.remedy.ran ? ", ran in \(ConsoleReport.seconds(r.remedy.seconds))\n"
+                    : ", skipped" + (r.remedy.skippedReason.map { " (\($0))" } ?? "") + "\n"
             }
         }
         return out
+    }
+
+    /// `admitted after 12s: 839 MB (its memory limit 800m) of the 1.07 GB budget (memory limit of cgroup /sbadm)`.
+    static func admissionText(_ a: JournalAdmission) -> String {
+        let b = AdmissionProgress.bytes
+        var text = a.outcome.rawValue.replacingOccurrences(of: "_", with: " ")
+        if a.waitedSeconds >= 0.05 { text += " after \(ConsoleReport.seconds(a.waitedSeconds))" }
+        if let request = a.requestBytes {
+            text += ": \(b(request))" + (a.request.map { " (\($0))" } ?? "")
+            if let budget = a.budgetBytes { text += " of the \(b(budget)) budget" + (a.budget.map { " (\($0))" } ?? "") }
+        }
+        if let ahead = a.ahead, ahead > 0 { text += "; \(ahead) waiting ahead" }
+        if let message = a.message { text += "; \(message)" }
+        return text
+    }
+
+    /// `peak 602 MiB of its limit 800 MiB, 0 OOM kills; pool /sbadm: peak 1.0 GiB of 1.0 GiB, 0 OOM kills`.
+    static func memoryText(_ m: AttemptMemory) -> String {
+        let d = AdmissionProgress.bytes
+        var parts: [String] = []
+        if m.containers > 0 || m.peakBytes != nil {
+            var own = "peak " + (m.peakBytes.map(d) ?? "unknown")
+            own += m.limitBytes.map { " of its limit \(d($0))" } ?? ", no limit"
+            if let kills = m.oomKills { own += ", \(kills) OOM kill(s)" }
+            if m.containers > 1 { own += " over \(m.containers) containers" }
+            parts.append(own)
+        }
+        if let notMeasured = m.notMeasured { parts.append("not measured: \(notMeasured)") }
+        var pool = "pool \(m.pool ?? "?")"
+        if let peak = m.poolPeakBytes { pool += ": peak \(d(peak))" + (m.poolLimitBytes.map { " of \(d($0))" } ?? "") }
+        if let kills = m.poolOOMKills { pool += ", \(kills) OOM kill(s) counted" }
+        parts.append(pool)
+        return parts.joined(separator: "; ")
     }
 
     // MARK: - JSON
 
     static func jsonLines(_ records: [JournalRecord]) -> String {
         records.map { record -> String in
-            let line: [UInt8]?
-            switch record {
-            case .invocation(let r): line = try? JournalCoding.line(r)
-            case .attempt(let r): line = try? JournalCoding.line(r)
-            }
+            let line = try? JournalCoding.line(record)
             return line.map { String(decoding: $0, as: UTF8.self) } ?? ""
         }.joined()
     }

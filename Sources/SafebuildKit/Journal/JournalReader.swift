@@ -17,6 +17,11 @@ package struct JournalContents: Sendable {
     package var attempts: [AttemptRecord] {
         records.compactMap { if case .attempt(let r) = $0 { return r } else { return nil } }
     }
+
+    /// The privileged entry's audit records.
+    package var remedyAudits: [RemedyAuditRecord] {
+        records.compactMap { if case .remedy(let r) = $0 { return r } else { return nil } }
+    }
 }
 
 /// Reads the journal: `path.N` … `path.1`, then `path`.
@@ -31,15 +36,30 @@ package enum JournalReader {
         }
         let decoder = JSONDecoder()
         for file in rotated.reversed() + [path] {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                if access(file, F_OK) != 0 { continue }
-                throw SafebuildError(
-                    .noInput, "cannot read the journal \(file): \(JournalWriter.errorText()); check its permissions")
-            }
+            guard let data = try readRegularFile(file) else { continue }
             contents.files.append(file)
             parse(data, into: &contents, decoder: decoder)
         }
         return contents
+    }
+
+    /// The contents of a journal file; nil when it is missing or not a regular file (a FIFO or a device someone put
+    /// in the shared directory is passed over, never waited on).
+    static func readRegularFile(_ file: String) throws(SafebuildError) -> Data? {
+        let fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw SafebuildError(
+                .noInput, "cannot read the journal \(file): \(JournalWriter.errorText()); check its permissions")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw SafebuildError(.noInput, "cannot read the journal \(file): \(error)")
+        }
     }
 
     static func parse(_ data: Data, into contents: inout JournalContents, decoder: JSONDecoder) {

@@ -5,7 +5,8 @@
 ///
 /// Order in the file: every attempt is written when it ends, the invocation when the last attempt has ended; so an
 /// invocation's `attempt` lines come before its `invocation` line. An invocation whose safebuild was killed with
-/// SIGKILL has attempt lines and no invocation line.
+/// SIGKILL has attempt lines and no invocation line. `remedy` lines (the privileged entry's audit records) stand
+/// alone.
 package enum JournalSchema {
     /// The schema number written in every record.
     package static let version = 1
@@ -15,12 +16,15 @@ package enum JournalSchema {
 package enum JournalRecord: Sendable, Equatable {
     case invocation(InvocationRecord)
     case attempt(AttemptRecord)
+    /// A root remedy run for a member of the group through the privileged entry.
+    case remedy(RemedyAuditRecord)
 
-    /// The invocation id the record belongs to.
+    /// The invocation id the record belongs to (empty for a remedy's audit record, which belongs to none).
     package var invocationID: String {
         switch self {
         case .invocation(let r): return r.id
         case .attempt(let r): return r.invocation
+        case .remedy: return ""
         }
     }
 
@@ -29,6 +33,7 @@ package enum JournalRecord: Sendable, Equatable {
         switch self {
         case .invocation(let r): return r.started
         case .attempt(let r): return r.started
+        case .remedy(let r): return r.started
         }
     }
 }

@@ -43,6 +43,9 @@ package struct JournalSummary: Codable, Sendable, Equatable {
     package var remedies: [RemedyCount] = []
     package var remediesRun = 0
     package var reclaimedBytes: Int64 = 0
+    /// Memory per image (`run`'s image, a build's first tag) and per CI job: runs, peaks, OOM kills.
+    package var images: [MemoryProfile] = []
+    package var jobs: [MemoryProfile] = []
     /// Invocations with attempt records but no invocation record (safebuild killed with SIGKILL).
     package var unfinished = 0
     /// Lines of the journal that could not be read.
@@ -51,7 +54,7 @@ package struct JournalSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case invocations, outcomes, savedByRetry = "saved_by_retry", failedForGood = "failed_for_good", attempts
         case retries, byClass = "by_class", remedies, remediesRun = "remedies_run", reclaimedBytes = "reclaimed_bytes"
-        case unfinished, unparsable
+        case unfinished, unparsable, images, jobs
     }
 
     package init() {}
@@ -106,6 +109,8 @@ package struct JournalSummary: Codable, Sendable, Equatable {
         self.remedies = remedies.values.sorted { ($0.ran, $1.name) > ($1.ran, $0.name) }
         remediesRun = self.remedies.reduce(0) { $0 + $1.ran }
         reclaimedBytes = self.remedies.reduce(0) { $0 + $1.reclaimedBytes }
+
+        (images, jobs) = MemoryProfile.profiles(contents, filter: filter)
 
         if !filter.narrowsBeyondTime {
             var orphans = Set<String>()

@@ -72,31 +72,48 @@ package enum Metrics {
         return out
     }
 
-    /// Reads the journal and writes its metrics to `metricsPath` atomically (temporary file, fsync, rename).
-    /// Counts already made are kept in `metricsPath.cache` by file identity and offset, so each call reads only
-    /// what was appended since the last one (rotation keeps a file's identity). Returns nil, or why it failed (the
-    /// caller warns once; a build never fails for it).
-    package static func write(journalPath: String, to metricsPath: String) -> String? {
-        let cachePath = metricsPath + ".cache"
+    /// Reads the journal and writes its metrics to `metricsPath` atomically (a temporary file beside it, fsync,
+    /// `renameat` over it, through a `CheckedDirectory`: a symlink planted at `metricsPath` is replaced, never
+    /// followed), mode `SharedFiles.metricsFile` (0640, the host's group). Counts already made are kept in
+    /// `metricsPath.cache` by file identity and offset, so each call reads only what was appended since the last one
+    /// (rotation keeps a file's identity). Journal files are read only when they are regular files, never through a
+    /// symlink. Returns nil, or why it failed (the caller warns once; a build never fails for it).
+    package static func write(journalPath: String, to metricsPath: String, files: SharedFiles = .host()) -> String? {
+        let metricsName = JournalWriter.fileName(of: metricsPath)
+        let cacheName = metricsName + ".cache"
+        let metricsDirectory: CheckedDirectory, journalDirectory: CheckedDirectory
+        do {
+            metricsDirectory = try CheckedDirectory.open(JournalWriter.parent(of: metricsPath))
+            journalDirectory = try CheckedDirectory.open(JournalWriter.parent(of: journalPath))
+        } catch {
+            return error.description
+        }
         let decoder = JSONDecoder()
-        let cache = FileManager.default.contents(atPath: cachePath).flatMap { try? decoder.decode(MetricsCache.self, from: $0) }
-        var files: [MetricsCache.File] = []
+        let cache = readAll(cacheName, in: metricsDirectory).flatMap { try? decoder.decode(MetricsCache.self, from: $0) }
+        var fileEntries: [MetricsCache.File] = []
         var total = MetricsTally()
+        let journalName = JournalWriter.fileName(of: journalPath)
         var rotated: [String] = []
         var n = 1
-        while n <= 1000, access("\(journalPath).\(n)", F_OK) == 0 {
-            rotated.append("\(journalPath).\(n)")
+        while n <= 1000, journalDirectory.entry("\(journalName).\(n)") != nil {
+            rotated.append("\(journalName).\(n)")
             n += 1
         }
-        for path in rotated.reversed() + [journalPath] {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                if errno == ENOENT { continue }
-                return "cannot read the journal \(path): \(JournalWriter.errorText())"
+        for name in rotated.reversed() + [journalName] {
+            let fd: Int32
+            do {
+                fd = try journalDirectory.openForReading(name)
+            } catch {
+                if journalDirectory.entry(name) == nil { continue }
+                // Not a regular file (a symlink, a FIFO someone put there): not the journal's, not counted.
+                if error.reason == "not a regular file" || error.reason.hasPrefix("a symlink") { continue }
+                return "cannot read the journal \(error)"
             }
             defer { close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0 else { return "cannot read the journal \(path): \(JournalWriter.errorText())" }
+            guard fstat(fd, &st) == 0 else {
+                return "cannot read the journal \(journalDirectory.path)/\(name): \(JournalWriter.errorText())"
+            }
             let head = MetricsCache.head(fd)
             // Inode numbers are reused: the file's first bytes must match too.
             var entry = cache?.files.first {
@@ -109,7 +126,7 @@ package enum Metrics {
             if Int64(st.st_size) > file.offset {
                 let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
                 guard (try? handle.seek(toOffset: UInt64(file.offset))) != nil, let data = try? handle.readToEnd() else {
-                    return "cannot read the journal \(path)"
+                    return "cannot read the journal \(journalDirectory.path)/\(name)"
                 }
                 // Only complete lines; a line being written is read next time.
                 if let lastNewline = data.lastIndex(of: 10) {
@@ -122,39 +139,28 @@ package enum Metrics {
                 }
             }
             total.merge(file.tally)
-            files.append(file)
+            fileEntries.append(file)
         }
-        if let problem = writeAtomically(render(total), to: metricsPath) { return problem }
+        do {
+            try metricsDirectory.replace(metricsName, with: Array(render(total).utf8), create: files.metricsFile)
+        } catch {
+            return error.description
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(MetricsCache(files: files)) {
-            _ = writeAtomically(String(decoding: data, as: UTF8.self), to: cachePath)
+        if let data = try? encoder.encode(MetricsCache(files: fileEntries)) {
+            try? metricsDirectory.replace(cacheName, with: Array(data), create: files.metricsFile)
         }
         return nil
     }
 
-    /// Writes `text` to a temporary file beside `path` (not ending in `.prom`, so the collector skips it), fsyncs it,
-    /// and renames it over `path`.
-    static func writeAtomically(_ text: String, to path: String) -> String? {
-        let temporary = "\(path).\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return "cannot create \(temporary): \(JournalWriter.errorText())" }
-        var text = text
-        let written = text.withUTF8 { Output.writeAll(fd, UnsafeRawBufferPointer($0)) }
-        if !written || fsync(fd) != 0 {
-            let problem = "cannot write \(temporary): \(JournalWriter.errorText())"
-            close(fd)
-            unlink(temporary)
-            return problem
-        }
-        _ = fchmod(fd, 0o644)
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let problem = "cannot rename \(temporary) to \(path): \(JournalWriter.errorText())"
-            unlink(temporary)
-            return problem
-        }
-        return nil
+    /// The whole regular file `name` of `directory` (at most 64 MiB), or nil.
+    static func readAll(_ name: String, in directory: CheckedDirectory) -> Data? {
+        guard let fd = try? directory.openForReading(name) else { return nil }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size <= 64 << 20 else { return nil }
+        return try? handle.readToEnd()
     }
 
     /// Label values escape `\`, `"` and newline.
@@ -220,6 +226,9 @@ struct MetricsTally: Codable, Equatable {
                 lastPreflight = a.preflight
                 lastPreflightStarted = a.started
             }
+        case .remedy:
+            // The attempt that asked for it counts the remedy already.
+            break
         }
     }
 

@@ -14,6 +14,10 @@ package struct Policy: Equatable, Sendable {
         package var swap: Sourced<SwapRule>
         /// `--shm-size`; `nil`: docker's default (64m).
         package var shmSize: Sourced<Size?>
+        /// The host's ceiling (`max_memory`): no memory limit that a layer below the host's sets (a default or a
+        /// rule, and the built-in default's) is above it. `nil` in a file: the host's own `memory`, which
+        /// `PolicyLoader` puts here once the host's layer is read.
+        package var maxMemory: Sourced<MemoryRule?>
     }
 
     /// A rule: when `match` matches, its settings override the defaults.
@@ -93,6 +97,11 @@ package struct Policy: Equatable, Sendable {
         package var cooldown: Sourced<Double>
         /// The remedies per retry step of each failure class the policy names (a policy file replaces them per class).
         package var ladders: [FailureClass: Sourced<Ladder>]
+        /// Bytes of a piped stdin kept (in a temporary file) so that a retry reads the same input; past it, no retry.
+        package var stdinSpool: Sourced<Size>
+        /// Bytes of an artifact stdout held back (in a temporary file) until the attempt that ends the command;
+        /// past it, the output is released and there is no retry. 0: never held.
+        package var stdoutHold: Sourced<Size>
     }
 
     /// `remedies:`.
@@ -102,6 +111,7 @@ package struct Policy: Equatable, Sendable {
         package var pruneUntil: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
+        /// `remedies.state_dir` (once `lock_dir`): the host-wide locks and cooldown stamps.
         package var lockDirectory: Sourced<String>
     }
 
@@ -112,6 +122,35 @@ package struct Policy: Equatable, Sendable {
         package var keep: Sourced<Int>
         /// Prometheus textfile; `nil`: none.
         package var metricsPath: Sourced<String?>
+        /// The group that may read the journal and metrics files (and write in their directory).
+        package var group: Sourced<String>
+        /// Variables (`-e`, `--env`, `--build-arg`) whose values the journal keeps; every other value is left out.
+        package var keepValues: Sourced<[String]>
+    }
+
+    /// `protection:`: what the host lets users do about protection.
+    package struct ProtectionSection: Equatable, Sendable {
+        /// Whether `--sb-off` / `SAFEBUILD_OFF` may switch protection off.
+        package var allowOff: Sourced<Bool>
+        /// What happens to a `-m`/`--memory` on the command line above the host's ceiling.
+        package var memoryFlag: Sourced<MemoryFlagAction>
+    }
+
+    /// `admission:`: reservations of memory in the host-wide ledger before docker starts. Host-only keys.
+    package struct AdmissionSection: Equatable, Sendable {
+        package var enabled: Sourced<Bool>
+        /// The budget; `nil`: detected (host memory less `hostReserve`, and the engine's parent cgroup's limit).
+        package var budget: Sourced<Size?>
+        package var hostReserve: Sourced<Size>
+        package var reserve: Sourced<AdmissionReserve>
+        /// What a command without a memory limit reserves.
+        package var defaultRequest: Sourced<Size>
+        /// Percent added to a learned p95 peak.
+        package var learnedHeadroom: Sourced<Double>
+        /// Seconds a reservation waits at most.
+        package var waitTimeout: Sourced<Double>
+        package var onTimeout: Sourced<AdmissionTimeoutAction>
+        package var oversize: Sourced<AdmissionOversize>
     }
 
     /// `docker:`.
@@ -130,8 +169,10 @@ package struct Policy: Equatable, Sendable {
     package var retry: RetrySection
     package var remedies: RemedySection
     package var journal: JournalSection
+    package var admission: AdmissionSection
     package var signatures: [PolicySignature]
     package var docker: DockerSection
+    package var protection: ProtectionSection
 
     /// The ladder the policy sets for `failureClass`, if it names the class.
     package func ladder(for failureClass: FailureClass) -> Ladder? {

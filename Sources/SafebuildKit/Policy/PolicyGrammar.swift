@@ -50,11 +50,11 @@ extension PolicyGrammar where Value == SwapRule {
 }
 
 extension PolicyGrammar where Value == Double {
-    /// Seconds, written as a `TimeSpan` (`30`, `30s`, `5m`, `1h30m`); with `positive`, more than 0.
-    static func duration(positive: Bool = false) -> PolicyGrammar {
+    /// Seconds, written as a `TimeSpan` (`30`, `30s`, `5m`, `1h30m`); with `positive`, more than 0; at most `max`.
+    static func duration(positive: Bool = false, max: TimeSpan = TimeSpan.maximum) -> PolicyGrammar {
         PolicyGrammar(
-            name: positive ? "duration, more than 0" : "duration",
-            read: { p, node, path in p.seconds(node, path, positive: positive) },
+            name: (positive ? "duration, more than 0" : "duration") + (max < TimeSpan.maximum ? ", at most \(max)" : ""),
+            read: { p, node, path in p.seconds(node, path, positive: positive, max: max) },
             yaml: { TimeSpan(seconds: $0).description }, json: { PolicyShow.number($0) })
     }
 
@@ -78,7 +78,8 @@ extension PolicyGrammar where Value == Int {
     /// A whole number in `range`.
     static func integer(_ range: ClosedRange<Int>) -> PolicyGrammar {
         PolicyGrammar(
-            name: "whole number", read: { p, node, path in p.integer(node, path, range: range) }, yaml: { "\($0)" },
+            name: "whole number from \(range.lowerBound) to \(range.upperBound)",
+            read: { p, node, path in p.integer(node, path, range: range) }, yaml: { "\($0)" },
             json: { "\($0)" })
     }
 }
@@ -110,6 +111,16 @@ extension PolicyGrammar where Value == String {
         PolicyGrammar(
             name: "regular expression", read: { p, node, path in p.regex(node, path) },
             yaml: { PolicyShow.yamlString($0) }, json: { PolicyShow.json($0) })
+    }
+}
+
+extension PolicyGrammar where Value == [String] {
+    /// A list of environment variable names (`[NPM_CONFIG_REGISTRY, HTTP_PROXY]`).
+    static var variableNames: PolicyGrammar {
+        PolicyGrammar(
+            name: "list of variable names", read: { p, node, path in p.variableNames(node, path) },
+            yaml: { "[" + $0.map(PolicyShow.yamlString).joined(separator: ", ") + "]" },
+            json: { "[" + $0.map(PolicyShow.json).joined(separator: ",") + "]" })
     }
 }
 

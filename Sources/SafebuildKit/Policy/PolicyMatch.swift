@@ -52,6 +52,12 @@ package struct ResolvedLimits: Equatable, Sendable {
     package var hostMemory: UInt64
     /// Every decision behind the values above, in order.
     package var decisions: [PolicyDecision]
+    /// The host's ceiling for this command in bytes (`max_memory`); nil: unlimited.
+    package var ceiling: UInt64? = nil
+    /// `run.max_memory 4g at /etc/safebuild/policy.yml:5`: the ceiling, for messages.
+    package var ceilingSource: String = ""
+    /// What to do with a `-m` on the command line above the ceiling (`protection.memory_flag`).
+    package var memoryFlag: MemoryFlagAction = .allow
 
     /// The `--memory-swap` for a user who gave `-m` but no `--memory-swap`: the policy's swap rule applied to the
     /// user's memory; `nil` when the policy has no swap rule for this command.
@@ -61,8 +67,26 @@ package struct ResolvedLimits: Equatable, Sendable {
 }
 
 extension Policy {
+    /// The host's ceiling for `command` (`max_memory`, settled by `PolicyLoader` to the host's own memory when the host
+    /// policy leaves it empty); nil when there is none.
+    package func ceiling(for command: CommandKind) -> Sourced<MemoryRule>? {
+        let limits = command == .run ? run : build
+        return limits.maxMemory.value.map { Sourced($0, limits.maxMemory.source, note: limits.maxMemory.note) }
+    }
+
+    /// Whether `value` is held to `ceiling`: set by any layer but the host's (the built-in default's too), and above
+    /// it. A share and a size that cannot be compared (host memory unknown) count as above: the ceiling is the safe
+    /// side.
+    package static func isAbove(_ value: Sourced<MemoryRule>, _ ceiling: Sourced<MemoryRule>?, hostMemory: UInt64?) -> Bool {
+        guard value.source.layer != .host, let ceiling, case .limit(let top) = ceiling.value else { return false }
+        guard case .limit(let size) = value.value else { return true }
+        return (Size.order(size, top, hostMemory: hostMemory) ?? 1) > 0
+    }
+
     /// The memory settings for one command: the `run:` or `build:` defaults, then every matching rule in file order
-    /// (a later rule overrides what an earlier one set).
+    /// (a later rule overrides what an earlier one set). A limit from below the host's layer above the host's ceiling
+    /// is lowered to it, and `enforce: off` from there, under a ceiling, is taken as `notice` (the flags stay); each
+    /// with a decision that says so.
     package func limits(for context: MatchContext) -> ResolvedLimits {
         let section = context.command == .run ? run : build
         let sectionName = context.command.rawValue
@@ -89,19 +113,40 @@ extension Policy {
             return size.description
         }
 
+        let ceiling = self.ceiling(for: context.command)
+        let ceilingName = "\(sectionName).max_memory"
+        if let ceiling, case .limit(let top) = ceiling.value {
+            result.ceiling = max(top.bytes(hostMemory: host), Size.dockerMinimumMemory)
+            result.ceilingSource = "\(ceilingName) \(shown(top)) at \(ceiling.source)"
+        }
+        result.memoryFlag = protection.memoryFlag.value
+
         if context.command == .build {
             result.enforcement = enforce.0.value
             say("enforce", "build enforce \(enforce.0.value)", enforce.1, enforce.0.source)
             if enforce.0.value == .off {
-                result.decisions[result.decisions.count - 1].sentence += ": no memory flags are added to builds"
-                return result
+                if enforce.0.source.layer.isBelowHost, result.ceiling != nil {
+                    result.enforcement = .notice
+                    result.decisions[result.decisions.count - 1].sentence +=
+                        ", taken as notice: under the host's ceiling (\(result.ceilingSource)) builds keep their memory flags"
+                } else {
+                    result.decisions[result.decisions.count - 1].sentence += ": no memory flags are added to builds"
+                    return result
+                }
             }
         }
 
-        switch memory.0.value {
-        case .unlimited:
+        let above = Policy.isAbove(memory.0, ceiling, hostMemory: host)
+        switch (memory.0.value, above) {
+        case (_, true):
+            let bytes = result.ceiling ?? 0
+            result.memory = bytes
+            say("memory", "memory \(memory.0.value)", memory.1, memory.0.source)
+            result.decisions[result.decisions.count - 1].sentence +=
+                ", lowered to the host's ceiling \(Size.format(bytes)) (\(result.ceilingSource))"
+        case (.unlimited, _):
             say("memory", "memory unlimited (no --memory added)", memory.1, memory.0.source)
-        case .limit(let size):
+        case (.limit(let size), _):
             var bytes = size.bytes(hostMemory: host)
             var text = "memory \(shown(size))"
             if bytes < Size.dockerMinimumMemory {

@@ -1,36 +1,97 @@
 import Yams
 
-/// Reads one policy file's YAML over a base policy: every key the file sets replaces the base's value (with the file's
-/// line as its source); keys it does not set keep the base's. Collects every problem instead of stopping at the first.
+/// Reads one policy file's YAML over a base policy (the layers below it): every key the file sets replaces the base's
+/// value (with the file's line and layer as its source), keys it does not set keep the base's, and list items (rules)
+/// are added after the base's. Collects every problem instead of stopping at the first (up to `maximumErrors`).
+///
+/// A file of a layer below the host's (a project's or a user's) is held to what the host allows: a key the schema
+/// does not open to those layers is ignored with a warning, and the values it may set are checked against `host`, the
+/// policy as the built-in and host layers left it (thresholds only stricter, ladders only weaker, attempts clamped).
 final class PolicyParser {
     let file: String?
     let name: String
+    let layer: PolicyLayer
+    /// The policy of the built-in and host layers: what a layer below the host's is held to; nil for those two.
+    let host: Policy?
+    /// The host's memory, to compare a share of it with a size; nil when unknown.
+    let hostMemory: UInt64?
     private(set) var diagnostics: [PolicyDiagnostic] = []
+    private(set) var warnings: [PolicyDiagnostic] = []
+    /// Errors not kept past `maximumErrors`.
+    private(set) var dropped = 0
 
-    init(file: String?) {
+    /// A file with more problems than this is not worth reading further: the rest are counted, not kept, so that a
+    /// large broken file cannot make a large message.
+    static let maximumErrors = 50
+    /// The longest problem text kept: a value quoted in it is cut short.
+    static let maximumProblemLength = 300
+    /// The most items a list (rules, signatures) may have: each is tried on every protected command, and a file of
+    /// tens of thousands of rules is a mistake, not a policy.
+    static let maximumItems = 1000
+
+    init(file: String?, layer: PolicyLayer? = nil, host: Policy? = nil, hostMemory: UInt64? = nil) {
         self.file = file
         self.name = file ?? PolicySource.builtInName
+        self.layer = layer ?? (file == nil ? .builtIn : .host)
+        self.host = self.layer.isBelowHost ? host : nil
+        self.hostMemory = hostMemory
     }
 
-    /// Parses `text` over `base`. Pure: no file access.
-    static func parse(_ text: String, file: String?, over base: Policy) -> Result<Policy, PolicyError> {
-        let parser = PolicyParser(file: file)
+    /// What reading a file gave: the policy or its errors, and the warnings either way.
+    struct Outcome {
+        var result: Result<Policy, PolicyError>
+        var warnings: [PolicyDiagnostic]
+    }
+
+    /// Parses `text` over `base` as a file of `layer` (default: the host's for a file, the built-in for none). Pure:
+    /// no file access.
+    static func read(
+        _ text: String, file: String?, layer: PolicyLayer? = nil, over base: Policy, host: Policy? = nil,
+        hostMemory: UInt64? = nil
+    ) -> Outcome {
+        let parser = PolicyParser(file: file, layer: layer, host: host ?? base, hostMemory: hostMemory)
         var policy = base
-        do {
-            if let root = try compose(text), !isNull(root) {
-                parser.read(PolicySchema.policy, root, "", into: &policy)
+        if let alias = YAMLAliases.first(in: text) {
+            parser.report(
+                line: alias.line, column: alias.column,
+                "a YAML alias ('*…') is not accepted in a policy: an alias can make a small file expand without bound",
+                expected: "the value written out; a glob that starts with * is quoted, as in \"**/models/**\"")
+        } else {
+            do {
+                if let root = try compose(text), !isNull(root) {
+                    parser.read(PolicySchema.policy, root, "", into: &policy)
+                }
+            } catch let error as YamlError {
+                parser.yamlError(error, text: text)
+            } catch {
+                parser.report(line: 1, column: 1, "cannot read the YAML: \(error)", expected: "valid YAML")
             }
-        } catch let error as YamlError {
-            parser.yamlError(error, text: text)
-        } catch {
-            parser.report(line: 1, column: 1, "cannot read the YAML: \(error)", expected: "valid YAML")
         }
         if parser.diagnostics.isEmpty { parser.crossChecks(policy) }
-        if !parser.diagnostics.isEmpty { return .failure(PolicyError(file: parser.name, diagnostics: parser.diagnostics)) }
-        return .success(policy)
+        parser.warnings.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+        guard parser.diagnostics.isEmpty else {
+            var diagnostics = parser.diagnostics
+            if parser.dropped > 0 {
+                diagnostics.append(
+                    PolicyDiagnostic(
+                        file: parser.name, line: diagnostics.last?.line ?? 1, column: diagnostics.last?.column ?? 1,
+                        problem: "\(parser.dropped) more problem(s) not listed"))
+            }
+            return Outcome(result: .failure(PolicyError(file: parser.name, diagnostics: diagnostics)), warnings: parser.warnings)
+        }
+        return Outcome(result: .success(policy), warnings: parser.warnings)
+    }
+
+    /// `read`, without the warnings.
+    static func parse(
+        _ text: String, file: String?, layer: PolicyLayer? = nil, over base: Policy, host: Policy? = nil,
+        hostMemory: UInt64? = nil
+    ) -> Result<Policy, PolicyError> {
+        read(text, file: file, layer: layer, over: base, host: host, hostMemory: hostMemory).result
     }
 
     /// The YAML node tree, every scalar a plain string (the basic resolver: no implicit typing, no regexes).
+    /// libyaml stops nesting deeper than 1000 levels with an error ("Maximum nesting level reached").
     static func compose(_ text: String) throws -> Node? {
         try Yams.compose(yaml: text, Resolver.basic)
     }
@@ -38,17 +99,39 @@ final class PolicyParser {
     // MARK: Reporting
 
     func report(line: Int, column: Int, _ problem: String, expected: String? = nil, suggestion: String? = nil) {
+        guard diagnostics.count < Self.maximumErrors else {
+            dropped += 1
+            return
+        }
         diagnostics.append(
             PolicyDiagnostic(
-                file: name, line: line, column: column, problem: problem, expected: expected, suggestion: suggestion))
+                file: name, line: line, column: column, problem: Self.shortened(problem), expected: expected,
+                suggestion: suggestion.map(Self.shortened)))
     }
 
     func report(_ node: Node, _ problem: String, expected: String? = nil, suggestion: String? = nil) {
         report(line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, problem, expected: expected, suggestion: suggestion)
     }
 
+    /// A setting that is ignored or adjusted, or advice: the policy is still used.
+    func warn(line: Int, column: Int, _ problem: String) {
+        guard warnings.count < Self.maximumErrors else { return }
+        warnings.append(
+            PolicyDiagnostic(file: name, line: line, column: column, problem: Self.shortened(problem), severity: .warning))
+    }
+
+    func warn(_ node: Node, _ problem: String) {
+        warn(line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, problem)
+    }
+
+    /// `text`, cut at `maximumProblemLength` characters.
+    static func shortened(_ text: String) -> String {
+        guard text.utf8.count > maximumProblemLength else { return text }
+        return String(text.prefix(maximumProblemLength)) + "…"
+    }
+
     func source(_ node: Node) -> PolicySource {
-        PolicySource(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+        PolicySource(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, layer: layer)
     }
 
     func yamlError(_ error: YamlError, text: String) {
@@ -121,6 +204,9 @@ final class PolicyParser {
             }
             if known.contains(key) {
                 body(key, keyNode, value)
+            } else if diagnostics.count >= Self.maximumErrors {
+                // No suggestion is worked out for a problem that will not be listed.
+                dropped += 1
             } else if let hint = hints[key] {
                 report(keyNode, "unknown key '\(key)' in \(path)", expected: hint)
             } else {
@@ -166,17 +252,30 @@ final class PolicyParser {
     // MARK: Walking the schema
 
     /// Reads a mapping by its section of the schema: each key the section knows into `root`, others reported; then
-    /// the section's checks. Returns the value node of each key given. `path` is the section's (empty: the policy).
+    /// the section's checks. Returns the value node of each key given (by its name, also when given by an alias).
+    /// `path` is the section's (empty: the policy). With `layers`, a key this file's layer may not set is ignored
+    /// with a warning (list items are read without: their list decides).
     @discardableResult
-    func read<Root>(_ section: PolicySection<Root>, _ node: Node, _ path: String, into root: inout Root) -> [String: Node] {
+    func read<Root>(
+        _ section: PolicySection<Root>, _ node: Node, _ path: String, into root: inout Root, layers: Bool = true
+    ) -> [String: Node] {
         var given: [String: Node] = [:]
-        mapping(node, path.isEmpty ? "the policy" : path, known: section.names, hints: section.hints) { name, _, value in
-            given[name] = value
-            guard let key = section.keys.first(where: { $0.name == name }) else { return }
-            let keyPath = path.isEmpty ? name : "\(path).\(name)"
+        mapping(node, path.isEmpty ? "the policy" : path, known: section.spellings, hints: section.hints) { word, keyNode, value in
+            guard let key = section.keys.first(where: { $0.name == word || $0.aliases.contains(word) }) else { return }
+            // Diagnostics name the key as written (an old name too).
+            let keyPath = path.isEmpty ? word : "\(path).\(word)"
+            if given[key.name] != nil {
+                report(keyNode, "\(keyPath) is given twice (once as \(key.name), once by its old name)", expected: "each key once; remove one of them")
+                return
+            }
+            given[key.name] = value
+            if layers, layer.isBelowHost, !key.belowHost {
+                warn(keyNode, "\(keyPath) can be set only in the host policy; ignored here")
+                return
+            }
             switch key.shape {
             case .value(let read, _): read(self, value, keyPath, &root)
-            case .section(let inner): read(inner, value, keyPath, into: &root)
+            case .section(let inner): read(inner, value, keyPath, into: &root, layers: layers)
             }
         }
         section.check?(self, node, given, &root, path)
@@ -191,12 +290,16 @@ final class PolicyParser {
             report(node, "\(path) is \(Self.kind(node))", expected: list.expected)
             return []
         }
+        guard items.count <= Self.maximumItems else {
+            report(node, "\(path) has \(items.count) items, more than the \(Self.maximumItems) safebuild reads", expected: list.expected)
+            return []
+        }
         var result: [E] = []
         for (index, item) in items.enumerated() {
             let label = list.label(index + 1)
             var element = list.start(index + 1, source(item))
             let before = diagnostics.count
-            let given = read(list.section, item, label, into: &element)
+            let given = read(list.section, item, label, into: &element, layers: false)
             guard item.mapping != nil, diagnostics.count == before else { continue }
             list.finish?(self, item, given, &element, label)
             if diagnostics.count == before { result.append(element) }
@@ -204,10 +307,11 @@ final class PolicyParser {
         return result
     }
 
-    /// A mapping from names of `K` to values, each replacing the one in `table` (with its own source).
+    /// A mapping from names of `K` to values, each replacing the one in `table` (with its own source) when `keep`
+    /// says so.
     func table<K, V>(
         _ node: Node, _ path: String, key: String, _ grammar: PolicyGrammar<V>, expected: String,
-        into table: inout [K: Sourced<V>]
+        into table: inout [K: Sourced<V>], keep: (K, V, Node, String) -> Bool = { _, _, _, _ in true }
     ) where K: RawRepresentable & CaseIterable & Hashable, K.RawValue == String {
         guard let map = node.mapping else {
             report(node, "\(path) is \(Self.kind(node))", expected: expected)
@@ -215,28 +319,76 @@ final class PolicyParser {
         }
         for (keyNode, value) in map {
             guard let text = keyNode.scalar?.string, let name: K = named(text, keyNode, key, in: path) else { continue }
-            if let v = grammar.read(self, value, "\(path).\(text)") { table[name] = Sourced(v, source(value)) }
+            let valuePath = "\(path).\(text)"
+            if let v = grammar.read(self, value, valuePath), keep(name, v, value, valuePath) {
+                table[name] = Sourced(v, source(value))
+            }
         }
     }
 
     /// `key: {value: V, action: A}`, `key: V` (action kept), or `key: off` (check disabled).
-    func threshold<V>(_ node: Node, _ path: String, _ t: inout Policy.ThresholdSetting<V>, _ grammar: PolicyGrammar<V>) {
+    ///
+    /// Below the host's layer, the action stays the host's, and the value is taken only when it is at least as strict
+    /// as `host`'s (`stricter` says; `off` is looser than any value) and the host's action is not `remediate`: a
+    /// stricter threshold there would run host-wide remedies (drop_caches, compact_memory, prune) more often for
+    /// everyone, which only the host decides. A stricter `warn`, `wait` or `refuse` threshold holds back only the
+    /// command that asked for it.
+    func threshold<V>(
+        _ node: Node, _ path: String, _ t: inout Policy.ThresholdSetting<V>, _ grammar: PolicyGrammar<V>,
+        host: Policy.ThresholdSetting<V>? = nil, stricter: (V, V, UInt64?) -> Bool? = { _, _, _ in true }
+    ) {
+        var read = t
+        var actionNode: Node?
+        var valueNode: Node?
         if let text = node.scalar?.string, text == "off" || Self.isNull(node) {
-            t.value = Sourced(nil, source(node))
-            return
-        }
-        guard node.mapping != nil else {
-            if let v = grammar.read(self, node, path) { t.value = Sourced(v, source(node)) }
-            return
-        }
-        mapping(node, path, known: ["value", "action"]) { key, _, value in
-            if key == "action" {
-                set(&t.action, value, choice(value, "\(path).action", PreflightAction.self))
-            } else if let text = value.scalar?.string, text == "off" {
-                t.value = Sourced(nil, source(value))
-            } else if let v = grammar.read(self, value, "\(path).value") {
-                t.value = Sourced(v, source(value))
+            read.value = Sourced(nil, source(node))
+            valueNode = node
+        } else if node.mapping == nil {
+            if let v = grammar.read(self, node, path) {
+                read.value = Sourced(v, source(node))
+                valueNode = node
             }
+        } else {
+            mapping(node, path, known: ["value", "action"]) { key, _, value in
+                if key == "action" {
+                    set(&read.action, value, choice(value, "\(path).action", PreflightAction.self))
+                    actionNode = value
+                } else if let text = value.scalar?.string, text == "off" {
+                    read.value = Sourced(nil, source(value))
+                    valueNode = value
+                } else if let v = grammar.read(self, value, "\(path).value") {
+                    read.value = Sourced(v, source(value))
+                    valueNode = value
+                }
+            }
+        }
+        guard layer.isBelowHost, let host else {
+            t = read
+            return
+        }
+        if let actionNode {
+            warn(actionNode, "\(path).action can be set only in the host policy; ignored here")
+        }
+        guard let valueNode else { return }
+        let shown = read.value.value.map(grammar.yaml) ?? "off"
+        let hostShown = host.value.value.map(grammar.yaml) ?? "off"
+        let asStrict: Bool?
+        switch (read.value.value, host.value.value) {
+        case (_, nil): asStrict = true
+        case (nil, _?): asStrict = false
+        case (let mine?, let theirs?): asStrict = stricter(mine, theirs, hostMemory)
+        }
+        switch asStrict {
+        case false?:
+            warn(valueNode, "\(path) \(shown) would loosen the host's check (\(hostShown) at \(host.value.source)); ignored here")
+        case nil:
+            warn(valueNode, "\(path) \(shown) cannot be compared with the host's \(hostShown) here, so it may loosen the host's check; ignored here")
+        case true? where host.action.value == .remediate && read.value.value != host.value.value:
+            warn(
+                valueNode,
+                "\(path) \(shown) would run the host-wide remedies of the host's action 'remediate' more often than the host's \(hostShown); ignored here")
+        case true?:
+            t.value = read.value
         }
     }
 
@@ -270,7 +422,7 @@ final class PolicyParser {
         let size = Size.parse(text)
         if Size.isTooLarge(text) || size.map({ $0.bytes(hostMemory: 0) > Size.maximum }) == true {
             report(
-                node, "\(path) is '\(text)', larger than \(Size.format(Size.maximum)) (1 EiB), the most safebuild takes",
+                node, "\(path) is '\(text)', larger than \(Size.format(Size.maximum)) (2^53 bytes), the most safebuild takes",
                 expected: expected)
             return nil
         }
@@ -307,8 +459,9 @@ final class PolicyParser {
     }
 
     /// Seconds, read as a `TimeSpan` (the grammar `journal --since` reads too).
-    func seconds(_ node: Node, _ path: String, positive: Bool = false) -> Double? {
+    func seconds(_ node: Node, _ path: String, positive: Bool = false, max: TimeSpan = TimeSpan.maximum) -> Double? {
         let expected = "a duration such as 30, 30s, 5m or 1h30m" + (positive ? ", more than 0" : "")
+            + (max < TimeSpan.maximum ? ", at most \(max)" : "")
         guard let text = scalar(node, path, expected: expected) else { return nil }
         switch TimeSpan.parse(text) {
         case .failure(.negative):
@@ -318,15 +471,24 @@ final class PolicyParser {
             report(node, "\(path) is '\(text)', not a duration", expected: expected)
             return nil
         case .failure(.tooLong):
-            report(node, "\(path) is '\(text)', longer than 10 years (\(TimeSpan.maximum))", expected: expected)
+            report(node, "\(path) is '\(text)', \(Self.longer(than: max))", expected: expected)
             return nil
         case .success(let span):
             if positive, span == .zero {
                 report(node, "\(path) is \(text)", expected: expected)
                 return nil
             }
+            if span > max {
+                report(node, "\(path) is '\(text)', \(Self.longer(than: max))", expected: expected)
+                return nil
+            }
             return span.seconds
         }
+    }
+
+    /// `longer than 1m, the most it may be`; `longer than 10 years (87600h)` for the most any duration may be.
+    static func longer(than max: TimeSpan) -> String {
+        max == TimeSpan.maximum ? "longer than 10 years (\(max))" : "longer than \(max), the most it may be"
     }
 
     func integer(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
@@ -413,6 +575,34 @@ final class PolicyParser {
         return text
     }
 
+    /// A list of environment variable names: letters, digits and `_`, not starting with a digit.
+    func variableNames(_ node: Node, _ path: String) -> [String]? {
+        let expected = "a list of variable names, such as [HTTP_PROXY, NPM_CONFIG_REGISTRY]"
+        if Self.isNull(node) { return [] }
+        guard case .sequence(let items) = node else {
+            report(node, "\(path) is \(Self.kind(node))", expected: expected)
+            return nil
+        }
+        var names: [String] = []
+        var ok = true
+        for item in items {
+            guard let text = scalar(item, "a name in \(path)", expected: "a variable name") else {
+                ok = false
+                continue
+            }
+            let bytes = Array(text.utf8)
+            let valid = !bytes.isEmpty && !(48...57).contains(bytes[0])
+                && bytes.allSatisfy { (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
+            guard valid else {
+                report(item, "'\(text)' in \(path) is not a variable name", expected: "letters, digits and _, such as HTTP_PROXY")
+                ok = false
+                continue
+            }
+            names.append(text)
+        }
+        return ok ? names : nil
+    }
+
     func signatureText(_ node: Node, _ path: String) -> String? {
         guard let text = scalar(node, path, expected: "the text docker prints") else { return nil }
         if text.isEmpty {
@@ -443,7 +633,7 @@ final class PolicyParser {
         let before = diagnostics.count
         mapping(node, path, known: ["order", "count"]) { key, _, value in
             if key == "order" { order = integer(value, "\(path).order", range: 0...10) }
-            if key == "count" { count = integer(value, "\(path).count", range: 1...Int.max) }
+            if key == "count" { count = integer(value, "\(path).count", range: 1...(1 << 40)) }
         }
         guard diagnostics.count == before else { return nil }
         guard let order, let count else {
@@ -519,6 +709,32 @@ final class PolicyParser {
             result.append(names)
         }
         return ok ? Ladder(result) : nil
+    }
+
+    /// Whether a ladder of a layer below the host's only does less than the host's ladder for the class, retry by
+    /// retry: at each retry its remedies are among the host's for that retry, and a class the host does not retry
+    /// (`[]`) stays unretried. A project may drop remedies or steps, not add host-wide ones (drop_caches,
+    /// compact_memory, pruning everyone's cache) that the host does not run at that point. Reported when not.
+    func ladderWithinHost(_ failureClass: FailureClass, _ ladder: Ladder, host: Ladder?, _ node: Node, _ path: String) -> Bool {
+        let host = host ?? Ladder([])
+        if host.steps.isEmpty {
+            guard ladder.steps.isEmpty else {
+                warn(node, "\(path) would retry \(failureClass.rawValue), which the host's policy does not retry; ignored here")
+                return false
+            }
+            return true
+        }
+        for retry in 1...max(ladder.steps.count, host.steps.count) {
+            let allowed = Set(host.remedies(forRetry: retry))
+            if let extra = ladder.remedies(forRetry: retry).first(where: { !allowed.contains($0) }) {
+                let theirs = host.remedies(forRetry: retry).map(\.rawValue).joined(separator: ", ")
+                warn(
+                    node,
+                    "\(path) runs \(extra.rawValue) before retry \(retry), where the host's ladder runs only [\(theirs)]; ignored here")
+                return false
+            }
+        }
+        return true
     }
 
     func swapBelowMemory(_ memory: Sourced<MemoryRule>, _ swap: Sourced<SwapRule>, _ path: String) {

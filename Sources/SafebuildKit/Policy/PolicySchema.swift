@@ -17,7 +17,8 @@ enum PolicySchema {
                             parser.report(node, "version is '\(text)'; this safebuild reads version 1", expected: "1")
                         }
                     },
-                    show: { _, _ in nil })),
+                    show: { _, _ in nil }),
+                lowerLayers: true),
             .section(
                 "run", help: "Defaults for `docker run`: the user's own flags always win.",
                 limits(.run)),
@@ -26,34 +27,49 @@ enum PolicySchema {
                 limits(.build)),
             .list(
                 "rules", \.rules, rules,
-                help: "Rules override the defaults for the commands they match; a later rule wins over an earlier one."),
+                help: "Rules override the defaults for the commands they match; a later rule wins over an earlier one; "
+                    + "each policy's rules come after those of the policies below it."
+            ).belowHostToo,
             .section("preflight", help: "Checks before a protected command starts.", preflight),
             .section("retry", help: "Retries of a protected command that failed for a memory reason.", retry),
             .section("remedies", help: "How remedies act.", remedies),
             .section("journal", help: "The attempt journal (JSON Lines, one record per attempt).", journal),
+            .section(
+                "admission", help: "Memory reservations before docker starts, so that jobs wait instead of killing each other.",
+                admission),
             .list(
                 "signatures", \.signatures, signatures,
                 help: "Extra failure signatures, tried before the built-in ones."),
             .section("docker", help: "The real docker and how safebuild stops it.", docker),
+            .section("protection", help: "What users may do about protection on this host (host policy only).", protection),
         ],
         hints: [
             "memory": "it under run: or build: (or in a rule)", "swap": "it under run: or build: (or in a rule)",
             "shm_size": "it under run: or build: (or in a rule)", "enforce": "it under build: (or in a rule)",
+            "max_memory": "it under run: or build:",
         ])
 
     /// `run:` or `build:`; only builds have `enforce`.
     static func limits(_ command: Policy.CommandKind) -> PolicySection<Policy> {
         let run = command == .run
         var keys: [PolicyKey<Policy>] = [
-            .value(
-                "memory", run ? \.run.memory : \.build.memory, .memory,
-                help: "--memory for commands that did not choose one: a size, a share of host memory, or unlimited."),
+            .memory(
+                "memory", run ? \.run.memory : \.build.memory, commands: { _ in [command] },
+                help: "--memory for commands that did not choose one: a size, a share of host memory, or unlimited; "
+                    + "below the host's layer, at most the host's max_memory."
+            ).belowHostToo,
             .value(
                 "swap", run ? \.run.swap : \.build.swap, .swap,
-                help: "--memory-swap: none (no swap), unlimited, or a memory-plus-swap size (never below memory)."),
+                help: "--memory-swap: none (no swap), unlimited, or a memory-plus-swap size (never below memory)."
+            ).belowHostToo,
             .value(
                 "shm_size", run ? \.run.shmSize : \.build.shmSize, .optional(.size(share: true)),
-                help: "--shm-size; empty keeps docker's default (64m)."),
+                help: "--shm-size; empty keeps docker's default (64m)."
+            ).belowHostToo,
+            .value(
+                "max_memory", run ? \.run.maxMemory : \.build.maxMemory, .optional(.memory),
+                help: "The host's ceiling: no memory limit that a project or user policy sets is above it; empty: the "
+                    + "host policy's own memory."),
         ]
         if run {
             return PolicySection(keys: keys, hints: ["enforce": "it under build: (only builds have a builder to choose)"])
@@ -62,7 +78,8 @@ enum PolicySchema {
             .value(
                 "enforce", \.buildEnforce, .choice,
                 help: "classic: use the classic builder so that limits are enforced; notice: keep BuildKit and say that "
-                    + "it ignores them; off: add no memory flags to builds."))
+                    + "it ignores them; off: add no memory flags to builds (below the host's layer, under a ceiling: notice)."
+            ).belowHostToo)
         return PolicySection(keys: keys)
     }
 
@@ -76,7 +93,9 @@ enum PolicySchema {
         section: PolicySection(keys: [
             .part("name", \.name, .text(), help: "A name for the rule in decisions and the journal."),
             .section("match", help: "What the rule applies to: every key given must match.", match),
-            .optional("memory", \.memory, .memory, help: "--memory for the commands the rule matches."),
+            .memory(
+                "memory", optional: \.memory, commands: { rule in rule.match.command.map { [$0] } ?? Policy.CommandKind.allCases },
+                help: "--memory for the commands the rule matches (held to the host's max_memory, as run: and build: are)."),
             .optional("swap", \.swap, .swap, help: "--memory-swap for the commands the rule matches."),
             .optional("shm_size", \.shmSize, .size(share: true), help: "--shm-size for the commands the rule matches."),
             .optional("enforce", \.enforce, .choice, help: "build.enforce for the builds the rule matches."),
@@ -130,41 +149,104 @@ enum PolicySchema {
 
     // MARK: Pre-flight, retry, remedies
 
+    /// Thresholds are open to project and user policies in the stricter direction only (`PolicyParser.threshold`);
+    /// their actions and the timeouts are the host's.
     static let preflight = PolicySection<Policy>(keys: [
-        .threshold("min_available", \.preflight.minAvailable, .size(share: true), help: "MemAvailable below this."),
         .threshold(
-            "max_pressure", \.preflight.maxPressure, .percent,
-            help: "Memory pressure (PSI some avg10, percent of time stalled) above this."),
-        .threshold("max_build_cache", \.preflight.maxBuildCache, .size(share: false), help: "Build cache (docker system df) above this."),
-        .threshold("min_free_disk", \.preflight.minFreeDisk, .size(share: false), help: "Free space under docker's data root below this."),
+            "min_available", \.preflight.minAvailable, .size(share: true), stricter: atLeast,
+            help: "MemAvailable below this."
+        ).belowHostToo,
+        .threshold(
+            "max_pressure", \.preflight.maxPressure, .percent, stricter: { a, b, _ in a <= b },
+            help: "Memory pressure (PSI some avg10, percent of time stalled) above this."
+        ).belowHostToo,
+        .threshold(
+            "max_build_cache", \.preflight.maxBuildCache, .size(share: false), stricter: atMost,
+            help: "Build cache (docker system df) above this."
+        ).belowHostToo,
+        .threshold(
+            "min_free_disk", \.preflight.minFreeDisk, .size(share: false), stricter: atLeast,
+            help: "Free space under docker's data root below this."
+        ).belowHostToo,
         .threshold(
             "min_free_blocks", \.preflight.minFreeBlocks, .freeBlocks,
-            help: "Fewer than count free blocks of order order or higher (/proc/buddyinfo): fragmentation."),
-        .value("wait_timeout", \.preflight.waitTimeout, .duration(), help: "Longest wait for the wait action."),
+            stricter: { a, b, _ in
+                if a.order >= b.order && a.count >= b.count { return true }
+                if a.order <= b.order && a.count <= b.count { return false }
+                return nil
+            },
+            help: "Fewer than count free blocks of order order or higher (/proc/buddyinfo): fragmentation."
+        ).belowHostToo,
+        .value("wait_timeout", \.preflight.waitTimeout, .duration(max: .hours(1)), help: "Longest wait for the wait action."),
         .value(
-            "engine_timeout", \.preflight.engineTimeout, .duration(positive: true),
+            "engine_timeout", \.preflight.engineTimeout, .duration(positive: true, max: .minutes(5)),
             help: "Longest any daemon query may take before it counts as unreachable."),
     ])
 
-    static let retry = PolicySection<Policy>(keys: [
-        .value("max_attempts", \.retry.maxAttempts, .integer(1...100), help: "Attempts in all, the first included (1: never retry)."),
-        .section("backoff", help: "The delay before each retry.", backoff),
-        .value("deadline", \.retry.deadline, .duration(positive: true), help: "No retry starts later than this after the first attempt."),
-        .section("raise_memory", help: "What the raise_memory remedy does.", raiseMemory),
-        .value("cooldown", \.retry.cooldown, .duration(), help: "The same remedy is not applied twice host-wide within this time."),
-        .table(
-            "ladders", \.retry.ladders, key: "failure class", .ladder,
-            expected: "a mapping of failure class to a list of remedy steps",
-            help: "Per failure class, the remedies before each retry, one list per retry (the last repeats); [] is never retried."),
-    ])
+    /// For a `min_` threshold: a larger value is as strict or stricter.
+    @Sendable static func atLeast(_ a: Size, _ b: Size, _ hostMemory: UInt64?) -> Bool? {
+        Size.order(a, b, hostMemory: hostMemory).map { $0 >= 0 }
+    }
+
+    /// For a `max_` threshold: a smaller value is as strict or stricter.
+    @Sendable static func atMost(_ a: Size, _ b: Size, _ hostMemory: UInt64?) -> Bool? {
+        Size.order(a, b, hostMemory: hostMemory).map { $0 <= 0 }
+    }
+
+    /// Below the host's layer: attempts up to the host's, backoff and deadline as wished, ladders that only do less
+    /// than the host's (`PolicyParser.ladderWithinHost`); raise_memory and cooldown are the host's.
+    static let retry = PolicySection<Policy>(
+        keys: [
+            .value(
+                "max_attempts", \.retry.maxAttempts, .integer(1...100),
+                help: "Attempts in all, the first included (1: never retry); below the host's layer, at most the host's."
+            ).belowHostToo,
+            .section("backoff", help: "The delay before each retry.", backoff),
+            .value(
+                "deadline", \.retry.deadline, .duration(positive: true, max: .hours(24)),
+                help: "No retry starts later than this after the first attempt."
+            ).belowHostToo,
+            .section("raise_memory", help: "What the raise_memory remedy does.", raiseMemory),
+            .value(
+                "cooldown", \.retry.cooldown, .duration(max: .hours(24)),
+                help: "The same remedy is not applied twice host-wide within this time."),
+            .table(
+                "ladders", \.retry.ladders, key: "failure class", .ladder,
+                expected: "a mapping of failure class to a list of remedy steps",
+                allowed: { parser, failureClass, ladder, host, node, path in
+                    parser.ladderWithinHost(failureClass, ladder, host: host, node, path)
+                },
+                help: "Per failure class, the remedies before each retry, one list per retry (the last repeats); [] is "
+                    + "never retried. Below the host's layer, only fewer remedies than the host's, retry by retry."
+            ).belowHostToo,
+            .value(
+                "stdin_spool", \.retry.stdinSpool, .size(share: false),
+                help: "Piped stdin kept in a temporary file so that a retry reads the same input; more than this: no retry."),
+            .value(
+                "stdout_hold", \.retry.stdoutHold, .size(share: false),
+                help: "stdout that is an artifact held back until the last attempt; more than this: released, no retry. 0: never held."),
+        ],
+        check: { parser, _, given, policy, _ in
+            guard parser.layer.isBelowHost, let host = parser.host, let node = given["max_attempts"] else { return }
+            let mine = policy.retry.maxAttempts
+            let theirs = host.retry.maxAttempts
+            guard mine.value > theirs.value else { return }
+            parser.warn(
+                node,
+                "retry.max_attempts \(mine.value) is above the host's \(theirs.value) (\(theirs.source)); clamped to \(theirs.value)")
+            policy.retry.maxAttempts = Sourced(
+                theirs.value, mine.source, note: "clamped from \(mine.value) to the host's \(theirs.value)")
+        })
 
     static let backoff = PolicySection<Policy>(
         keys: [
-            .value("initial", \.retry.backoff.initial, .duration(), help: "The first delay's scale."),
-            .value("max", \.retry.backoff.max, .duration(), help: "No single delay is longer."),
+            .value("initial", \.retry.backoff.initial, .duration(max: .minutes(10)), help: "The first delay's scale.")
+                .belowHostToo,
+            .value("max", \.retry.backoff.max, .duration(max: .hours(1)), help: "No single delay is longer.").belowHostToo,
             .value(
                 "jitter", \.retry.backoff.jitter, .number(0...1, expected: "a fraction from 0 to 1, such as 0.2"),
-                help: "Fraction of each delay that is randomised, so that jobs do not retry in step."),
+                help: "Fraction of each delay that is randomised, so that jobs do not retry in step."
+            ).belowHostToo,
         ],
         check: { parser, _, _, policy, path in
             let b = policy.retry.backoff
@@ -187,13 +269,43 @@ enum PolicySchema {
     static let remedies = PolicySection<Policy>(keys: [
         .value("keep_storage", \.remedies.keepStorage, .size(share: false), help: "Build cache kept by prune_build_cache."),
         .value(
-            "prune_until", \.remedies.pruneUntil, .duration(),
+            "prune_until", \.remedies.pruneUntil, .duration(max: .days(365)),
             help: "Only cache and dangling images older than this are pruned (--filter until=…)."),
         .value("drop_caches", \.remedies.dropCaches, .bool, help: "Whether drop_caches may write /proc/sys/vm/drop_caches."),
         .value("compact_memory", \.remedies.compactMemory, .bool, help: "Whether compact_memory may write /proc/sys/vm/compact_memory."),
         .value(
-            "lock_dir", \.remedies.lockDirectory, .text(absolutePath: true),
-            help: "Where the host-wide locks and cooldown stamps of remedies are kept."),
+            "state_dir", \.remedies.lockDirectory, .text(absolutePath: true),
+            help: "Where the host-wide locks and cooldown stamps of remedies are kept (lock_dir, its old name, is read too)."
+        ).alias("lock_dir"),
+    ])
+
+    // MARK: Admission (host-only keys: they describe the host, not a project)
+
+    static let admission = PolicySection<Policy>(keys: [
+        .value("enabled", \.admission.enabled, .bool, help: "Whether protected commands reserve memory and wait for it."),
+        .value(
+            "budget", \.admission.budget, .optional(.size(share: true)),
+            help: "The memory containers share; empty: detected from host memory less host_reserve and the engine's parent cgroup's limit."),
+        .value(
+            "host_reserve", \.admission.hostReserve, .size(share: true),
+            help: "Host memory kept for everything but containers, when the budget is detected."),
+        .value(
+            "reserve", \.admission.reserve, .choice,
+            help: "What a command reserves: limit (its memory limit) or learned (its job's or image's p95 peak from the journal, with headroom)."),
+        .value(
+            "default_request", \.admission.defaultRequest, .size(share: true),
+            help: "What a command without a memory limit reserves."),
+        .value(
+            "learned_headroom", \.admission.learnedHeadroom, .percent,
+            help: "Added to a learned p95 peak (reserve: learned, and policy suggest)."),
+        .value(
+            "wait_timeout", \.admission.waitTimeout, .duration(), help: "The longest wait for a reservation to fit."),
+        .value(
+            "on_timeout", \.admission.onTimeout, .choice,
+            help: "After wait_timeout: run (go ahead with a warning) or refuse (exit 75)."),
+        .value(
+            "oversize", \.admission.oversize, .choice,
+            help: "A reservation larger than the whole budget: alone (runs when nothing else holds one) or refuse (exit 75)."),
     ])
 
     // MARK: Journal, signatures, docker
@@ -205,6 +317,12 @@ enum PolicySchema {
         .value(
             "metrics_path", \.journal.metricsPath, .optional(.text(absolutePath: true), off: ["off"]),
             help: "A Prometheus textfile-collector file with counters; empty or off: none."),
+        .value(
+            "group", \.journal.group, .text(),
+            help: "The group that may read the journal and metrics files (mode 0640)."),
+        .value(
+            "keep_values", \.journal.keepValues, .variableNames,
+            help: "Variables (-e, --env, --build-arg) whose values the journal keeps; of every other, only the name."),
     ])
 
     static let signatures = PolicyList<PolicySignature>(
@@ -232,7 +350,30 @@ enum PolicySchema {
             "path", \.docker.path, .optional(.text(absolutePath: true)),
             help: "The real docker; empty: the first docker on PATH that is not safebuild."),
         .value(
-            "stop_grace", \.docker.stopGrace, .duration(),
-            help: "After a forwarded SIGTERM or SIGHUP, how long docker and a run container get before they are killed."),
+            "stop_grace", \.docker.stopGrace, .duration(max: .seconds(60)),
+            help: "After a forwarded SIGTERM or SIGHUP, how long docker and a run container get before they are killed "
+                + "(at most 1m; keep it below Jenkins' 5 s soft-kill wait)."),
+    ],
+    check: { parser, _, given, policy, path in
+        guard let node = given["stop_grace"], !parser.layer.isBelowHost else { return }
+        let grace = policy.docker.stopGrace.value
+        guard grace > jenkinsSoftKillWait else { return }
+        parser.warn(
+            node,
+            "\(path).stop_grace \(TimeSpan(seconds: grace)) is longer than Jenkins' soft-kill wait of 5s (SoftKillWaitSeconds): "
+                + "an aborted build may be killed before safebuild stops its container")
+    })
+
+    /// Jenkins' `SoftKillWaitSeconds` default: after an abort, how long a step gets before it is killed.
+    static let jenkinsSoftKillWait = 5.0
+
+    static let protection = PolicySection<Policy>(keys: [
+        .value(
+            "allow_off", \.protection.allowOff, .bool,
+            help: "Whether --sb-off and SAFEBUILD_OFF may switch protection off; when false they are ignored, with a warning."),
+        .value(
+            "memory_flag", \.protection.memoryFlag, .choice,
+            help: "A -m/--memory on the command line above the ceiling (max_memory): allow (as docker), clamp (to the "
+                + "ceiling) or refuse (exit 77)."),
     ])
 }

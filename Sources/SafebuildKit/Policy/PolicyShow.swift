@@ -1,4 +1,4 @@
-/// The effective policy as text (YAML with the source of every value as a comment) or JSON, for
+/// The effective policy as text (YAML with the layer and source of every value as a comment) or JSON, for
 /// `safebuild policy show`.
 enum PolicyShow {
     indirect enum Item {
@@ -14,13 +14,28 @@ enum PolicyShow {
         var hostMemory: UInt64?
         /// The source of the list item being shown, for its keys that have none of their own.
         var source = PolicySource(file: nil, line: 0, column: 0)
+        /// The host's ceilings, to mark a memory limit held to one.
+        var ceilings: [Policy.CommandKind: Sourced<MemoryRule>] = [:]
 
-        func item<V>(_ value: V, _ source: PolicySource, _ grammar: PolicyGrammar<V>) -> Item {
-            .value(yaml: grammar.yaml(value), json: grammar.json(value), source: source, note: grammar.note(value, hostMemory))
+        func item<V>(_ value: V, _ source: PolicySource, _ grammar: PolicyGrammar<V>, notes: [String?] = []) -> Item {
+            let all = ([grammar.note(value, hostMemory)] + notes).compactMap { $0 }
+            return .value(
+                yaml: grammar.yaml(value), json: grammar.json(value), source: source,
+                note: all.isEmpty ? nil : all.joined(separator: "; "))
         }
 
         func item<V>(_ value: Sourced<V>, _ grammar: PolicyGrammar<V>) -> Item {
-            item(value.value, value.source, grammar)
+            item(value.value, value.source, grammar, notes: [value.note])
+        }
+
+        /// A memory limit, marked when it is above the host's ceiling for any of `commands` (and so lowered to it).
+        func memory(_ value: Sourced<MemoryRule>, commands: [Policy.CommandKind]) -> Item {
+            let above = commands.compactMap { command -> String? in
+                guard let ceiling = ceilings[command], Policy.isAbove(value, ceiling, hostMemory: hostMemory) else { return nil }
+                return "\(command.rawValue).max_memory \(ceiling.value)"
+            }
+            let mark = above.isEmpty ? nil : "above the host's ceiling: lowered to " + above.joined(separator: ", ")
+            return item(value.value, value.source, .memory, notes: [value.note, mark])
         }
     }
 
@@ -28,7 +43,9 @@ enum PolicyShow {
 
     /// The policy as items, by walking the schema: the same keys, in the same order, as the parser reads.
     static func tree(_ p: Policy, hostMemory: UInt64?) -> [(String, Item)] {
-        fields(PolicySchema.policy, p, Context(hostMemory: hostMemory))
+        var ceilings: [Policy.CommandKind: Sourced<MemoryRule>] = [:]
+        for command in Policy.CommandKind.allCases { ceilings[command] = p.ceiling(for: command) }
+        return fields(PolicySchema.policy, p, Context(hostMemory: hostMemory, ceilings: ceilings))
     }
 
     /// The items of a section's keys; keys with nothing to show are left out.
@@ -49,14 +66,19 @@ enum PolicyShow {
 
     // MARK: Rendering
 
-    static func yaml(_ loaded: LoadedPolicy, hostMemory: UInt64?) -> String {
-        var out = "# effective policy: "
-        if let file = loaded.file {
-            out += "\(file) (chosen by \(loaded.origin.rawValue)) over the built-in default\n"
-        } else {
-            out += "the built-in default (no --sb-policy or SAFEBUILD_POLICY, no ./\(PolicyLoader.projectFileName), no \(PolicyLoader.hostPath))\n"
+    /// The layers in effect, lowest first: `built-in default < host /etc/safebuild/policy.yml < project …`.
+    static func layers(_ loaded: LoadedPolicy) -> String {
+        ([PolicySource.builtInName] + loaded.files.map { "\($0.layer) \($0.path)" }).joined(separator: " < ")
+    }
+
+    static func yaml(_ loaded: LoadedPolicy, hostMemory: UInt64?, hostPath: String = PolicyLoader.hostPath) -> String {
+        var out = "# effective policy: " + layers(loaded) + "\n"
+        if loaded.files.isEmpty {
+            out += "# (no host policy at \(hostPath), no ./\(PolicyLoader.projectFileName), no --sb-policy or SAFEBUILD_POLICY)\n"
         }
-        out += "# each value's source follows it as a comment\nversion: 1\n"
+        out += "# each value's layer and source follow it as a comment\n"
+        for warning in loaded.warnings { out += "# warning: \(warning)\n" }
+        out += "version: 1\n"
         for (key, item) in tree(loaded.policy, hostMemory: hostMemory) { render(key, item, indent: 0, into: &out) }
         return out
     }
@@ -69,7 +91,7 @@ enum PolicyShow {
         case .value(let yaml, _, let source, let note):
             var line = "\(pad)\(key):" + (yaml.isEmpty ? "" : " \(yaml)")
             line = line.count < commentColumn ? line + String(repeating: " ", count: commentColumn - line.count) : line + "  "
-            out += line + "# \(source)" + (note.map { " (\($0))" } ?? "") + "\n"
+            out += line + "# \(source.withLayer)" + (note.map { " (\($0))" } ?? "") + "\n"
         case .map(let fields, _):
             if fields.isEmpty {
                 out += "\(pad)\(key): {}\n"
@@ -86,7 +108,7 @@ enum PolicyShow {
             for entry in items {
                 guard case .map(let fields, let source) = entry else { continue }
                 var first = true
-                if let source { out += "\(pad)  # \(source)\n" }
+                if let source { out += "\(pad)  # \(source.withLayer)\n" }
                 for (k, v) in fields {
                     var text = ""
                     render(k, v, indent: indent + 4, into: &text)
@@ -102,6 +124,10 @@ enum PolicyShow {
 
     static func json(_ loaded: LoadedPolicy, hostMemory: UInt64?) -> String {
         var out = "{\"file\":" + (loaded.file.map(json) ?? "null") + ",\"origin\":" + json(loaded.origin.rawValue)
+        out += ",\"layers\":[" + loaded.files.map {
+            "{\"layer\":\(json($0.layer.description)),\"path\":\(json($0.path)),\"origin\":\(json($0.origin.rawValue))}"
+        }.joined(separator: ",") + "]"
+        out += ",\"warnings\":[" + loaded.warnings.map(json).joined(separator: ",") + "]"
         out += ",\"policy\":"
         renderJSON(.map(tree(loaded.policy, hostMemory: hostMemory), source: nil), into: &out)
         return out + "}\n"
@@ -109,8 +135,10 @@ enum PolicyShow {
 
     static func renderJSON(_ item: Item, into out: inout String) {
         switch item {
-        case .value(_, let value, let source, _):
-            out += "{\"value\":\(value),\"source\":\(json(source.description))}"
+        case .value(_, let value, let source, let note):
+            out += "{\"value\":\(value),\"source\":\(json(source.description)),\"layer\":\(json(source.layer.description))"
+            if let note { out += ",\"note\":\(json(note))" }
+            out += "}"
         case .map(let fields, _):
             out += "{"
             for (i, (k, v)) in fields.enumerated() {

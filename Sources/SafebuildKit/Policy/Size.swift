@@ -11,10 +11,10 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
     package static let tib: UInt64 = 1024 * 1024 * 1024 * 1024
     package static let pib: UInt64 = 1024 * 1024 * 1024 * 1024 * 1024
 
-    /// The largest size a policy may give: 1 EiB (`1024p`), beyond any machine's memory or disk. Anything larger is a
-    /// mistake, and refusing it keeps every product in range (a limit raised by the policy's largest factor, 16, still
-    /// fits in 64 bits; docker reads sizes as 64-bit signed integers).
-    package static let maximum: UInt64 = 1 << 60
+    /// The largest size a policy may give: 8 PiB (`8p`, 2^53 bytes), beyond any machine's memory or disk. Anything
+    /// larger is a mistake, and refusing it keeps every use in range: the size is exact as a `Double` (the journal's
+    /// numbers), and a limit raised by the policy's largest factor, 16, still fits in docker's signed 64 bits.
+    package static let maximum: UInt64 = 1 << 53
 
     /// docker's smallest memory limit (moby daemon/daemon_unix.go `linuxMinMemory = 6291456`,
     /// "Minimum memory limit allowed is 6MB").
@@ -26,8 +26,22 @@ package enum Size: Equatable, Hashable, Sendable, CustomStringConvertible {
         case .bytes(let n): return n
         case .share(let percent):
             // Whole MiB, so that the limit reads as docker users write it (`6026m`, not `6171023k`).
-            let bytes = UInt64((Double(hostMemory) * percent / 100).rounded(.down))
+            // Below 2^64 whatever the host says (a Double of UInt64.max rounds up to 2^64).
+            let bytes = UInt64(min((Double(hostMemory) * percent / 100).rounded(.down), Double(UInt64.max).nextDown))
             return bytes >= Self.mib ? bytes / Self.mib * Self.mib : bytes
+        }
+    }
+
+    /// How `a` compares with `b`: -1, 0 or 1; a share and a size are compared on a host with `hostMemory` bytes,
+    /// and cannot be without it (nil).
+    package static func order(_ a: Size, _ b: Size, hostMemory: UInt64?) -> Int? {
+        func sign<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : x == y ? 0 : 1 }
+        switch (a, b) {
+        case (.bytes(let x), .bytes(let y)): return sign(x, y)
+        case (.share(let x), .share(let y)): return sign(x, y)
+        default:
+            guard let hostMemory, hostMemory > 0 else { return nil }
+            return sign(a.bytes(hostMemory: hostMemory), b.bytes(hostMemory: hostMemory))
         }
     }
 

@@ -1,8 +1,9 @@
 import Glibc
 import CSafebuild
 
-/// docker run as a supervised child: stdin is docker's own; stdout and stderr are streamed to safebuild's own
-/// unchanged, chunk by chunk with one write(2) each, and split into lines for safebuild to read on the way.
+/// docker run as a supervised child: stdin is docker's own, or with `stdin` a pipe fed from safebuild's (`StdinFeed`:
+/// kept for a retry); stdout and stderr are streamed to safebuild's own unchanged, chunk by chunk with one write(2)
+/// each (stdout into `hold` instead, when given), and split into lines for safebuild to read on the way.
 /// Where safebuild's stderr is a terminal docker gets a pseudo-terminal for it (so BuildKit still draws its progress
 /// and sees the real window size); where stdout is a terminal docker keeps it (so `run -t` owns the real terminal).
 /// SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded, except those the terminal already sent docker itself (same
@@ -15,6 +16,14 @@ package struct ChildProcess {
     package var stopGrace: Double = 10
     package var killGrace: Double = 5
     package var onStop: (() -> Void)?
+    /// Feeds docker's stdin through a pipe (nil: docker reads safebuild's stdin itself).
+    package var stdin: StdinFeed?
+    /// Holds docker's stdout back (nil: relayed as it comes).
+    package var hold: OutputHold?
+    /// Called every `tickInterval` seconds while docker runs (an attempt's memory accounting reads its containers'
+    /// cgroups before they disappear).
+    package var tick: (() -> Void)?
+    package var tickInterval: Double = 0.1
 
     package init(path: String, arguments: [String], environment: [String: String]) {
         self.path = path
@@ -28,6 +37,8 @@ package struct ChildProcess {
         package var interruptedBy: Int32?
         /// Whether safebuild had to kill docker after the grace periods.
         package var killed: Bool
+        /// Bytes docker wrote to stdout (nil: docker wrote to the terminal itself).
+        package var stdoutBytes: UInt64?
     }
 
     /// Runs docker to its end. `line` sees every line of output, on the stream it came from.
@@ -55,20 +66,32 @@ package struct ChildProcess {
             }
             childEnds.append(writeEnd)
             dups.append((writeEnd, target))
-            relays.append(Relay(source: readEnd, target: target, stream: stream, isTerminal: terminal))
+            relays.append(
+                Relay(
+                    source: readEnd, target: target, stream: stream, isTerminal: terminal,
+                    hold: stream == .stdout ? hold : nil))
         }
         defer { for relay in relays where relay.source >= 0 { close(relay.source) } }
+        if let stdin {
+            let readEnd = try stdin.begin()
+            childEnds.append(readEnd)
+            dups.append((readEnd, 0))
+        }
+        hold?.begin()
 
         // Default handlers back for what safebuild watches, except where safebuild was started with a signal
         // ignored (`nohup`): docker inherits that as it would without safebuild.
         let defaults = (SignalInbox.watched + [SIGPIPE]).filter { !signals.originallyIgnored.contains($0) }
-        let pid = try Spawn.start(path, arguments, environment: environment, defaults: defaults) { actions in
-            for (from, to) in dups { posix_spawn_file_actions_adddup2(&actions, from, to) }
-        }
+        let pid = try Spawn.start(
+            path, arguments, environment: environment, defaults: defaults,
+            redirections: dups.map { Spawn.Redirection(from: $0.0, to: $0.1) })
         for fd in childEnds { close(fd) }
         childEnds.removeAll()
 
-        return supervise(pid: pid, relays: &relays, signals: signals, line: line)
+        var outcome = supervise(pid: pid, relays: &relays, signals: signals, line: line)
+        stdin?.end()
+        outcome.stdoutBytes = relays.first { $0.stream == .stdout }?.bytes
+        return outcome
     }
 
     private func supervise(
@@ -81,6 +104,7 @@ package struct ChildProcess {
         var stopAt: Double?
         var killAt: Double?
         var killed = false
+        var nextTick = tick == nil ? nil : Clock.now() + tickInterval
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
 
@@ -90,9 +114,25 @@ package struct ChildProcess {
 
             var fds = open.map { pollfd(fd: relays[$0].source, events: Int16(POLLIN), revents: 0) }
             fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0))
+            let signalSlot = fds.count - 1
+            // docker's stdin, while it runs: a chunk of the spool's replay or of safebuild's stdin at a time.
+            var sourceSlot: Int?, pipeSlot: Int?
+            if let stdin, status == nil {
+                stdin.prepare()
+                if stdin.wantsSource {
+                    sourceSlot = fds.count
+                    fds.append(pollfd(fd: stdin.source, events: Int16(POLLIN), revents: 0))
+                }
+                if stdin.wantsWrite {
+                    pipeSlot = fds.count
+                    fds.append(pollfd(fd: stdin.writeEnd, events: Int16(POLLOUT), revents: 0))
+                }
+            }
             var timeout: Int32 = -1
             let now = Clock.now()
-            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }].compactMap({ $0 }) {
+            for deadline in [stopAt, killAt, status.map { _ in exitedAt + 0.25 }, status == nil ? nextTick : nil]
+                .compactMap({ $0 })
+            {
                 let ms = Int32(max(0, min((deadline - now) * 1000 + 1, 3_600_000)))
                 timeout = timeout < 0 ? ms : min(timeout, ms)
             }
@@ -109,7 +149,10 @@ package struct ChildProcess {
                 }
             }
 
-            if fds[fds.count - 1].revents != 0 {
+            if let slot = sourceSlot, fds[slot].revents != 0 { stdin?.readSource() }
+            if let slot = pipeSlot, fds[slot].revents != 0 { stdin?.write() }
+
+            if fds[signalSlot].revents != 0 {
                 for received in signals.drain() {
                     switch received.signal {
                     case SIGCHLD:
@@ -135,7 +178,12 @@ package struct ChildProcess {
                 if waitpid(pid, &raw, WNOHANG) == pid {
                     status = ExitStatus(waitStatus: raw)
                     exitedAt = Clock.now()
+                    stdin?.end()
                 }
+            }
+            if status == nil, let at = nextTick, Clock.now() >= at {
+                tick?()
+                nextTick = Clock.now() + tickInterval
             }
             if status == nil, let at = stopAt, Clock.now() >= at {
                 stopAt = nil
@@ -154,7 +202,7 @@ package struct ChildProcess {
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
             status = ExitStatus(waitStatus: raw)
         }
-        return Outcome(status: status!, interruptedBy: interruptedBy, killed: killed)
+        return Outcome(status: status!, interruptedBy: interruptedBy, killed: killed, stdoutBytes: nil)
     }
 
     static func failure(_ what: String) -> SafebuildError {

@@ -9,16 +9,23 @@ struct Relay {
     var splitter = LineSplitter()
     /// The reader of safebuild's own output went away (EPIPE): stop copying, so docker sees the closed pipe too.
     var broken = false
+    /// Where the chunks go instead of `target` while they are held back (stdout of an attempt that may be retried).
+    let hold: OutputHold?
+    /// Bytes docker wrote to this stream.
+    var bytes: UInt64 = 0
 
-    init(source: Int32, target: Int32, stream: OutputStream, isTerminal: Bool) {
+    init(source: Int32, target: Int32, stream: OutputStream, isTerminal: Bool, hold: OutputHold? = nil) {
         self.source = source
         self.target = target
         self.stream = stream
         self.isTerminal = isTerminal
+        self.hold = hold
     }
 
     mutating func forward(_ chunk: UnsafeRawBufferPointer, _ line: (OutputStream, UnsafeRawBufferPointer) -> Void) {
-        if !broken && !Output.writeAll(target, chunk) {
+        bytes += UInt64(chunk.count)
+        let delivered = hold.map { $0.take(chunk) } ?? (broken || Output.writeAll(target, chunk))
+        if !broken && !delivered {
             broken = true
             close(source)
             source = -1

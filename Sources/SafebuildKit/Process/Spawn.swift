@@ -1,40 +1,46 @@
 import Glibc
+import CSafebuild
 
-/// posix_spawn with what every child of safebuild needs: an empty signal mask (safebuild blocks the signals it reads
-/// from a signalfd) and default handlers back for `defaults`, plus the caller's file actions.
+/// Starts every child of safebuild (docker, and the helpers `docker inspect`, `kill`, `rm`, the prunes…) through
+/// `sb_spawn` (CSafebuild/spawn.c): posix_spawn's file actions and signal attributes, plus PR_SET_PDEATHSIG, so that
+/// a child is SIGKILLed when safebuild dies, even by SIGKILL (a Jenkins abort after its soft-kill wait, the OOM
+/// killer, `timeout -s KILL`): no docker goes on running a build nobody waits for. The kernel ties the death signal
+/// to the thread that started the child; safebuild starts its children from its main thread, which lives as long as
+/// the process. An exec of a set-user-ID program (sudo) clears the death signal; safebuild starts none.
+///
+/// In the child: an empty signal mask (safebuild blocks the signals it reads from a signalfd) and default handlers
+/// back for `defaults`, while a signal that is ignored and not in `defaults` stays ignored; the redirections applied
+/// in order; the process group kept unless `processGroup` says otherwise.
 enum Spawn {
     /// Every signal whose handler can be reset (all but SIGKILL and SIGSTOP).
     static let allSignals: [Int32] = (1..<Int32(NSIG)).filter { $0 != SIGKILL && $0 != SIGSTOP }
 
-    /// Starts `path` and returns its pid. `files` adds the file actions (dup2, open) for the child's descriptors.
+    /// One `dup2(from, to)` in the child before exec (from == to: the descriptor stays open across the exec).
+    struct Redirection: Equatable, Sendable {
+        var from: Int32
+        var to: Int32
+    }
+
+    /// Starts `path` and returns its pid. `processGroup`: nil keeps safebuild's, 0 makes a group of the child's own.
     static func start(
         _ path: String, _ arguments: [String], environment: [String: String], defaults: [Int32] = allSignals,
-        files: (inout posix_spawn_file_actions_t) -> Void = { _ in }
+        redirections: [Redirection] = [], processGroup: pid_t? = nil
     ) throws(SafebuildError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        files(&actions)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t(), reset = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&reset)
-        for s in defaults { sigaddset(&reset, s) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &reset)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
         }
+        let dups = redirections.flatMap { [$0.from, $0.to] }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        let rc = dups.withUnsafeBufferPointer { dups in
+            defaults.withUnsafeBufferPointer { defaults in
+                sb_spawn(
+                    &pid, path, argv, envp, dups.baseAddress, Int32(redirections.count), defaults.baseAddress,
+                    Int32(defaults.count), processGroup ?? -1)
+            }
+        }
         guard rc == 0 else {
             throw SafebuildError(.software, "cannot start \(path): \(String(cString: strerror(rc)))")
         }

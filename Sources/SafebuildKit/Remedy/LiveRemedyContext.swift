@@ -6,6 +6,8 @@ package struct LiveRemedyContext: RemedyContext {
     package var globalFlags: [String]
     package var signals: SignalInbox?
     package var memAvailable: () -> UInt64?
+    /// The way to the remedies that need root when safebuild is not root.
+    package var privileged: PrivilegedEntry
 
     /// `memAvailable` defaults to MemAvailable from /proc/meminfo.
     package init(
@@ -16,6 +18,7 @@ package struct LiveRemedyContext: RemedyContext {
         self.globalFlags = globalFlags
         self.signals = signals
         self.memAvailable = memAvailable ?? { HostReader().memAvailable() }
+        privileged = .live(signals: signals)
     }
 
     package func docker(_ arguments: [String], timeout: Double) -> Command.Result? {
@@ -62,5 +65,6 @@ package struct LiveRemedyContext: RemedyContext {
     package func availableMemory() -> UInt64? { memAvailable() }
 
     package var isRoot: Bool { geteuid() == 0 }
+    package func runAsRoot(_ name: RemedyName) -> RemedyReport { privileged.run(name) }
 
 }

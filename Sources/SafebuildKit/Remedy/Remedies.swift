@@ -101,9 +101,10 @@ package struct Remedies {
 
     /// sync(), then "1" to drop_caches: the clean page cache only. Not "3": dentries and inodes (2) are what every
     /// layer lookup of a busy build host walks, costly to rebuild, and the kernel shrinks that slab under pressure
-    /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts.
+    /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts. Not root: through
+    /// the privileged entry (`RemedyContext.runAsRoot`).
     func dropCaches() -> RemedyReport {
-        guard context.isRoot else { return .skip(.dropCaches, "needs root (safebuild is not running as root)") }
+        guard context.isRoot else { return context.runAsRoot(.dropCaches) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
         if let m = context.availableMemory() { before["mem_available_bytes"] = Int64(m) }
         context.sync()
@@ -115,7 +116,7 @@ package struct Remedies {
     }
 
     func compactMemory() -> RemedyReport {
-        guard context.isRoot else { return .skip(.compactMemory, "needs root (safebuild is not running as root)") }
+        guard context.isRoot else { return context.runAsRoot(.compactMemory) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
         if let b = highOrderFree() { before["high_order_free_bytes"] = b }
         if case .failure(let e) = context.writeFile("/proc/sys/vm/compact_memory", "1") {

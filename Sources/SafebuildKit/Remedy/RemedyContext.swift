@@ -18,4 +18,7 @@ package protocol RemedyContext {
     func availableMemory() -> UInt64?
     /// Whether safebuild runs as root (drop_caches and compact_memory need it).
     var isRoot: Bool { get }
+    /// Runs a remedy that needs root through the privileged entry (`sudo -n safebuild remedy NAME`), for a safebuild
+    /// that is not root; a skip saying how to allow it when no sudoers rule does.
+    func runAsRoot(_ name: RemedyName) -> RemedyReport
 }

@@ -12,4 +12,8 @@ package enum RemedyName: String, Codable, Sendable, CaseIterable {
     case waitForMemory = "wait_for_memory"
     /// Raise the memory limit (`-m`) of the OOM-killed build or run by a factor, up to a cap.
     case raiseMemory = "raise_memory"
+
+    /// Whether it writes what only root may write (/proc/sys/vm): a safebuild that is not root asks the privileged
+    /// entry (`sudo -n safebuild remedy NAME`) for it.
+    package var needsRoot: Bool { self == .dropCaches || self == .compactMemory }
 }

@@ -12,10 +12,12 @@ package struct RemedyReport: Codable, Sendable, Equatable {
     package var duration: Double
     /// Set when SIGINT/SIGTERM ended a wait: the retry loop stops at once.
     package var interruptedBy: Int32?
+    /// `sudo` when the remedy ran as root through the privileged entry (`sudo -n safebuild remedy NAME`).
+    package var via: String?
 
     package init(
         name: RemedyName, ran: Bool, skipped: String? = nil, detail: String? = nil, before: [String: Int64] = [:],
-        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil
+        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil, via: String? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -25,6 +27,7 @@ package struct RemedyReport: Codable, Sendable, Equatable {
         self.after = after
         self.duration = duration
         self.interruptedBy = interruptedBy
+        self.via = via
     }
 
     package static func skip(_ name: RemedyName, _ reason: String) -> RemedyReport {

@@ -16,12 +16,21 @@ package struct AttemptCommand: Sendable, Equatable {
     package var cidFileIsUsers: Bool
     /// Whether safebuild removes the container after the attempt, for the `--rm` it took off the command line.
     package var removesContainer: Bool
+    /// How stdin and stdout are kept for a retry (the plan's, the same for every attempt).
+    package var streams: StreamPlan
+    /// A retry: stdin is replayed (rewound, or the spool first) before docker reads on.
+    package var replay: Bool
 
-    package init(arguments: [String], cidFile: String? = nil, cidFileIsUsers: Bool = false, removesContainer: Bool = false) {
+    package init(
+        arguments: [String], cidFile: String? = nil, cidFileIsUsers: Bool = false, removesContainer: Bool = false,
+        streams: StreamPlan = StreamPlan(), replay: Bool = false
+    ) {
         self.arguments = arguments
         self.cidFile = cidFile
         self.cidFileIsUsers = cidFileIsUsers
         self.removesContainer = removesContainer
+        self.streams = streams
+        self.replay = replay
     }
 
     /// The attempt of `command` whose arguments are `arguments`. For `run`: `--cidfile temporaryCIDFile` goes right

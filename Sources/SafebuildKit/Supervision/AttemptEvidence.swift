@@ -4,8 +4,11 @@
 package struct AttemptEvidence: Sendable, Equatable {
     /// Kernel log lines written since the attempt started that the classifier's kernel signatures may match.
     package var kernelLines: [String]
+    /// The OOM killer's records of the attempt's containers (readable by root only: empty otherwise).
+    package var oomKills: [OOMDiagnosis.KernelKill]
 
-    package init(kernelLines: [String] = []) {
+    package init(kernelLines: [String] = [], oomKills: [OOMDiagnosis.KernelKill] = []) {
         self.kernelLines = kernelLines
+        self.oomKills = oomKills
     }
 }

@@ -22,11 +22,14 @@ package struct AttemptLoop {
         id = Journal.newID(now: started)
     }
 
-    /// How one attempt ended, classified.
+    /// How one attempt ended, classified, and whether it could be run again unchanged.
     struct AttemptResult {
         var status: ExitStatus
         var interruptedBy: Int32?
         var classification: Classification
+        var replay: ReplayVerdict
+        /// What its containers used; for an OOM kill, which limit killed it.
+        var memory: AttemptMemory?
     }
 
     package mutating func run() -> Int32 {
@@ -47,32 +50,46 @@ package struct AttemptLoop {
         var previousDelay = 0.0
         let loopStart = effects.now()
         var pending = preflight.remedies
+        let admits = plan.admission.enabled
+        let learned = admits && plan.admission.reserve == .learned ? effects.learnedReservation() : nil
+        var admission: JournalAdmission?
+        if admits {
+            let result = effects.admit(admissionRequest(memory: memory, learned: learned, retry: false))
+            if let stop = admissionStop(result, attempts: 0, executed: initial, preflight: preflight.decisions) {
+                return stop
+            }
+            admission = result.record
+        }
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
-            let result = attemptOnce(arguments)
+            let result = attemptOnce(arguments, replay: attempt > 1)
             let ended = effects.wallClock()
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
                 started: JournalTime.format(attemptStart), ended: JournalTime.format(ended),
-                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments).argv,
+                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments, keepValues: plan.keepValues).argv,
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
-                matchedLine: result.classification.line, remedies: pending, decision: "")
+                matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
+            record.admission = admission
+            record.memory = result.memory
             pending = []
 
             if let signal = result.interruptedBy {
+                releaseHeldOutput()
                 record.decision = AttemptDecision.aborted(signal: signal).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 effects.console(.say(ConsoleReport.attemptLine(record, decision: .aborted(signal: signal))))
                 return finish(
                     .aborted, attempts: attempt, status: result.status.code, executed: arguments,
                     preflight: preflight.decisions)
             }
             if result.status == .exited(0) {
+                releaseHeldOutput()
                 record.failureClass = nil
                 record.decision = AttemptDecision.succeeded.text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 if attempt > 1 { effects.console(.say(ConsoleReport.attemptLine(record, decision: .succeeded))) }
                 return finish(
                     attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: arguments,
@@ -88,8 +105,9 @@ package struct AttemptLoop {
 
             switch step.decision {
             case .giveUp(let why):
+                releaseHeldOutput()
                 record.decision = AttemptDecision.giveUp(reason: why).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 if attempt > 1 || failureClass != .notMemory {
                     effects.console(
                         .say(ConsoleReport.attemptLine(record, reason: reason, decision: .giveUp(reason: why))))
@@ -99,10 +117,11 @@ package struct AttemptLoop {
                     preflight: preflight.decisions, failureClass: failureClass)
             case .retry(let delay, _):
                 record.decision = AttemptDecision.retry(afterSeconds: delay).text
-                effects.append(record)
+                effects.append(record.textRedacted)
                 effects.console(
                     .say(ConsoleReport.attemptLine(record, reason: reason, decision: .retry(afterSeconds: delay))))
                 if let signal = step.reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
+                    releaseHeldOutput()
                     effects.console(
                         .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
                     return finish(
@@ -110,10 +129,84 @@ package struct AttemptLoop {
                         preflight: preflight.decisions, failureClass: failureClass)
                 }
                 previousDelay = delay
+                let raised = step.memory != memory
+                let failedArguments = arguments
                 arguments = step.arguments
                 memory = step.memory
+                if admits {
+                    let request = admissionRequest(memory: memory, learned: raised ? nil : learned, retry: true)
+                    let result = effects.admit(request)
+                    if let stop = admissionStop(
+                        result, attempts: attempt, executed: failedArguments, preflight: preflight.decisions,
+                        failed: (status: record.exitStatus ?? 1, failureClass: failureClass))
+                    {
+                        // No retry after all: the failed attempt ends the invocation, and shows what it held back.
+                        releaseHeldOutput()
+                        return stop
+                    }
+                    admission = result.record
+                }
+                // The retry starts (admitted): the failed attempt's held stdout is dropped; where its stdout was
+                // shown as it came, a separator marks where the retry's begins.
+                if case .held = plan.streams.stdout { effects.discardHeldOutput() }
+                if plan.streams.stdoutIsLive {
+                    effects.console(.say("---- attempt \(attempt + 1)/\(plan.retry.maxAttempts) ----"))
+                }
             }
         }
+    }
+
+    // MARK: Memory admission
+
+    /// What an attempt reserves: its memory limit (the user's or the policy's, as raised), the learned figure
+    /// where the policy says so (never above the limit: the container cannot use more), or the policy's default for
+    /// a command without a limit.
+    func admissionRequest(
+        memory: UInt64?, learned: (bytes: UInt64, sentence: String)?, retry: Bool
+    ) -> AdmissionRequest {
+        if let learned {
+            if let memory, memory < learned.bytes {
+                return AdmissionRequest(
+                    bytes: memory, source: "its memory limit \(Size.format(memory)), below what was learned", retry: retry)
+            }
+            return AdmissionRequest(bytes: learned.bytes, source: learned.sentence, retry: retry)
+        }
+        if let memory {
+            return AdmissionRequest(bytes: memory, source: "its memory limit \(Size.format(memory))", retry: retry)
+        }
+        let bytes = plan.admission.defaultRequest
+        return AdmissionRequest(
+            bytes: bytes, source: "admission.default_request \(Size.format(bytes)), as it has no memory limit", retry: retry)
+    }
+
+    /// The end of the invocation when admission does not let docker start: refused (exit 75), or a termination
+    /// signal during the wait (128+N). For a retry's admission, `failed` is the attempt before: its failure stands.
+    func admissionStop(
+        _ result: AdmissionResult, attempts: Int, executed: [String], preflight: [JournalDecision],
+        failed: (status: Int32, failureClass: FailureClass)? = nil
+    ) -> Int32? {
+        let record = result.record
+        if let signal = result.interruptedBy {
+            effects.console(
+                .say("interrupted by \(ConsoleReport.signalName(signal)) while waiting for memory; docker was not started"))
+            return finish(
+                .aborted, attempts: attempts, status: 128 + signal, executed: executed, preflight: preflight,
+                failureClass: failed?.failureClass)
+        }
+        guard !record.outcome.proceeds else { return nil }
+        let message = record.message ?? record.outcome.rawValue
+        effects.console(.error("memory admission refused to start docker: \(message)"))
+        let decision = JournalDecision(
+            check: "admission", measured: record.freeBytes.map { Double($0) }, limit: record.requestBytes.map { Double($0) },
+            unit: "bytes", action: "refuse", message: message)
+        if let failed {
+            return finish(
+                .failed, attempts: attempts, status: failed.status, executed: executed, preflight: preflight + [decision],
+                failureClass: failed.failureClass)
+        }
+        return finish(
+            .refused, attempts: attempts, status: SafebuildError.ExitCode.preflightRefused.rawValue, executed: executed,
+            preflight: preflight + [decision])
     }
 
     // MARK: Pre-flight
@@ -156,21 +249,35 @@ package struct AttemptLoop {
     /// state read after it ends, and the container removed where safebuild took the user's `--rm` over, or before a
     /// retry would take its `--name` again (never another build's container: it goes by the id docker wrote for
     /// this attempt).
-    func attemptOnce(_ arguments: [String]) -> AttemptResult {
-        let attempt = AttemptCommand.prepare(
+    func attemptOnce(_ arguments: [String], replay: Bool) -> AttemptResult {
+        var attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
+        attempt.streams = plan.streams
+        attempt.replay = replay
         var classifier = Classifier(command: plan.command, extra: plan.signatures)
-        let exit: DockerExit
+        let started: Result<DockerExit, SafebuildError>
         do throws(SafebuildError) {
-            exit = try effects.runDocker(attempt, classifier: &classifier)
+            started = .success(try effects.runDocker(attempt, classifier: &classifier))
         } catch {
+            started = .failure(error)
+        }
+        // The memory goes back as soon as docker has ended (its container has stopped): reading the container's
+        // state and removing it hold none.
+        if plan.admission.enabled { effects.releaseReservation() }
+        let exit: DockerExit
+        switch started {
+        case .success(let ended):
+            exit = ended
+        case .failure(let error):
             effects.console(.error(error.message))
             return AttemptResult(
                 status: .exited(error.status.rawValue), interruptedBy: nil,
                 classification: Classification(
-                    failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil))
+                    failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil),
+                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()))
         }
         let failed = exit.status != .exited(0)
+        var evidence = AttemptEvidence()
 
         var state: ContainerState?
         if let id = exit.containerID, failed || attempt.removesContainer {
@@ -180,18 +287,60 @@ package struct AttemptLoop {
             state = effects.containerState(id, settle: settle, since: exit.startedAt)
         }
         if failed {
-            for line in effects.evidence(since: exit.startedAt).kernelLines {
+            evidence = effects.evidence(since: exit.startedAt)
+            for line in evidence.kernelLines {
                 var text = line
                 text.withUTF8 { classifier.observeKernel(line: UnsafeRawBufferPointer($0)) }
             }
         }
-        let classification = classifier.verdict(exitStatus: exit.status, containerState: state)
+        var memory = exit.memory
+        let host = failed ? Self.hostEvidence(memory, exit: exit, command: plan.command) : []
+        var classification = classifier.verdict(exitStatus: exit.status, containerState: state, host: host)
+        if failed, var m = memory {
+            Self.diagnose(&classification, &m, kernel: evidence.oomKills)
+            memory = m
+        }
         if let id = exit.containerID,
             attempt.removesContainer || (failed && plan.namesContainer && classification.retryable)
         {
             effects.removeContainer(id)
         }
-        return AttemptResult(status: exit.status, interruptedBy: exit.interruptedBy, classification: classification)
+        return AttemptResult(
+            status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory)
+    }
+
+    /// What the attempt's own memory cgroups recorded, as the classifier's strongest evidence
+    /// (`EvidenceStrength.host`): a 137 whose own cgroup counted an OOM kill is one, even where docker did not report
+    /// it (a classic build's step, a run whose OOM event docker had not handled yet).
+    static func hostEvidence(_ memory: AttemptMemory?, exit: DockerExit, command: ProtectedCommand) -> [Evidence] {
+        guard exit.status == .exited(137), exit.interruptedBy == nil, let kills = memory?.oomKills, kills > 0 else {
+            return []
+        }
+        return [
+            Evidence(
+                .host, command == .run ? .oomContainer : .oomBuildStep,
+                reason: "killed by the OOM killer: its own memory cgroup counted \(kills) OOM kill(s)")
+        ]
+    }
+
+    /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason.
+    static func diagnose(
+        _ classification: inout Classification, _ memory: inout AttemptMemory, kernel: [OOMDiagnosis.KernelKill]
+    ) {
+        let oomClasses: [FailureClass] = [.oomContainer, .oomBuildStep]
+        guard oomClasses.contains(classification.failureClass),
+            let (cause, sentence) = OOMDiagnosis.diagnose(memory, kernel: kernel, pool: memory.pool ?? "of the engine")
+        else { return }
+        memory.oomCause = cause
+        memory.diagnosis = sentence
+        classification.reason += "; " + sentence
+        if cause == .poolPressure { classification.reason += "; the limit is not raised, the retry waits for memory" }
+    }
+
+    /// The attempt that ends the invocation shows what it held back of docker's stdout.
+    func releaseHeldOutput() {
+        if case .held = plan.streams.stdout { effects.releaseHeldOutput() }
     }
 
     // MARK: After a failed attempt
@@ -212,11 +361,19 @@ package struct AttemptLoop {
         after result: AttemptResult, attempt: Int, elapsed: Double, previousDelay: Double, arguments: [String],
         memory: UInt64?
     ) -> NextStep {
+        // Killed by the shared pool, not its own limit: a higher limit would not help, so the ladder's
+        // raise_memory is left out, and the next attempt waits for memory admission instead.
+        let pool = result.memory?.oomCause == .poolPressure
+        let settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
         let decision = RetryDecision.decide(
             result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
-            settings: plan.retry, random: &random)
+            unreplayable: result.replay.because, settings: settings, random: &random)
         var step = NextStep(decision: decision, arguments: arguments, memory: memory)
         guard case .retry(_, let names) = decision else { return step }
+        if pool, plan.retry.ladder(for: result.classification.failureClass).remedies(forRetry: attempt).contains(.raiseMemory) {
+            step.reports.append(
+                .skip(.raiseMemory, "killed by pressure on the shared pool, below its own limit: the limit stays"))
+        }
         if names.contains(.raiseMemory) {
             let (report, value) = Remedies.raiseMemory(current: memory.map(Size.format), settings: plan.remedies)
             step.reports.append(report)
@@ -232,6 +389,14 @@ package struct AttemptLoop {
         }
         step.reports += apply(names.filter { $0 != .raiseMemory })
         return step
+    }
+
+    /// `settings` with raise_memory taken out of `failureClass`'s ladder (a step that held only it retries without
+    /// remedies).
+    static func withoutRaisingMemory(_ settings: RetrySettings, for failureClass: FailureClass) -> RetrySettings {
+        var out = settings
+        out.ladders[failureClass] = Ladder(settings.ladder(for: failureClass).steps.map { $0.filter { $0 != .raiseMemory } })
+        return out
     }
 
     // MARK: Remedies
@@ -258,9 +423,10 @@ package struct AttemptLoop {
         _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
         failureClass: FailureClass? = nil
     ) -> Int32 {
+        if plan.admission.enabled { effects.withdrawReservation() }
         let context = effects.journalContext()
-        let original = Redaction.argv(plan.commandLine.arguments)
-        let run = Redaction.argv(executed)
+        let original = Redaction.argv(plan.commandLine.arguments, keepValues: plan.keepValues)
+        let run = Redaction.argv(executed, keepValues: plan.keepValues)
         let now = effects.wallClock()
         effects.append(
             InvocationRecord(
@@ -270,14 +436,16 @@ package struct AttemptLoop {
                 redacted: original.redacted || run.redacted, policySource: plan.policySource, image: plan.image,
                 tags: plan.tags, outcome: outcome, attempts: attempts, exitStatus: status,
                 failureClass: failureClass?.rawValue, ci: context.ci, preflight: preflight.isEmpty ? nil : preflight,
-                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false))
+                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false
+            ).textRedacted)
         return status
     }
 
     static func journalRemedy(_ report: RemedyReport) -> JournalRemedy {
         JournalRemedy(
             name: report.name.rawValue, ran: report.ran, skippedReason: report.skipped, before: report.before,
-            after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration)
+            after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration,
+            via: report.via)
     }
 
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {

@@ -7,11 +7,20 @@ package struct DockerExit: Sendable, Equatable {
     package var containerID: String?
     /// When docker started, wall-clock seconds: what the kernel logged since then belongs to this attempt.
     package var startedAt: Double
+    /// What the attempt did with stdin and stdout, for the decision whether it can be run again unchanged.
+    package var streams: StreamReport
+    /// What the attempt's containers used (nil: not followed, for want of a local engine's pool).
+    package var memory: AttemptMemory?
 
-    package init(status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double) {
+    package init(
+        status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double,
+        streams: StreamReport = StreamReport(), memory: AttemptMemory? = nil
+    ) {
         self.status = status
         self.interruptedBy = interruptedBy
         self.containerID = containerID
         self.startedAt = startedAt
+        self.streams = streams
+        self.memory = memory
     }
 }

@@ -1,23 +1,41 @@
 import Glibc
 
 /// The real effects: docker as a supervised child (`ChildProcess`), `docker inspect`/`rm`/`kill` through `Command`,
-/// the kernel's log, remedies under the host-wide lock, sleeps that end on a signal (`SignalInbox`), the journal
-/// file, and `Console` on stderr.
+/// the kernel's log, remedies under the host-wide lock (a wait for it says so and ends on a signal) or, for those
+/// that need root, through the privileged entry, memory admission in the host-wide ledger (`AdmissionGate`) and the
+/// attempt's memory cgroups (`MemoryWatch`), sleeps that end on a signal (`SignalInbox`), the journal file, and
+/// `Console` on stderr.
 package final class LiveSupervisionEffects: SupervisionEffects {
     let plan: SupervisionPlan
     let signals: SignalInbox
     let journal: JournalWriter
     let remedies: Remedies
     let lock: HostLock
+    /// safebuild's stdin relayed to docker and kept for a retry (made at the first attempt of a spooled stdin).
+    var stdinFeed: StdinFeed?
+    /// docker's stdout held back (made at the first attempt whose stdout is held).
+    var hold: OutputHold?
+    /// Memory admission, and the engine's pool that the attempts' accounting reads.
+    let gate: AdmissionGate
+    /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
+    var lastCgroups: [String] = []
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
         self.signals = signals
-        journal = JournalWriter(path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep)
+        journal = JournalWriter(
+            path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep, files: plan.files)
         remedies = Remedies(
             context: LiveRemedyContext(docker: plan.docker, globalFlags: plan.commandLine.globalFlags, signals: signals),
             settings: plan.remedies)
-        lock = HostLock(directory: plan.lockDirectory, cooldown: plan.cooldown)
+        // A member of the host's group that cannot use the host-wide directory keeps its locks in one of its own,
+        // with one warning (`RuntimeState`).
+        lock = HostLock(
+            state: RuntimeState(directory: plan.lockDirectory, files: plan.files, environment: plan.environment), cooldown: plan.cooldown)
+        let endpoint = try? EngineEndpoint.resolve(plan.commandLine, environment: plan.environment, read: HostReader.read)
+        gate = AdmissionGate(
+            settings: plan.admission, signals: signals, socketPath: endpoint?.socketPath, engineTimeout: plan.engineTimeout,
+            memTotal: PhysicalMemory.total() ?? 0)
     }
 
     /// The user's global flags (`-H …`), repeated on helper calls so that they reach the same engine.
@@ -54,6 +72,20 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             remediate: remediate)
     }
 
+    // MARK: Memory admission
+
+    package func learnedReservation() -> (bytes: UInt64, sentence: String)? {
+        guard let contents = try? JournalReader.read(path: plan.journalPath) else { return nil }
+        return MemoryProfile.learned(
+            contents, job: plan.admission.job, image: plan.admission.image, headroom: plan.admission.learnedHeadroom)
+    }
+
+    package func admit(_ request: AdmissionRequest) -> AdmissionResult { gate.admit(request) }
+
+    package func releaseReservation() { gate.release() }
+
+    package func withdrawReservation() { gate.withdraw() }
+
     // MARK: One attempt
 
     package func temporaryPath(_ suffix: String) -> String {
@@ -69,6 +101,32 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         var child = ChildProcess(path: plan.docker, arguments: attempt.arguments, environment: plan.dockerEnvironment)
         child.stopGrace = plan.stopGrace
+        var problems: [String] = []
+        switch attempt.streams.stdin {
+        case .rewound(let offset):
+            if attempt.replay && lseek(0, off_t(offset), SEEK_SET) < 0 {
+                throw ChildProcess.failure("rewind stdin to offset \(offset) for the retry")
+            }
+        case .spooled(let limit):
+            if stdinFeed == nil {
+                switch StdinFeed.create(limit: limit) {
+                case .success(let feed): stdinFeed = feed
+                case .failure(let error): problems.append(error.message + "; docker reads stdin itself, so a retry could not")
+                }
+            }
+            child.stdin = stdinFeed
+        case .inherited, .unreplayable:
+            break
+        }
+        if case .held(let limit) = attempt.streams.stdout {
+            if hold == nil {
+                switch OutputHold.create(limit: limit) {
+                case .success(let made): hold = made
+                case .failure(let error): problems.append(error.message + "; stdout goes out as it comes, so a retry could write it twice")
+                }
+            }
+            child.hold = hold
+        }
         if let cidFile = attempt.cidFile {
             let docker = plan.docker, globals = self.globals
             child.onStop = {
@@ -76,12 +134,27 @@ package final class LiveSupervisionEffects: SupervisionEffects {
                 _ = try? Command(docker, globals + ["kill", id], timeout: 5).run()
             }
         }
+        gate.prepare()
+        let watch = gate.pool.map {
+            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
+        }
+        if let watch { child.tick = { watch.tick() } }
         let startedAt = Clock.wall()
-        let outcome = try child.run(signals: signals) { stream, line in classifier.observe(line: line, stream: stream) }
+        let outcome = try child.run(signals: signals) { stream, line in
+            classifier.observe(line: line, stream: stream)
+            watch?.observe(line: line)
+        }
+        let memory = watch?.finish()
+        lastCgroups = watch?.cgroupPaths ?? []
         let containerID = attempt.cidFile.flatMap(Self.readContainerID)
         if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
+        let streams = StreamReport(
+            stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
+            stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
+            problem: problems.first)
         return DockerExit(
-            status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt)
+            status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt,
+            streams: streams, memory: memory)
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -105,19 +178,32 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         let boot = HostReader.bootTime()
-        let records = (try? HostReader().kernelRecords(matching: ["page allocation failure"])) ?? []
-        return AttemptEvidence(
-            kernelLines: records.filter { boot + $0.sinceBoot >= since }.map { String($0.message) })
+        let needles = ["page allocation failure"] + (lastCgroups.isEmpty ? [] : HostReader.needles)
+        let records = ((try? HostReader().kernelRecords(matching: needles)) ?? []).filter { boot + $0.sinceBoot >= since }
+        let pages = records.filter { $0.message.contains("page allocation failure") }
+        // The OOM killer's records of this attempt's containers: `oom_memcg` names the limit that was hit.
+        let kills = KernelLog.oomKills(records, bootTime: boot).compactMap { kill -> OOMDiagnosis.KernelKill? in
+            guard let task = kill.cgroup, lastCgroups.contains(task) else { return nil }
+            if kill.cgroupLimit {
+                return kill.limitCgroup.map { OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: $0) }
+            }
+            return OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: nil)
+        }
+        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills)
     }
 
     package func removeContainer(_ id: String) {
         _ = try? Command(plan.docker, globals + ["rm", "-f", "-v", id], timeout: 30).run()
     }
 
+    package func releaseHeldOutput() { hold?.release() }
+
+    package func discardHeldOutput() { hold?.discard() }
+
     // MARK: Between attempts
 
     package func runRemedy(_ name: RemedyName) -> RemedyReport {
-        remedies.run([name], lock: lock).first ?? remedies.run(name)
+        remedies.run([name], lock: lock, waiting: .signals(signals)).first ?? remedies.run(name)
     }
 
     package func sleep(seconds: Double) -> Int32? { signals.sleep(seconds: seconds) }
@@ -128,7 +214,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func append(_ record: InvocationRecord) {
         journal.append(record)
-        if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics) {
+        if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics, files: plan.files) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
         }
     }

@@ -16,7 +16,10 @@ extension RetrySettings {
                 base: retry.backoff.initial.value, max: retry.backoff.max.value, jitter: jitter > 0 ? .full : .none,
                 spread: jitter),
             ladders: retry.ladders.mapValues(\.value),
-            allowRaiseMemory: retry.raiseMemory.factor.value > 1)
+            allowRaiseMemory: retry.raiseMemory.factor.value > 1,
+            // Plain sizes (the schema allows no share of host memory for these).
+            stdinSpool: retry.stdinSpool.value.bytes(hostMemory: 0),
+            stdoutHold: retry.stdoutHold.value.bytes(hostMemory: 0))
     }
 }
 

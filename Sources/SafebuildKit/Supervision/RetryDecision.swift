@@ -7,9 +7,10 @@ package enum RetryDecision: Sendable, Equatable {
 
     /// Decides after attempt number `attempt` (1 = the first) failed with `classification`, `elapsed` seconds after
     /// the first attempt started; `previousDelay` is the delay before this attempt (0 for the first).
+    /// `unreplayable`: why the attempt cannot be run again unchanged (`ReplayVerdict`), if it cannot.
     package static func decide(
         _ classification: Classification, attempt: Int, elapsed: Double, previousDelay: Double = 0,
-        settings: RetrySettings, random: inout some RandomNumberGenerator
+        unreplayable: String? = nil, settings: RetrySettings, random: inout some RandomNumberGenerator
     ) -> RetryDecision {
         let c = classification.failureClass
         guard classification.retryable, c.isRetryable else {
@@ -17,6 +18,9 @@ package enum RetryDecision: Sendable, Equatable {
         }
         if attempt >= settings.maxAttempts {
             return .giveUp(why: "\(c.rawValue) after \(attempt) attempt(s): the policy allows \(settings.maxAttempts)")
+        }
+        if let unreplayable {
+            return .giveUp(why: "\(c.rawValue): \(unreplayable)")
         }
         let ladder = settings.ladder(for: c)
         if ladder.steps.isEmpty {

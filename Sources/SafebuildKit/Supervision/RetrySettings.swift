@@ -10,16 +10,23 @@ package struct RetrySettings: Sendable, Equatable {
     /// Whether an OOM-killed build or run may be retried with a raised `-m` (without it, the same limit would be
     /// killed again, so OOM kills are not retried).
     package var allowRaiseMemory: Bool
+    /// Bytes of a piped stdin kept for a retry (`retry.stdin_spool`).
+    package var stdinSpool: UInt64
+    /// Bytes of an artifact stdout held back until the last attempt (`retry.stdout_hold`; 0: never).
+    package var stdoutHold: UInt64
 
     package init(
         maxAttempts: Int = 3, deadline: Double = 900, backoff: Backoff = Backoff(),
-        ladders: [FailureClass: Ladder] = [:], allowRaiseMemory: Bool = true
+        ladders: [FailureClass: Ladder] = [:], allowRaiseMemory: Bool = true, stdinSpool: UInt64 = 64 << 20,
+        stdoutHold: UInt64 = 64 << 20
     ) {
         self.maxAttempts = maxAttempts
         self.deadline = deadline
         self.backoff = backoff
         self.ladders = ladders
         self.allowRaiseMemory = allowRaiseMemory
+        self.stdinSpool = stdinSpool
+        self.stdoutHold = stdoutHold
     }
 
     package func ladder(for c: FailureClass) -> Ladder {

@@ -3,15 +3,18 @@
 /// the real one. The same seam as `RemedyContext`, one level up.
 ///
 /// The loop calls them in this order: `buildContextWarnings` (builds), `preflight` (when the policy sets
-/// thresholds), then per attempt `temporaryPath`, `runDocker`, `containerState`, `evidence`, `removeContainer` and
-/// `append(AttemptRecord)`, between attempts `runRemedy` and `sleep`, and last `journalContext` and
-/// `append(InvocationRecord)`. `console` and the clocks at any time.
+/// thresholds), then per attempt `admit` (memory admission; `learnedReservation` once before the first),
+/// `temporaryPath`, `runDocker`, `containerState`, `evidence`, `removeContainer`, `releaseReservation`,
+/// `releaseHeldOutput` or `discardHeldOutput` (stdout held back) and `append(AttemptRecord)`, between attempts
+/// `runRemedy` and `sleep`, and last `withdrawReservation`, `journalContext` and `append(InvocationRecord)`.
+/// `console` and the clocks at any time.
 ///
-/// Growing it: a new effect is a new method here, implemented by both conformers; the loop's shape stays. Memory
-/// admission fits as a reservation asked for before `runDocker` (it may wait, or refuse like pre-flight) and given
-/// back after the attempt; stdin spooling and stdout holding as fields of `AttemptCommand` that `runDocker` honours,
-/// with what was written reported in `DockerExit` for the loop to ask whether a retry is safe; more evidence after a
-/// failure as fields of `AttemptEvidence`.
+/// Stdin spooling and stdout holding are fields of `AttemptCommand` (`streams`, `replay`) that `runDocker` honours;
+/// what the attempt read and wrote comes back in `DockerExit.streams` for the loop to decide whether a retry would
+/// run the command unchanged (`ReplayVerdict`).
+///
+/// Growing it: a new effect is a new method here, implemented by both conformers; the loop's shape stays. More
+/// evidence after a failure goes into fields of `AttemptEvidence`.
 package protocol SupervisionEffects {
     // MARK: Clocks and console
 
@@ -31,26 +34,48 @@ package protocol SupervisionEffects {
     /// pre-flight check runs).
     func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome
 
+    // MARK: Memory admission
+
+    /// What `admission.reserve: learned` reserves for this command (its CI job's or image's p95 peak in the journal,
+    /// with headroom), and the sentence that says so; nil while the journal knows too few runs.
+    func learnedReservation() -> (bytes: UInt64, sentence: String)?
+    /// Reserves memory for the next attempt in the host-wide ledger, waiting its turn while it does not fit (saying
+    /// so on stderr), within the policy's bounds. A retry's request keeps the first attempt's ticket.
+    func admit(_ request: AdmissionRequest) -> AdmissionResult
+    /// Gives the reservation back after an attempt, keeping the ticket for a retry.
+    func releaseReservation()
+    /// Removes this command from the ledger (at the end).
+    func withdrawReservation()
+
     // MARK: One attempt
 
     /// A fresh path for a temporary file of this process (not created), ending in `.suffix`.
     func temporaryPath(_ suffix: String) -> String
-    /// Runs docker for one attempt to its end, streaming its output through and showing every line to
-    /// `classifier`; on a signal, forwards it and stops the attempt's container after the stop grace. Throws when
-    /// docker cannot be started.
+    /// Runs docker for one attempt to its end, streaming its output through (stdout into the hold when
+    /// `attempt.streams` says so) and showing every line to `classifier`; on a signal, forwards it and stops the
+    /// attempt's container after the stop grace. Feeds stdin as `attempt.streams` says, replayed from its start
+    /// when `attempt.replay`. Follows the attempt's containers' memory cgroups meanwhile (`DockerExit.memory`).
+    /// Throws when docker cannot be started.
     func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit
     /// The state of container `id` after docker ended (`docker inspect`), asking again for up to `settle` seconds
     /// while an exit 137 is not (yet) marked OOMKilled, and taking the kernel's OOM-kill record since `since` into
     /// account; nil when docker has none.
     func containerState(_ id: String, settle: Double, since: Double) -> ContainerState?
-    /// What the host shows about a failed attempt that started at `since` (wall clock).
+    /// What the host shows about a failed attempt that started at `since` (wall clock): kernel lines, and the OOM
+    /// killer's records of the attempt's containers.
     func evidence(since: Double) -> AttemptEvidence
     /// Removes container `id` and its anonymous volumes (`docker rm -f -v`).
     func removeContainer(_ id: String)
+    /// Writes the stdout held back during the attempt that ends the invocation to safebuild's stdout.
+    func releaseHeldOutput()
+    /// Drops the stdout held back during a failed attempt that is retried.
+    func discardHeldOutput()
 
     // MARK: Between attempts
 
-    /// Runs one remedy, those that act on the whole host under the host-wide lock and cooldown.
+    /// Runs one remedy, those that act on the whole host under the host-wide lock and cooldown (a wait for the lock
+    /// says so and ends on SIGINT/SIGTERM, `interruptedBy`); those that need root, when safebuild is not root,
+    /// through the privileged entry, which takes the lock itself.
     func runRemedy(_ name: RemedyName) -> RemedyReport
     /// Sleeps up to `seconds`; returns the termination signal that ended the sleep early, if one did (at once when
     /// one arrived before).

@@ -38,6 +38,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     package var policyDecisions: [String]
     /// What the memory defaults added or kept, and why.
     package var injectionDecisions: [String]
+    /// Why nothing may run (a `--memory` above the host's ceiling, which the host refuses); nil: go ahead.
+    package var refusal: String?
 
     // MARK: Pre-flight, attempts, remedies
 
@@ -48,6 +50,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Seconds any one engine query of pre-flight may take.
     package var engineTimeout: Double
     package var retry: RetrySettings
+    /// How stdin and stdout are kept so that a retry runs the command unchanged.
+    package var streams: StreamPlan
     package var remedies: RemedySettings
     /// Remedies the policy turned off, with why.
     package var disabledRemedies: [RemedyName: String]
@@ -58,6 +62,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Where the remedies' host-wide lock lives, and how long a remedy is not run again host-wide.
     package var lockDirectory: String
     package var cooldown: Double
+    /// Modes and group of the journal, metrics and runtime files (the host's `journal.group`).
+    package var files: SharedFiles
 
     // MARK: The journal
 
@@ -67,7 +73,10 @@ package struct SupervisionPlan: Sendable, Equatable {
     package var journalKeep: Int
     /// The Prometheus textfile refreshed after each invocation; nil: none.
     package var metricsPath: String?
-    /// The policy file in effect (`built-in` for the default).
+    /// The variables whose values the journal keeps (`journal.keep_values`, the host's); of every other `-e`,
+    /// `--env` or `--build-arg`, only the name.
+    package var keepValues: Set<String>
+    /// The policy files in effect, lowest layer first (`built-in default` when there are none).
     package var policySource: String
     /// The invocation this one runs again (`safebuild retry`).
     package var retryOf: String?
@@ -77,6 +86,12 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Whether the user named the container (`--name`): a failed attempt's container goes before a retry takes
     /// the name again.
     package var namesContainer: Bool
+
+    // MARK: Memory admission and accounting
+
+    package var admission: AdmissionSettings
+    /// Why the attempts' containers cannot be followed for their memory (BuildKit, `build -q`); nil: they can.
+    package var accountingGap: String?
 
     /// The policy's and the memory defaults' decisions, for the invocation record.
     package var decisions: [String] { policyDecisions + injectionDecisions }
@@ -109,27 +124,66 @@ package struct SupervisionPlan: Sendable, Equatable {
         notice = injection.notice
         policyDecisions = limits.decisions.map(\.sentence)
         injectionDecisions = injection.decisions
+        refusal = injection.refusal
 
         thresholds = policy.thresholds(hostMemory: host.memory)
         preflightWaitTimeout = policy.preflightWaitSeconds
         engineTimeout = policy.engineTimeoutSeconds
-        retry = RetrySettings(policy: policy, maxAttempts: options.maxAttempts)
+        // --sb-max-attempts is the user's: at most the host's.
+        let hostAttempts = loaded.hostLevel.retry.maxAttempts
+        var attempts = options.maxAttempts
+        if let asked = attempts, asked > hostAttempts.value {
+            attempts = hostAttempts.value
+            policyDecisions.append(
+                "--sb-max-attempts \(asked) is above the host's retry.max_attempts \(hostAttempts.value) at \(hostAttempts.source); lowered to \(hostAttempts.value)")
+        }
+        retry = RetrySettings(policy: policy, maxAttempts: attempts)
+        streams = StreamPlan.decide(
+            commandLine, stdin: host.stdin, stdout: host.stdout, maxAttempts: retry.maxAttempts,
+            stdinSpool: retry.stdinSpool, stdoutHold: retry.stdoutHold)
         remedies = RemedySettings(policy: policy, hostMemory: host.memory)
         disabledRemedies = policy.disabledRemedies
         stopGrace = policy.stopGraceSeconds
         signatures = policy.failureSignatures
         lockDirectory = policy.lockDirectory ?? host.defaultLockDirectory
         cooldown = policy.cooldownSeconds
+        files = SharedFiles(group: HostSettings.groupID(policy.journal.group.value))
 
         journalPath = Journal.path(options: options, policyPath: policy.journalPath, orElse: host.defaultJournalPath)
         journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)
         journalKeep = policy.journalKeep
         metricsPath = policy.metricsPath
-        policySource = loaded.file ?? PolicySource.builtInName
+        keepValues = Set(policy.journal.keepValues.value)
+        policySource = loaded.sourceDescription
         self.retryOf = retryOf
         image = command == .run ? flags.positional.map { commandLine.arguments[$0] } : nil
         tags = Journal.tags(in: commandLine)
         namesContainer = flags.value("--name") != nil
+        let job = environment["JOB_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+        admission = AdmissionSettings(
+            policy: policy, hostMemory: host.memory,
+            stateDirectory: AdmissionSettings.stateDirectory(lockDirectory: lockDirectory),
+            label: AdmissionSettings.label(
+                command: command, image: image, tags: tags, job: job, buildNumber: environment["BUILD_NUMBER"]),
+            job: job, image: image ?? tags?.first)
+        admission.files = files
+        admission.runtimeEnvironment = environment.filter { $0.key == "XDG_RUNTIME_DIR" }
+        accountingGap = Self.accountingGap(command: command, flags: flags, environment: dockerEnvironment)
+    }
+
+    /// Why a build's RUN steps cannot be followed for their memory, if they cannot.
+    static func accountingGap(
+        command: ProtectedCommand, flags: SubcommandOptions, environment: [String: String]
+    ) -> String? {
+        guard command != .run else { return nil }
+        let choice = (environment["DOCKER_BUILDKIT"] ?? "").lowercased()
+        if command == .build(.buildx) || choice == "1" || choice == "true" {
+            return "BuildKit runs RUN steps in cgroups of its own (docker 20.10: /docker/buildkit/ID, whatever --cgroup-parent says) and its output does not name them, so they cannot be told from another build's"
+        }
+        if flags.has("--quiet") {
+            return "docker build -q prints no step container ids, so its RUN steps cannot be followed"
+        }
+        return nil
     }
 
     /// What `--sb-dry-run` prints: lines for stderr (each to be prefixed `safebuild: `) and the command line that

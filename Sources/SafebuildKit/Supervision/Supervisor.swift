@@ -31,7 +31,9 @@ struct Supervisor {
 
         let host = HostFacts.current(environment: environment)
         let policy = try PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: host.workingDirectory)
+            options: options, environment: environment, currentDirectory: host.workingDirectory,
+            hostMemory: host.memory)
+        for warning in policy.warnings { Console.warn(warning) }
         let builder = command == .build(.docker)
             ? BuilderFactsReader.read(
                 docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory)
@@ -39,6 +41,7 @@ struct Supervisor {
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
             environment: environment, retryOf: retryOf, builder: builder)
+        if let refusal = plan.refusal { throw SafebuildError(.notPermitted, refusal) }
 
         if options.dryRun {
             let dryRun = plan.dryRun

@@ -35,6 +35,11 @@ package enum BoundedFile {
             return .failure(.unreadable(String(cString: strerror(errno))))
         }
         defer { close(fd) }
+        return read(descriptor: fd, limit: limit)
+    }
+
+    /// The same for a file already open (read from its current offset); the descriptor is left open.
+    package static func read(descriptor fd: Int32, limit: Int) -> Result<[UInt8], Failure> {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .failure(.unreadable(String(cString: strerror(errno)))) }
         switch info.st_mode & S_IFMT {

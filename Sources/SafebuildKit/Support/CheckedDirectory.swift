@@ -8,11 +8,14 @@ import Glibc
 /// is followed only when nobody else could have put it there (it belongs to root or to us, in a directory only root or
 /// we can write, or in a sticky root directory such as /tmp); anything else on the way refuses the path. A directory
 /// that someone else can change (another owner, group or world write, or below such a directory) is `shared`: in it,
-/// safebuild writes only files that it owns and that have no other links, and creates new ones with `O_EXCL`. A file
-/// is never followed through a symlink and must be a regular file.
+/// root writes only files that it owns, and creates new ones with `O_EXCL`. A file is never followed through a
+/// symlink, must be a regular file and must have no other hard link, whoever writes it.
 ///
 /// This is what keeps root from appending to, replacing, truncating or deleting a file another user pointed it at
-/// (sudo's `sudo_secure_dir` and OpenSSH's `safe_path` check the same ownership and mode rules).
+/// (sudo's `sudo_secure_dir` and OpenSSH's `safe_path` check the same ownership and mode rules). A user other than
+/// root may write another user's file in a shared directory (members of the group of /var/log/safebuild append to
+/// one journal): the kernel's permission check already decides what that user may write, and the symlink and
+/// hard-link refusals keep a planted entry from reaching a file of that user's own elsewhere.
 package final class CheckedDirectory {
     /// The path as given (absolute).
     package let path: String
@@ -43,9 +46,11 @@ package final class CheckedDirectory {
     }
 
     /// Opens the directory at `path` (absolute; a relative path is taken from the working directory), creating it
-    /// when missing and `create` is given.
-    package static func open(_ path: String, create: Creation? = nil) throws(FileSafetyError) -> CheckedDirectory {
-        let me = geteuid()
+    /// when missing and `create` is given. `user` is whose rules apply (the effective user; tests give another).
+    package static func open(
+        _ path: String, create: Creation? = nil, as user: UInt32 = geteuid()
+    ) throws(FileSafetyError) -> CheckedDirectory {
+        let me = user
         var pending = components(of: absolute(path))
         var walked: [String] = []
         var fd = Glibc.open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -151,7 +156,7 @@ package final class CheckedDirectory {
 
     /// Opens the regular file `name` in this directory with `flags` (`O_WRONLY | O_APPEND`, `O_RDWR`…), creating it
     /// with `create` when missing. Refuses a symlink, anything but a regular file, a file with other hard links, and,
-    /// in a shared directory, a file that is not ours. Returns an open descriptor.
+    /// as root in a shared directory, a file that is not root's. Returns an open descriptor.
     package func openFile(_ name: String, flags: Int32, create: FileCreation? = nil) throws(FileSafetyError) -> Int32 {
         let full = path == "/" ? "/" + name : path + "/" + name
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
@@ -184,8 +189,8 @@ package final class CheckedDirectory {
             problem = "not a regular file"
         } else if info.st_nlink > 1 {
             problem = "\(info.st_nlink) hard links; safebuild writes only a file with one"
-        } else if shared && info.st_uid != me {
-            problem = "owned by \(Self.userName(info.st_uid)) in a directory others can write; safebuild writes there only files of its own"
+        } else if shared && me == 0 && info.st_uid != me {
+            problem = "owned by \(Self.userName(info.st_uid)) in a directory others can write; as root, safebuild writes there only files of its own"
         }
         if let problem {
             close(fd)
@@ -198,14 +203,37 @@ package final class CheckedDirectory {
         return fd
     }
 
-    /// Replaces the file `name` with `bytes` at once: a new file beside it, then `renameat` over the old one, so that
-    /// a reader sees the old or the new contents, never a part.
+    /// Opens the regular file `name` for reading: never through a symlink, never a FIFO or a device (the open does
+    /// not wait), whoever owns it (reading another user's journal or cache is harmless; what is read is parsed).
+    package func openForReading(_ name: String) throws(FileSafetyError) -> Int32 {
+        let full = path == "/" ? "/" + name : path + "/" + name
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw FileSafetyError(path: full, reason: "not a file name")
+        }
+        let fd = openat(self.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP ? "a symlink; safebuild does not follow it" : Self.errorText()
+            throw FileSafetyError(path: full, reason: reason)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw FileSafetyError(path: full, reason: "not a regular file")
+        }
+        let current = fcntl(fd, F_GETFL)
+        if current >= 0 { _ = fcntl(fd, F_SETFL, current & ~O_NONBLOCK) }
+        return fd
+    }
+
+    /// Replaces the file `name` with `bytes` at once: a new file beside it (`O_EXCL`, a random name starting with a
+    /// dot), written and `fsync`ed, then `renameat` over the old one, so that a reader sees the old or the new
+    /// contents, never a part. Whatever was at `name` (a symlink too) is replaced, never followed.
     package func replace(_ name: String, with bytes: [UInt8], create: FileCreation) throws(FileSafetyError) {
         var random: UInt64 = 0
         arc4random_buf(&random, 8)
         let temporary = ".\(name).\(getpid()).\(String(random, radix: 36))"
         let fd = try openFile(temporary, flags: O_WRONLY, create: create)
-        let written = bytes.withUnsafeBytes { Output.writeAll(fd, $0) }
+        let written = bytes.withUnsafeBytes { Output.writeAll(fd, $0) } && fsync(fd) == 0
         close(fd)
         guard written, renameat(self.fd, temporary, self.fd, name) == 0 else {
             let reason = Self.errorText()

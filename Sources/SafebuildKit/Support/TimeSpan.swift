@@ -48,6 +48,11 @@ package struct TimeSpan: Equatable, Hashable, Comparable, Sendable, CustomString
 
     package var seconds: Double { Double(nanoseconds) / 1e9 }
 
+    package static func seconds(_ n: Int64) -> TimeSpan { TimeSpan(nanoseconds: n * second) }
+    package static func minutes(_ n: Int64) -> TimeSpan { TimeSpan(nanoseconds: n * minute) }
+    package static func hours(_ n: Int64) -> TimeSpan { TimeSpan(nanoseconds: n * hour) }
+    package static func days(_ n: Int64) -> TimeSpan { TimeSpan(nanoseconds: n * day) }
+
     package static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.nanoseconds < b.nanoseconds }
 
     /// Why a text is not a time span.

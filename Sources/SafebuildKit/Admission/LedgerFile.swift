@@ -1,0 +1,121 @@
+import Glibc
+
+/// The admission ledger on disk: `admission.ledger` in safebuild's runtime state directory, opened as the other
+/// runtime files are (`RuntimeState`: host-wide `root:GROUP 0660`, owner and mode checked, no symlink followed; a
+/// member who cannot use it falls back to a directory of its own, with one warning), read and rewritten
+/// whole under `flock(LOCK_EX)`. Every reader first drops the reservations of processes that are gone, so a
+/// SIGKILLed safebuild frees its share at the next look. A wait for the lock ends at once on SIGINT or SIGTERM, and
+/// says on stderr what it waits for when it lasts over a second (the lock is held for microseconds).
+package final class LedgerFile {
+    package static let name = "admission.ledger"
+    /// Where the ledger was opened: host-wide, or the per-user fallback.
+    package let path: String
+    let fd: Int32
+    /// Whether a process still runs (tests replace it).
+    package var alive: (ProcessIdentity) -> Bool = { $0.isAlive() }
+
+    package enum Failure: Error, Sendable, Equatable {
+        /// The file or its directory cannot be used, and why.
+        case file(FileSafetyError)
+        /// A termination signal arrived while waiting for the lock.
+        case interrupted(Int32)
+
+        package var message: String {
+            switch self {
+            case .file(let error): return error.description
+            case .interrupted(let signal): return "interrupted by \(ConsoleReport.signalName(signal))"
+            }
+        }
+    }
+
+    /// Opens the ledger of the runtime state directory `directory` (`RuntimeState.open`).
+    package convenience init(directory: String, files: SharedFiles = .host(), environment: [String: String] = [:])
+        throws(FileSafetyError)
+    {
+        try self.init(state: RuntimeState(directory: directory, files: files, environment: environment))
+    }
+
+    package init(state: RuntimeState) throws(FileSafetyError) {
+        let opened = try state.open(Self.name).get()
+        fd = opened.fd
+        path = opened.path
+    }
+
+    deinit { close(fd) }
+
+    /// Reads the ledger with the lock held, drops the reservations of processes that are gone, lets `body` change
+    /// it, and writes it back when it changed. With `signals`, a wait for the lock ends on a termination signal;
+    /// without, it gives up after `lockTimeout` seconds.
+    package func update<T>(
+        signals: SignalInbox?, lockTimeout: Double = 2, _ body: (inout Ledger) -> T
+    ) throws(Failure) -> T {
+        try lock(signals: signals, timeout: lockTimeout)
+        defer { flock(fd, LOCK_UN) }
+        let original = readText()
+        var ledger = Ledger.parse(original)
+        ledger.reclaim(alive: alive)
+        let result = body(&ledger)
+        let text = ledger.text
+        if text != original { write(text) }
+        return result
+    }
+
+    /// The ledger as the file holds it now, read without the lock (for the engine cache: a torn read is a miss).
+    package func peek() -> Ledger { Ledger.parse(readText()) }
+
+    /// The ledger as it is (after reclaiming), for doctor and tests.
+    package func read(signals: SignalInbox? = nil) throws(Failure) -> Ledger {
+        try update(signals: signals) { $0 }
+    }
+
+    func lock(signals: SignalInbox?, timeout: Double) throws(Failure) {
+        let started = Clock.now()
+        var said = false
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                throw .file(FileSafetyError(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))"))
+            }
+            if let signals {
+                if let signal = signals.sleep(seconds: 0.002) { throw .interrupted(signal) }
+            } else {
+                if Clock.now() - started > timeout {
+                    throw .file(FileSafetyError(path: path, reason: "another process held its lock for over \(Int(timeout)) s"))
+                }
+                var ts = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+                nanosleep(&ts, nil)
+            }
+            if !said, Clock.now() - started > 1 {
+                said = true
+                Console.say("waiting for the lock of the admission ledger \(path), held by another process")
+            }
+        }
+    }
+
+    /// The whole file (bounded at 1 MiB: a ledger is a few lines per running command).
+    func readText() -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        var offset: off_t = 0
+        while bytes.count < 1 << 20 {
+            let n = pread(fd, &buffer, buffer.count, offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[..<n])
+            offset += off_t(n)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes the whole text at the start, then cuts what is left of a longer old text.
+    func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(written)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            written += n
+        }
+        _ = ftruncate(fd, off_t(bytes.count))
+    }
+}

@@ -1,0 +1,149 @@
+import Glibc
+
+/// Follows the memory cgroups of one attempt's containers while docker runs, and the engine's pool around them:
+/// the figures `AttemptMemory` records. A container's cgroup disappears as soon as it stops, so it is read on every
+/// tick of the supervision loop (every 100 ms) and the last reading stands.
+///
+/// - `run`: the container named by the attempt's `--cidfile`, once docker has written it.
+/// - classic build: each RUN step's container, named by the ` ---> Running in ID` line the builder prints (moby
+///   builder/dockerfile/internals.go); `build -q` prints none, so its steps are not measured.
+/// - BuildKit: nothing. Its steps run in `/docker/buildkit/ID` (docker 20.10's embedded BuildKit ignores
+///   `--cgroup-parent`) and the build's output does not name them, so they cannot be told from another build's.
+package final class MemoryWatch {
+    struct Watched {
+        /// The id as seen (a build prints 12 characters), and the cgroup directory once found.
+        var id: String
+        var directory: String?
+        var cgroupPath: String?
+        var last: CgroupCounters?
+        var peak: UInt64 = 0
+    }
+
+    let pool: EnginePool
+    let poolLimit: UInt64?
+    let cidFile: String?
+    let notMeasured: String?
+    var watched: [Watched] = []
+    var poolBefore: CgroupCounters?
+    var poolPeak: UInt64 = 0
+    var ticks = 0
+
+    /// - Parameters:
+    ///   - poolLimit: the smallest limit on the pool's path (the budget's `cgroupLimit`).
+    ///   - cidFile: `run`: the file docker writes the container's id to.
+    ///   - notMeasured: why this attempt's containers cannot be followed (BuildKit, `build -q`), if so.
+    package init(pool: EnginePool, poolLimit: UInt64?, cidFile: String?, notMeasured: String?) {
+        self.pool = pool
+        self.poolLimit = poolLimit
+        self.cidFile = cidFile
+        self.notMeasured = notMeasured
+        poolBefore = CgroupCounters.read(pool.directory, version: pool.version)
+    }
+
+    /// The cgroup paths of the containers found (as the kernel log names them: `/sbbench/ID`).
+    package var cgroupPaths: [String] { watched.compactMap(\.cgroupPath) }
+
+    static let runningIn = Array(" ---> Running in ".utf8)
+
+    /// Sees one line of docker's output: a classic build's ` ---> Running in 6f1c1d8b8e2a`.
+    package func observe(line: UnsafeRawBufferPointer) {
+        let marker = Self.runningIn
+        guard line.count >= marker.count + 12, cidFile == nil else { return }
+        guard let start = find(marker, in: line) else { return }
+        var id: [UInt8] = []
+        var i = start + marker.count
+        while i < line.count, id.count < 64, isHex(line[i]) {
+            id.append(line[i])
+            i += 1
+        }
+        guard id.count >= 12 else { return }
+        let text = String(decoding: id, as: UTF8.self)
+        if !watched.contains(where: { $0.id == text }) { watched.append(Watched(id: text)) }
+    }
+
+    /// One reading of every container found so far and of the pool.
+    package func tick() {
+        ticks += 1
+        if let cidFile, watched.isEmpty, let text = HostReader.read(cidFile) {
+            let id = text.trimmingWhitespace()
+            if id.count == 64 { watched.append(Watched(id: id)) }
+        }
+        for i in watched.indices {
+            if watched[i].directory == nil { locate(&watched[i]) }
+            guard let directory = watched[i].directory,
+                let counters = CgroupCounters.read(directory, version: pool.version)
+            else { continue }
+            watched[i].last = counters
+            watched[i].peak = max(watched[i].peak, counters.peak ?? 0, counters.usage ?? 0)
+        }
+        if let usage = CgroupCounters.read(pool.directory, version: pool.version)?.usage {
+            poolPeak = max(poolPeak, usage)
+        }
+    }
+
+    /// The figures of the attempt, after a last reading.
+    package func finish() -> AttemptMemory {
+        tick()
+        let poolAfter = CgroupCounters.read(pool.directory, version: pool.version)
+        let seen = watched.filter { $0.last != nil }
+        var memory = AttemptMemory(pool: pool.parent.path, containers: seen.count)
+        if !seen.isEmpty {
+            memory.peakBytes = seen.map(\.peak).max()
+            memory.limitBytes = seen.compactMap { $0.last?.limit }.max()
+            memory.oomKills = seen.reduce(UInt64(0)) { $0 + ($1.last?.oomKills ?? 0) }
+            let hits = seen.compactMap { $0.last?.limitHits }
+            memory.limitHits = hits.isEmpty ? nil : hits.reduce(0, +)
+        }
+        func rise(_ key: KeyPath<CgroupCounters, UInt64?>) -> UInt64? {
+            guard let before = poolBefore?[keyPath: key], let after = poolAfter?[keyPath: key] else { return nil }
+            return after > before ? after - before : 0
+        }
+        memory.poolOOMKills = rise(\.oomKills)
+        memory.poolLimitHits = rise(\.limitHits)
+        memory.poolPeakBytes = poolPeak > 0 ? poolPeak : nil
+        memory.poolLimitBytes = poolLimit
+        if let notMeasured {
+            memory.notMeasured = notMeasured
+        } else if seen.isEmpty {
+            memory.notMeasured = watched.isEmpty
+                ? "no container of this attempt was seen"
+                : "the container's cgroup was gone before it could be read (it ran under 100 ms)"
+        }
+        return memory
+    }
+
+    /// Finds a container's cgroup directory: directly from a full id, else by listing the pool's directory for the
+    /// entry that starts with the short id.
+    func locate(_ w: inout Watched) {
+        if w.id.count == 64 {
+            let directory = pool.containerDirectory(id: w.id)
+            if access(directory, F_OK) == 0 { found(&w, directory: directory, id: w.id) }
+            return
+        }
+        guard let dir = opendir(pool.directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let id = pool.containerID(inEntry: name), id.hasPrefix(w.id) else { continue }
+            found(&w, directory: pool.directory + "/" + name, id: id)
+            return
+        }
+    }
+
+    func found(_ w: inout Watched, directory: String, id: String) {
+        w.directory = directory
+        let name = pool.containerDirectoryName(id: id)
+        w.cgroupPath = (pool.parent.path == "/" ? "" : pool.parent.path) + "/" + name
+    }
+
+    func find(_ needle: [UInt8], in line: UnsafeRawBufferPointer) -> Int? {
+        guard line.count >= needle.count else { return nil }
+        outer: for start in 0...(line.count - needle.count) {
+            for j in 0..<needle.count where line[start + j] != needle[j] { continue outer }
+            return start
+        }
+        return nil
+    }
+
+    func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
+}
