@@ -51,6 +51,37 @@ import Testing
         #expect(v.strength == .host)
     }
 
+    /// The attempt's own memory cgroups (memory admission's accounting) as host evidence: an exit 137 while they
+    /// counted an OOM kill is an OOM kill, and it outranks the exit-status rule that a step's own `exit 137` is not
+    /// one. Not without a counted kill, not for another exit status, not when safebuild was signalled.
+    @Test func theCgroupsOOMCounterIsHostEvidence() {
+        let name = "build-classic-exit137-own"
+        func verdict(_ exit: DockerExit) -> Classification {
+            var c = Classifier(command: .build(.docker))
+            c.observe(text: FailureFixture.text(name + ".stdout"), stream: .stdout)
+            c.observe(text: FailureFixture.text(name + ".stderr"), stream: .stderr)
+            return c.verdict(
+                exitStatus: exit.status, containerState: nil,
+                host: AttemptLoop.hostEvidence(exit.memory, exit: exit, command: .build(.docker)))
+        }
+        let counted = AttemptMemory(peakBytes: 16 << 20, limitBytes: 16 << 20, oomKills: 2, containers: 2)
+        let killed = verdict(DockerExit(status: FailureFixture.status(name), startedAt: 0, memory: counted))
+        #expect(killed.failureClass == .oomBuildStep)
+        #expect(killed.strength == .host)
+        #expect(killed.reason == "killed by the OOM killer: its own memory cgroup counted 2 OOM kill(s)")
+        #expect(killed.retryable)
+
+        var none = counted
+        none.oomKills = 0
+        #expect(verdict(DockerExit(status: .exited(137), startedAt: 0, memory: none)).failureClass == .notMemory)
+        #expect(verdict(DockerExit(status: .exited(137), startedAt: 0, memory: nil)).failureClass == .notMemory)
+        #expect(verdict(DockerExit(status: .exited(1), startedAt: 0, memory: counted)).strength != .host)
+        #expect(verdict(DockerExit(status: .exited(137), interruptedBy: 15, startedAt: 0, memory: counted)).failureClass == .notMemory)
+        #expect(
+            AttemptLoop.hostEvidence(counted, exit: DockerExit(status: .exited(137), startedAt: 0, memory: counted), command: .run)
+                .map(\.failureClass) == [.oomContainer])
+    }
+
     // MARK: - Step results
 
     @Test(arguments: [
