@@ -74,3 +74,7 @@ int sb_signal_ignored(int signo) {
     if (sigaction(signo, NULL, &old) != 0) return 0;
     return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
 }
+
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}

@@ -33,6 +33,9 @@ int sb_signal_ignored(int signo);
 /// pipe2(fds, O_CLOEXEC).
 int sb_pipe(int fds[2]);
 
+/// memmem(3), a GNU extension the Glibc module does not show.
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 /// Starts `path` with `argv` and `envp` as posix_spawn would, but the child is SIGKILLed when the calling thread's
 /// process dies (PR_SET_PDEATHSIG, set in the child before exec; a child whose parent is already gone exits 127).
 /// In the child: `defaults` (ndefaults signals) get their default disposition, as does any signal with a handler;

@@ -14,6 +14,8 @@ package struct EngineClient: Sendable {
         package var peerPID: Int32?
         /// Wall time of the call in seconds.
         package var seconds: Double
+        /// The response's header fields, names in lower case (`/_ping`'s `builder-version`, `ostype`).
+        package var headers: [String: String] = [:]
     }
 
     /// Sends `GET`/`POST path` and returns the response, or throws when the deadline (monotonic seconds) passes.
@@ -83,7 +85,9 @@ package struct EngineClient: Sendable {
             }
         }
         let parsed = try HTTPResponse.parse(raw, source: source)
-        return Response(status: parsed.status, body: parsed.body, peerPID: peer, seconds: Clock.now() - started)
+        let fields = HTTPResponse.headerEnd(raw).map { HTTPResponse.headers(raw, end: $0).fields } ?? [:]
+        return Response(
+            status: parsed.status, body: parsed.body, peerPID: peer, seconds: Clock.now() - started, headers: fields)
     }
 
     private func wait(_ fd: Int32, _ events: Int32, _ deadline: Double, _ source: String) throws(ProbeError) {
