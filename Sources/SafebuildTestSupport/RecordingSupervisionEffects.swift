@@ -68,6 +68,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case containerState(String, settle: Double)
         case evidence
         case removeContainer(String)
+        case waitForRemoval(String)
         case releaseHeldOutput
         case discardHeldOutput
         case runRemedy(RemedyName)
@@ -240,6 +241,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
 
+    /// What `waitForRemoval` answers: whether the daemon removed the `--rm` container in time.
+    package var daemonRemoves = true
+
+    package func waitForRemoval(_ id: String) -> Bool {
+        calls.append(.waitForRemoval(id))
+        return daemonRemoves
+    }
+
     package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
 
     package func discardHeldOutput() { calls.append(.discardHeldOutput) }
@@ -264,10 +273,20 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         attemptRecords.append(record)
     }
 
+    /// The `running` record written before the first attempt is kept apart (`startRecords`), out of `calls`: the
+    /// tests of the loop assert on what follows it.
     package func append(_ record: InvocationRecord) {
+        if record.outcome == .running {
+            if calls.last == .journalContext { calls.removeLast() }  // the context read for it
+            startRecords.append(record)
+            return
+        }
         calls.append(.appendInvocation(record.outcome))
         invocationRecords.append(record)
     }
+
+    /// The `running` records.
+    package private(set) var startRecords: [InvocationRecord] = []
 
     package func journalContext() -> Journal.Context {
         calls.append(.journalContext)

@@ -194,8 +194,9 @@ package enum ProcessRunner {
             // posix_spawn_file_actions_addchdir_np is not visible from Swift here: coreutils' `env -C DIR` changes
             // directory, then execs the program (same pid, same process group).
             let words = workingDirectory.map { ["/usr/bin/env", "-C", $0, path] } ?? [path]
-            let argv = (words + arguments).map { strdup($0) } + [nil]
-            let env = (environment ?? Environment.current()).map { strdup("\($0.key)=\($0.value)") } + [nil]
+            // Byte for byte: a test may pass an argument that is not UTF-8 as `String(lossless:)`.
+            let argv = (words + arguments).map { Optional($0.losslessCString()) } + [nil]
+            let env = (environment ?? Environment.current()).map { Optional("\($0.key)=\($0.value)".losslessCString()) } + [nil]
             defer {
                 for p in argv { free(p) }
                 for p in env { free(p) }

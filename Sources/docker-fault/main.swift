@@ -29,8 +29,8 @@ func say(_ text: String) {
 
 func execReal() -> Never {
     let real = env("DOCKER_FAULT_REAL") ?? "/usr/bin/docker"
-    let argv = [real] + CommandLine.arguments.dropFirst()
-    let cargs = argv.map { strdup($0) } + [nil]
+    let argv = [real] + CommandLine.losslessArguments.dropFirst()
+    let cargs = argv.map { Optional($0.losslessCString()) } + [nil]
     execv(real, cargs)
     say("docker-fault: cannot exec \(real): \(String(cString: strerror(errno)))\n")
     exit(127)
@@ -51,7 +51,7 @@ let kinds: [String: String] = [
     "disk": "mkdir /var/lib/docker/overlay2/3c1e5b2f0d9a-init: no space left on device",
 ]
 
-let args = Array(CommandLine.arguments.dropFirst())
+let args = Array(CommandLine.losslessArguments.dropFirst())
 guard let statePath = env("DOCKER_FAULT_STATE"), let command = subcommand(args) else { execReal() }
 let commands = (env("DOCKER_FAULT_COMMANDS") ?? "run,build").split(separator: ",").map(String.init)
 guard commands.contains(command) else { execReal() }

@@ -235,10 +235,11 @@ extension EngineSuites {
         let arguments = given.map { $0 == "HOST" ? engine.host : $0 == "IMAGE" ? engine.image : $0 }
         let dry = try sb(["--sb-dry-run"] + arguments)
         #expect(dry.code == 0)
-        // Protected: the policy's memory limit goes right after the subcommand, the rest is as given.
+        // Protected: safebuild's --cidfile, then the policy's memory limit right after the subcommand, the rest as
+        // given.
         let words = dry.stdoutText.split(separator: " ").map(String.init)
         let run = try #require(words.firstIndex(of: "run"))
-        #expect(words[run + 1] == "--memory", "\(dry.stdoutText)")
+        #expect(words[run + 1] == "--cidfile" && words[run + 3] == "--memory", "\(dry.stdoutText)")
         #expect(dry.stdoutText.hasSuffix(" --network=none --rm \(engine.image) echo ok\n"))
         #expect(dry.stderrText.contains("safebuild: dry run: added --memory"), "\(dry.stderrText)")
         let real = try sb(arguments)

@@ -44,9 +44,8 @@ import Testing
         let cid = "/tmp/safebuild-fake-1.cid"
         #expect(fake.effectsWithAdmission == [
             .admit(800 * Self.m, retry: false), .temporaryPath(cid),
-            .runDocker(["run", "--cidfile", cid, "--memory-swap", "800m", "-m", "800m", "img", "true"]),
-            .releaseReservation, .containerState("c1", settle: 0), .removeContainer("c1"),
-            .appendAttempt(1, decision: "succeeded"), .withdrawReservation, .journalContext, .appendInvocation(.succeeded),
+            .runDocker(["run", "--cidfile", cid, "--memory-swap", "800m", "--rm", "-m", "800m", "img", "true"]),
+            .releaseReservation, .appendAttempt(1, decision: "succeeded"), .withdrawReservation, .journalContext, .appendInvocation(.succeeded),
         ])
         #expect(fake.admissionRequests.first?.source == "its memory limit 800m")
         let record = try #require(fake.attemptRecords.first?.admission)

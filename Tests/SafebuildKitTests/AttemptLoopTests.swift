@@ -63,14 +63,15 @@ import Testing
         #expect(Self.run(plan, fake) == 0)
         #expect(fake.console.isEmpty)
         let cid = "/tmp/safebuild-fake-1.cid"
-        // --rm is safebuild's: the container is removed after its state was read.
+        // --rm is docker's own: a success reads no state and removes nothing.
+        let executed = ["run", "--cidfile", cid, "--memory-swap", "64m", "--rm", "-m", "64m", "img", "echo", "hi"]
         #expect(fake.effects == [
-            .temporaryPath(cid), .runDocker(["run", "--cidfile", cid, "--memory-swap", "64m", "-m", "64m", "img", "echo", "hi"]),
-            .containerState("c1", settle: 0), .removeContainer("c1"), .appendAttempt(1, decision: "succeeded"),
+            .temporaryPath(cid), .runDocker(executed), .appendAttempt(1, decision: "succeeded"),
             .journalContext, .appendInvocation(.succeeded),
         ])
         let attempt = try #require(fake.attemptRecords.first)
-        #expect(attempt.argv == plan.arguments)
+        // What ran, exactly as docker got it.
+        #expect(attempt.argv == executed)
         #expect(attempt.exitStatus == 0)
         #expect(attempt.failureClass == nil)
         #expect(attempt.maxAttempts == 3)
@@ -80,7 +81,7 @@ import Testing
         #expect(invocation.attempts == 1)
         #expect(invocation.exitStatus == 0)
         #expect(invocation.argv == ["run", "--rm", "-m", "64m", "img", "echo", "hi"])
-        #expect(invocation.executedArgv == plan.arguments)
+        #expect(invocation.executedArgv == executed)
         #expect(invocation.image == "img")
         #expect(invocation.host == "build-7")
         #expect(invocation.policySource == SupervisionPlanTests.file)
@@ -205,7 +206,8 @@ import Testing
         #expect(Self.run(plan, fake) == 137)
         #expect(fake.console == [.say("attempt 1/3 aborted by SIGTERM; docker stopped, exit status 137")])
         #expect(fake.effects.contains(.containerState("c7", settle: 0)))
-        #expect(fake.effects.contains(.removeContainer("c7")))
+        // Its --rm is docker's: the daemon removes the container safebuild killed.
+        #expect(!fake.effects.contains(.removeContainer("c7")))
         #expect(fake.dockerAttempts.count == 1)
         #expect(fake.attemptRecords.map(\.decision) == ["aborted by SIGTERM"])
         let invocation = try #require(fake.invocationRecords.first)
@@ -294,6 +296,26 @@ import Testing
         #expect(remedies.map(\.ran) == [false, false])
         #expect(remedies.map(\.skippedReason) == [needsRoot, "MemAvailable is not known on this host"])
         #expect(fake.invocationRecords.first?.outcome == .succeededAfterRetry)
+    }
+
+    /// A `--rm --name` run whose attempt is retried: its `--rm` is docker's, so the retry waits until the daemon has
+    /// removed the container (and only where it did not, in time, removes it by its id); an OOM kill its own cgroup
+    /// counted needs no wait for the engine's flag.
+    @Test(arguments: [true, false])
+    func retryOfARemovedNamedContainerWaitsForTheDaemon(daemonRemoves: Bool) throws {
+        let plan = try Self.plan(
+            ["run", "--rm", "--name", "job", "-m", "16m", "img", "sh", "-c", "x"],
+            policy: Self.policy(retry: ["raise_memory: {factor: 4, cap: 256m}"]))
+        var oom = Self.captured("run-oom")
+        oom.memory = AttemptMemory(pool: "/p", limitBytes: 16 << 20, oomKills: 1, containers: 1)
+        let fake = Fake(attempts: [oom, .exits(0)])
+        fake.daemonRemoves = daemonRemoves
+        #expect(Self.run(plan, fake) == 0)
+        let id = try #require(oom.containerID)
+        #expect(fake.effects.contains(.containerState(id, settle: 0)))
+        #expect(fake.effects.contains(.waitForRemoval(id)))
+        #expect(fake.effects.contains(.removeContainer(id)) == !daemonRemoves)
+        #expect(fake.dockerAttempts.allSatisfy { $0.arguments.contains("--rm") })
     }
 
     // MARK: - raise_memory

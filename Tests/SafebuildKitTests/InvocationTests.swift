@@ -274,12 +274,34 @@ import Testing
         ("--sb-quiet=1 ps", [:], "option --sb-quiet takes no value (got '1')"),
         ("--sb-max-attempts 0 ps", [:], "--sb-max-attempts takes a whole number from 1 to 100 (got '0')"),
         ("--sb-max-attempts=lots ps", [:], "--sb-max-attempts takes a whole number from 1 to 100 (got 'lots')"),
-        ("ps", ["SAFEBUILD_DRY_RUN": "maybe"], "SAFEBUILD_DRY_RUN=maybe is not a boolean; use 1 or 0"),
-        ("ps", ["SAFEBUILD_MAX_ATTEMPTS": "101"], "SAFEBUILD_MAX_ATTEMPTS takes a whole number from 1 to 100 (got '101')"),
     ])
     func errors(_ line: String, _ env: [String: String], _ message: String) {
         #expect(throws: SafebuildError(.usage, message)) { try parse(line, env: env) }
         #expect(SafebuildError.ExitCode.usage.rawValue == 64)
+    }
+
+    /// A variable that cannot be read never stops the reading: it is left unset and said, and only a protected
+    /// command refuses over it.
+    @Test(arguments: [
+        (["SAFEBUILD_DRY_RUN": "maybe"], "SAFEBUILD_DRY_RUN=maybe is not a boolean; use 1 or 0"),
+        (["SAFEBUILD_MAX_ATTEMPTS": "101"], "SAFEBUILD_MAX_ATTEMPTS takes a whole number from 1 to 100 (got '101')"),
+        (["SAFEBUILD_MAX_ATTEMPTS": "abc"], "SAFEBUILD_MAX_ATTEMPTS takes a whole number from 1 to 100 (got 'abc')"),
+    ] as [([String: String], String)])
+    func invalidVariablesAreListedNotThrown(_ env: [String: String], _ message: String) throws {
+        let (o, rest) = try options("ps", env: env)
+        #expect(rest == ["ps"])
+        #expect(o.invalidVariables == [message])
+        #expect(!o.dryRun && o.maxAttempts == nil)
+        #expect(o.refusal(for: .run) == SafebuildError(
+            .usage, message + ": docker run was not run; fix or unset the variable (commands that safebuild does not protect only warn about it)"))
+        #expect(SafebuildOptions(environment: [:]).refusal(for: .run) == nil)
+    }
+
+    /// A stray blank around a switch or a number is not an error; a blank variable is unset.
+    @Test func blanksAroundAValueAreIgnored() throws {
+        let (o, _) = try options("ps", env: ["SAFEBUILD_OFF": " 1", "SAFEBUILD_MAX_ATTEMPTS": "2 ", "SAFEBUILD_QUIET": "  "])
+        #expect(o.off && o.maxAttempts == 2 && !o.quiet)
+        #expect(o.invalidVariables.isEmpty)
     }
 }
 

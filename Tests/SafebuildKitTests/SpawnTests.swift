@@ -83,7 +83,7 @@ import Testing
             #!/bin/sh
             case "$1" in
             run)
-              [ "$2" = --cidfile ] && echo 0123456789ab > "$3"
+              [ "$2" = --cidfile ] && echo 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef > "$3"
               if [ "$FAKE_RUN" = hang ]; then echo $$ > \(dir.path)/docker.pid; exec sleep 60; fi
               exit 137 ;;
             inspect) echo $$ > \(dir.path)/docker.pid; exec sleep 60 ;;
@@ -107,6 +107,9 @@ import Testing
         env["SAFEBUILD_POLICY"] = policy
         env["SAFEBUILD_JOURNAL"] = dir.path + "/journal.jsonl"
         env["FAKE_RUN"] = mode
+        // The container's state is asked through the Engine API on a unix socket; the docker CLI helper runs only
+        // for an engine elsewhere (nothing listens on this port: the helper is what hangs).
+        env["DOCKER_HOST"] = "tcp://127.0.0.1:9"
         let safebuild = try ProcessRunner.Started(
             try SafebuildBinary.path(), ["run", "-m", "64m", "img", "true"], environment: env)
         var child: pid_t = 0

@@ -54,11 +54,14 @@ import Testing
         #expect(plan.injectionDecisions == ["added --memory 1g --memory-swap 1g"])
         #expect(plan.decisions == plan.policyDecisions + plan.injectionDecisions)
 
-        #expect(plan.dryRun.lines == ["dry run: policy \(Self.file)"]
+        let dryRun = plan.dryRun(cidFile: "/tmp/sb.cid")
+        #expect(dryRun.lines == ["dry run: policy \(Self.file)"]
             + plan.policyDecisions.map { "dry run: policy: \($0)" }
-            + ["dry run: added --memory 1g --memory-swap 1g", "dry run: at most 3 attempt(s); nothing was run"])
-        #expect(plan.dryRun.command
-            == "/usr/bin/docker -H unix:///x.sock run --memory 1g --memory-swap 1g --rm --name web img sh -c 'echo hi'")
+            + ["dry run: added --memory 1g --memory-swap 1g",
+               "dry run: added --cidfile /tmp/sb.cid to follow the container (a fresh path each attempt)",
+               "dry run: at most 3 attempt(s); nothing was run"])
+        #expect(dryRun.command
+            == "/usr/bin/docker -H unix:///x.sock run --cidfile /tmp/sb.cid --memory 1g --memory-swap 1g --rm --name web img sh -c 'echo hi'")
     }
 
     /// The build's context is resolved from the host's working directory before the rules match it; where docker's
@@ -80,7 +83,7 @@ import Testing
         #expect(plan.tags == ["app:1", "app:latest"])
         #expect(plan.image == nil)
         #expect(!plan.namesContainer)
-        #expect(plan.dryRun.command.hasPrefix("/usr/bin/docker build --memory 2g "))
+        #expect(plan.dryRun(cidFile: "/tmp/sb.cid").command.hasPrefix("/usr/bin/docker build --memory 2g "))
 
         // Elsewhere the rule does not match: the default, 25% of the host.
         var elsewhere = Self.host
@@ -96,7 +99,7 @@ import Testing
         let plain = try Self.plan(["build", "."], builder: BuilderFacts(dockerfile: DockerfileFeatures()))
         #expect(plain.injectedEnvironment == ["DOCKER_BUILDKIT": "0"])
         #expect(plain.dockerEnvironment == ["PATH": "/usr/bin", "DOCKER_BUILDKIT": "0"])
-        #expect(plain.dryRun.command.hasPrefix("DOCKER_BUILDKIT=0 /usr/bin/docker build --memory 4g "))
+        #expect(plain.dryRun(cidFile: "/tmp/sb.cid").command.hasPrefix("DOCKER_BUILDKIT=0 /usr/bin/docker build --memory 4g "))
         #expect(plain.limitEnforced)
         let mounts = try Self.plan(
             ["build", "."], builder: BuilderFacts(dockerfile: DockerfileFeatures.parse("FROM a\nRUN --mount=type=cache,target=/c make\n")))
@@ -156,7 +159,7 @@ import Testing
         #expect(plan.stopGrace == 7)
         #expect(plan.lockDirectory == "/var/lock/sb")
         #expect(plan.cooldown == 30)
-        #expect(plan.dryRun.lines.last == "dry run: at most 5 attempt(s); nothing was run")
+        #expect(plan.dryRun(cidFile: "/tmp/sb.cid").lines.last == "dry run: at most 5 attempt(s); nothing was run")
     }
 
     /// `--sb-max-attempts` and `--sb-journal` win over the policy. (The host's defaults are for a policy without a
@@ -177,7 +180,7 @@ import Testing
         let given = try Self.plan(["run", "img"], options: options)
         #expect(given.journalPath == "/tmp/j.jsonl")
         #expect(given.retry.maxAttempts == 1)
-        #expect(given.dryRun.lines.last == "dry run: at most 1 attempt(s); nothing was run")
+        #expect(given.dryRun(cidFile: "/tmp/sb.cid").lines.last == "dry run: at most 1 attempt(s); nothing was run")
     }
 }
 
@@ -194,16 +197,18 @@ import Testing
         // The user's own --cidfile is used, in every spelling.
         ("run --cidfile /tmp/mine img", "run --cidfile /tmp/mine img", "/tmp/mine", true, false),
         ("run --cidfile=/tmp/mine img", "run --cidfile=/tmp/mine img", "/tmp/mine", true, false),
-        // --rm is taken over by safebuild, each use at its own place; --rm=false is docker's to read.
-        ("run --rm img", "run --cidfile \(cid) img", cid, false, true),
-        ("run --rm=true -e A=1 img", "run --cidfile \(cid) -e A=1 img", cid, false, true),
-        ("run --rm -e A=1 --rm img", "run --cidfile \(cid) -e A=1 img", cid, false, true),
+        // --rm stays docker's own, as given (the daemon removes the container even if safebuild is SIGKILLed);
+        // the last one wins, as pflag reads it.
+        ("run --rm img", "run --cidfile \(cid) --rm img", cid, false, true),
+        ("run --rm=true -e A=1 img", "run --cidfile \(cid) --rm=true -e A=1 img", cid, false, true),
+        ("run --rm -e A=1 --rm img", "run --cidfile \(cid) --rm -e A=1 --rm img", cid, false, true),
         ("run --rm=false img", "run --cidfile \(cid) --rm=false img", cid, false, false),
+        ("run --rm --rm=false img", "run --cidfile \(cid) --rm --rm=false img", cid, false, false),
         // A --rm after the image is the container's.
         ("run img --rm", "run --cidfile \(cid) img --rm", cid, false, false),
-        // Detached: docker removes it when it stops; safebuild does not wait for that.
-        ("run -d --rm img", "run --cidfile \(cid) -d --rm img", cid, false, false),
-        ("run --detach --rm img", "run --cidfile \(cid) --detach --rm img", cid, false, false),
+        // Detached: docker removes it when it stops.
+        ("run -d --rm img", "run --cidfile \(cid) -d --rm img", cid, false, true),
+        ("run --detach --rm img", "run --cidfile \(cid) --detach --rm img", cid, false, true),
     ]
 
     @Test(arguments: cases)
@@ -214,7 +219,7 @@ import Testing
         #expect(attempt.arguments.joined(separator: " ") == c.expected)
         #expect(attempt.cidFile == c.cidFile)
         #expect(attempt.cidFileIsUsers == c.users)
-        #expect(attempt.removesContainer == c.removes)
+        #expect(attempt.dockerRemovesContainer == c.removes)
     }
 
     @Test func aTemporaryCIDFileIsAskedForOnlyWhenOneIsAdded() {

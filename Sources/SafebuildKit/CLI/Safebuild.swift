@@ -5,7 +5,8 @@ package enum Safebuild {
     package static let version = "0.1.0"
 
     package static func main() -> Never {
-        let arguments = CommandLine.arguments
+        // Byte for byte: an argument that is not UTF-8 reaches docker unchanged (`String(lossless:)`).
+        let arguments = CommandLine.losslessArguments
         let environment = Environment.current()
         do {
             // The privileged entry, as sudo runs it: nothing of the caller's is read (no SAFEBUILD_* variable, which
@@ -18,6 +19,7 @@ package enum Safebuild {
                 argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
             switch invocation {
             case .own(let command, let rest, let options):
+                for problem in options.invalidVariables { Console.warn(problem + "; it is ignored") }
                 // The only way into ArgumentParser.
                 exit(try OwnCommands.run(
                     command.commandLine(rest), context: .live(options: options, environment: environment)))
@@ -41,6 +43,8 @@ package enum Safebuild {
             options.off = false
         }
         guard let protected = commandLine.protected, !options.off else {
+            // A typo in a job's environment must not break `docker push`: said once, then docker runs.
+            for problem in options.invalidVariables { Console.warn(problem + "; it is ignored") }
             if options.dryRun {
                 Console.say("dry run: passed through unprotected; nothing was run")
                 Output.write(1, ShellQuote.join([docker] + commandLine.arguments) + "\n")
@@ -48,6 +52,7 @@ package enum Safebuild {
             }
             try Exec.replace(with: docker, arguments: commandLine.arguments, via: via)
         }
+        if let refusal = options.refusal(for: protected) { throw refusal }
         var childEnvironment = environment
         // The child must not read an `off` the host refused either (a docker called by this docker).
         if !options.off { childEnvironment["SAFEBUILD_OFF"] = nil }

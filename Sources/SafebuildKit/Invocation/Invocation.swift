@@ -34,7 +34,7 @@ package enum Invocation: Equatable, Sendable {
     package static func parse(
         argv0: String, arguments: [String], environment: [String: String]
     ) throws(SafebuildError) -> Invocation {
-        var options = try SafebuildOptions(environment: environment)
+        var options = SafebuildOptions(environment: environment)
         var rest = arguments[...]
         while let word = rest.first, word.hasPrefix(SafebuildOptions.prefix) {
             rest = rest.dropFirst()

@@ -23,6 +23,10 @@ package struct SafebuildOptions: Equatable, Sendable {
     /// `--sb-max-attempts N`, `SAFEBUILD_MAX_ATTEMPTS`: overrides the policy's attempt limit (1 = never retry), up to
     /// the host policy's.
     package var maxAttempts: Int?
+    /// The `SAFEBUILD_*` variables whose value could not be read, each as the sentence that says so; they are left
+    /// unset. A pass-through command warns and goes on (a typo in a job's environment must not break `docker push`);
+    /// a protected command refuses (`refusal(for:)`).
+    package var invalidVariables: [String] = []
 
     /// The options, in the order `--sb-help` lists them.
     package static let declarations: [Declaration] = [
@@ -93,15 +97,17 @@ package struct SafebuildOptions: Equatable, Sendable {
             return variable
         }
 
-        /// Applies a value from the variable.
-        func apply(variable value: String, to options: inout SafebuildOptions) throws(SafebuildError) {
+        /// Applies a value from the variable. A switch or a number is read without the blanks around it
+        /// (`SAFEBUILD_OFF=' 1'`, a stray space in a Jenkins `environment {}`); text is kept as given.
+        func apply(variable given: String, to options: inout SafebuildOptions) throws(SafebuildError) {
+            let value = given.trimmingWhitespace()
             switch kind {
-            case .text(_, let set): set(&options, value)
+            case .text(_, let set): set(&options, given)
             case .toggle(let set):
                 switch value.lowercased() {
                 case "1", "true", "yes", "on": set(&options, true)
                 case "0", "false", "no", "off": set(&options, false)
-                default: throw SafebuildError(.usage, "\(variable)=\(value) is not a boolean; use 1 or 0")
+                default: throw SafebuildError(.usage, "\(variable)=\(given) is not a boolean; use 1 or 0")
                 }
             case .count(_, let range, let set): set(&options, try Self.count(value, in: range, from: variable))
             }
@@ -162,12 +168,29 @@ package struct SafebuildOptions: Equatable, Sendable {
 
     package init() {}
 
-    /// The options set by `SAFEBUILD_*` variables; an empty variable counts as unset.
-    package init(environment: [String: String]) throws(SafebuildError) {
+    /// The options set by `SAFEBUILD_*` variables; an empty (or blank) variable counts as unset. A value that cannot
+    /// be read leaves its option unset and is listed in `invalidVariables`: whether that stops the command is the
+    /// command's to decide, not the reading's.
+    package init(environment: [String: String]) {
         for declaration in Self.declarations {
-            guard let value = environment[declaration.variable], !value.isEmpty else { continue }
-            try declaration.apply(variable: value, to: &self)
+            guard let value = environment[declaration.variable], !value.trimmingWhitespace().isEmpty else { continue }
+            do {
+                try declaration.apply(variable: value, to: &self)
+            } catch {
+                invalidVariables.append(error.message)
+            }
         }
+    }
+
+    /// Why a protected `command` is not run, when a `SAFEBUILD_*` variable could not be read. Such a variable was
+    /// meant to change how safebuild runs exactly this command (`SAFEBUILD_MAX_ATTEMPTS=abc`, `SAFEBUILD_DRY_RUN=ture`:
+    /// going on with the default would run a build that was meant only to be shown), so a clear error naming the
+    /// variable (exit 64) beats guessing; every other command only warns.
+    package func refusal(for command: ProtectedCommand) -> SafebuildError? {
+        guard let first = invalidVariables.first else { return nil }
+        return SafebuildError(
+            .usage, "\(first): docker \(command.name) was not run; fix or unset the variable (commands that safebuild"
+                + " does not protect only warn about it)")
     }
 
     /// Takes one `--sb-…` option (and its value, given as `--sb-x=value` or as the next word).

@@ -128,8 +128,9 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     package var started: String
     package var ended: String
     package var durationSeconds: Double
-    /// docker's arguments as executed, secrets redacted.
-    package var argv: [String]
+    /// docker's arguments exactly as docker got them (the `--cidfile` safebuild adds included), secrets redacted; byte
+    /// for byte (`JournalWords`).
+    @JournalWords package var argv: [String]
     package var preflight: [JournalDecision]
     /// docker's exit status (128+N when it was killed by signal N); absent when docker never started.
     package var exitStatus: Int32?

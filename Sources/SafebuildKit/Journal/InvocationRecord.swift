@@ -10,6 +10,12 @@ package enum JournalOutcome: String, Codable, Sendable, CaseIterable, Comparable
     case refused
     /// safebuild was told to stop (SIGTERM, SIGINT, SIGHUP) while docker ran; for example a Jenkins abort.
     case aborted
+    /// Written when the first attempt starts, and completed by the invocation's final record (same `id`): a record
+    /// that stays `running` is a command still running, or one whose safebuild was killed.
+    case running
+    /// Read, never written: a `running` record whose safebuild (`process`, on this host) is gone without an end:
+    /// SIGKILL, the OOM killer, a crash.
+    case killed
 
     package static func < (a: JournalOutcome, b: JournalOutcome) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -76,10 +82,12 @@ package struct InvocationRecord: Codable, Sendable, Equatable {
     package var cwd: String
     /// The protected command: `build` or `run`.
     package var command: String
-    /// docker's arguments as given to safebuild (after safebuild's own `--sb-` options), secrets redacted.
-    package var argv: [String]
-    /// The arguments of the last attempt as executed (memory defaults added), secrets redacted.
-    package var executedArgv: [String]
+    /// docker's arguments as given to safebuild (after safebuild's own `--sb-` options), secrets redacted; byte for
+    /// byte (`JournalWords`).
+    @JournalWords package var argv: [String]
+    /// The arguments of the last attempt exactly as docker got them (memory defaults and the `--cidfile` safebuild
+    /// adds included), secrets redacted.
+    @JournalWords package var executedArgv: [String]
     /// True when a word of `argv` or `executed_argv` was redacted: the command cannot be re-run from the journal.
     package var redacted: Bool
     /// Where the policy came from: a file path, or `built-in`.
@@ -105,12 +113,15 @@ package struct InvocationRecord: Codable, Sendable, Equatable {
     package var memoryLimitEnforced: Bool?
     /// The safebuild version that wrote the record.
     package var safebuildVersion: String?
+    /// The safebuild process (pid and start time), on a `running` record: tells a dead one from a live one.
+    package var process: ProcessIdentity?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, id, retryOf = "retry_of", started, ended, durationSeconds = "duration_seconds", host, user
         case uid, cwd, command, argv, executedArgv = "executed_argv", redacted, policySource = "policy_source"
         case image, tags, outcome, attempts, exitStatus = "exit_status", failureClass = "failure_class", ci
         case preflight, decisions, memoryLimitEnforced = "memory_limit_enforced", safebuildVersion = "safebuild_version"
+        case process
     }
 
     package init(

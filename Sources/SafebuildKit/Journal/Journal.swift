@@ -98,9 +98,14 @@ package enum Journal {
             self.ci = ci
         }
 
-        package static func current(environment: [String: String]) -> Context {
+        /// This host's name, as the records give it.
+        package static func hostName() -> String {
             var name = [CChar](repeating: 0, count: 256)
-            let host = gethostname(&name, name.count) == 0 ? Self.text(name) : "unknown"
+            return gethostname(&name, name.count) == 0 ? Self.text(name) : "unknown"
+        }
+
+        package static func current(environment: [String: String]) -> Context {
+            let host = hostName()
             let uid = getuid()
             var user = environment["USER"] ?? environment["LOGNAME"] ?? ""
             if let pw = getpwuid(uid), let n = pw.pointee.pw_name { user = String(cString: n) }

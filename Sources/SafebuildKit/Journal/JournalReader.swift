@@ -10,8 +10,24 @@ package struct JournalContents: Sendable {
     /// The files read, oldest first.
     package var files: [String] = []
 
+    /// One record per invocation, the last written (the final record completes the `running` one written at its
+    /// start); one still `running` whose safebuild is gone from this host is `killed`.
     package var invocations: [InvocationRecord] {
-        records.compactMap { if case .invocation(let r) = $0 { return r } else { return nil } }
+        let all = records.compactMap { record -> InvocationRecord? in
+            if case .invocation(let r) = record { return r } else { return nil }
+        }
+        var last: [String: Int] = [:]
+        for (i, r) in all.enumerated() { last[r.id] = i }
+        let host = Journal.Context.hostName()
+        return all.enumerated().compactMap { i, r in
+            guard last[r.id] == i else { return nil }
+            guard r.outcome == .running, r.host == host, let process = r.process,
+                ProcessIdentity.of(process.pid) != process
+            else { return r }
+            var killed = r
+            killed.outcome = .killed
+            return killed
+        }
     }
 
     package var attempts: [AttemptRecord] {

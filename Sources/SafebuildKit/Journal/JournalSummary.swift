@@ -67,7 +67,8 @@ package struct JournalSummary: Codable, Sendable, Equatable {
         let attempts = contents.attempts.filter { ids.contains($0.invocation) }
         unparsable = contents.unparsable
         invocations = selected.count
-        for outcome in JournalOutcome.allCases { outcomes[outcome.rawValue] = 0 }
+        // `running` and `killed` only when there are some.
+        for outcome in JournalOutcome.allCases where outcome != .running && outcome != .killed { outcomes[outcome.rawValue] = 0 }
         for inv in selected { outcomes[inv.outcome.rawValue, default: 0] += 1 }
         savedByRetry = outcomes[JournalOutcome.succeededAfterRetry.rawValue] ?? 0
         failedForGood = outcomes[JournalOutcome.failed.rawValue] ?? 0

@@ -211,6 +211,8 @@ struct MetricsTally: Codable, Equatable {
 
     mutating func add(_ record: JournalRecord) {
         switch record {
+        case .invocation(let inv) where inv.outcome == .running:
+            break  // counted when its final record is written
         case .invocation(let inv):
             invocations[inv.command, default: [:]][inv.outcome.rawValue, default: 0] += 1
             lastInvocationEnded = inv.ended

@@ -26,18 +26,21 @@ enum Spawn {
         _ path: String, _ arguments: [String], environment: [String: String], defaults: [Int32] = allSignals,
         redirections: [Redirection] = [], processGroup: pid_t? = nil
     ) throws(SafebuildError) -> pid_t {
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        // Byte for byte (`String(lossless:)`): what is not UTF-8 reaches the child as it was given.
+        let argv = ([path] + arguments).map { Optional($0.losslessCString()) } + [nil]
+        let envp = environment.map { Optional("\($0.key)=\($0.value)".losslessCString()) } + [nil]
+        let file = path.losslessCString()
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
+            free(file)
         }
         let dups = redirections.flatMap { [$0.from, $0.to] }
         var pid: pid_t = 0
         let rc = dups.withUnsafeBufferPointer { dups in
             defaults.withUnsafeBufferPointer { defaults in
                 sb_spawn(
-                    &pid, path, argv, envp, dups.baseAddress, Int32(redirections.count), defaults.baseAddress,
+                    &pid, file, argv, envp, dups.baseAddress, Int32(redirections.count), defaults.baseAddress,
                     Int32(defaults.count), processGroup ?? -1)
             }
         }

@@ -2,42 +2,43 @@
 /// attempt, as pure functions (argv in, argv out).
 ///
 /// For `run`, safebuild follows the container through a `--cidfile` (the user's own, or one it adds), so that it can
-/// read the container's state (OOMKilled) after docker ends and stop the container on a signal. It removes the
-/// container itself where the user asked for `--rm`: docker's own `--rm` would remove it before its state could be
-/// read. `build` is run as given.
+/// read the container's state after docker ends and stop the container on a signal. The user's `--rm` stays docker's
+/// own: the daemon removes the container when it ends even when safebuild (and docker with it) is SIGKILLed, and the
+/// OOM evidence comes from sources that outlive it (the cgroup counters read during the attempt, the engine's
+/// events). `build` is run as given.
 package struct AttemptCommand: Sendable, Equatable {
     /// docker's arguments for this attempt.
     package var arguments: [String]
     /// The file docker writes the container's id to (`run` only).
     package var cidFile: String?
-    /// Whether `cidFile` is the user's own `--cidfile`: it is emptied before the attempt (docker refuses to start
-    /// when it exists, and what it holds is the failed attempt's) and left afterwards. safebuild's own is removed
-    /// after the attempt.
+    /// Whether `cidFile` is the user's own `--cidfile`: it is never deleted, except before a retry when it still holds
+    /// what a previous attempt of this invocation wrote (docker refuses to start when it exists); a file that was
+    /// there before the first attempt is left to docker's own guard (exit 125). safebuild's own is removed after the
+    /// attempt.
     package var cidFileIsUsers: Bool
-    /// Whether safebuild removes the container after the attempt, for the `--rm` it took off the command line.
-    package var removesContainer: Bool
+    /// Whether docker removes the container when it ends (the user's `--rm`, left on the command line).
+    package var dockerRemovesContainer: Bool
     /// How stdin and stdout are kept for a retry (the plan's, the same for every attempt).
     package var streams: StreamPlan
     /// A retry: stdin is replayed (rewound, or the spool first) before docker reads on.
     package var replay: Bool
 
     package init(
-        arguments: [String], cidFile: String? = nil, cidFileIsUsers: Bool = false, removesContainer: Bool = false,
+        arguments: [String], cidFile: String? = nil, cidFileIsUsers: Bool = false, dockerRemovesContainer: Bool = false,
         streams: StreamPlan = StreamPlan(), replay: Bool = false
     ) {
         self.arguments = arguments
         self.cidFile = cidFile
         self.cidFileIsUsers = cidFileIsUsers
-        self.removesContainer = removesContainer
+        self.dockerRemovesContainer = dockerRemovesContainer
         self.streams = streams
         self.replay = replay
     }
 
     /// The attempt of `command` whose arguments are `arguments`. For `run`: `--cidfile temporaryCIDFile` goes right
-    /// after the subcommand unless the user gave one (only then is `temporaryCIDFile` asked for); unless the
-    /// container is detached, every `--rm` (or `--rm=true`) among the options is taken off at its own place, and
-    /// safebuild removes the container instead. A `--rm` after the image belongs to the container's command and is
-    /// left alone.
+    /// after the subcommand unless the user gave one (only then is `temporaryCIDFile` asked for); nothing else
+    /// changes. A `--rm` (or `--rm=true`) among the options is noted; one after the image belongs to the container's
+    /// command.
     package static func prepare(
         _ arguments: [String], command: ProtectedCommand, temporaryCIDFile: @autoclosure () -> String
     ) -> AttemptCommand {
@@ -54,12 +55,9 @@ package struct AttemptCommand: Sendable, Equatable {
             argv.insert(contentsOf: ["--cidfile", path], at: line.commandArgumentsIndex)
             attempt.cidFile = path
         }
-        if !options.has("--detach") {
-            let offset = argv.count - arguments.count  // the --cidfile inserted before the options
-            for use in options.uses.reversed() where use.name == "--rm" && (use.value == nil || use.value == "true") {
-                argv.removeSubrange((use.range.lowerBound + offset)..<(use.range.upperBound + offset))
-                attempt.removesContainer = true
-            }
+        // pflag: the last `--rm` wins.
+        if let rm = options.uses.last(where: { $0.name == "--rm" }) {
+            attempt.dockerRemovesContainer = rm.value == nil || rm.value == "true"
         }
         attempt.arguments = argv
         return attempt

@@ -30,6 +30,8 @@ package struct AttemptLoop {
         var replay: ReplayVerdict
         /// What its containers used; for an OOM kill, which limit killed it.
         var memory: AttemptMemory?
+        /// docker's arguments exactly as docker got them (the `--cidfile` safebuild adds included).
+        var argv: [String] = []
     }
 
     package mutating func run() -> Int32 {
@@ -60,6 +62,8 @@ package struct AttemptLoop {
             }
             admission = result.record
         }
+        // A trace before docker starts: completed by the final record, or read as `killed` when safebuild dies first.
+        _ = record(.running, attempts: 0, status: 0, executed: initial, preflight: preflight.decisions)
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
@@ -68,7 +72,7 @@ package struct AttemptLoop {
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
                 started: JournalTime.format(attemptStart), ended: JournalTime.format(ended),
-                durationSeconds: ended - attemptStart, argv: Redaction.argv(arguments, keepValues: plan.keepValues).argv,
+                durationSeconds: ended - attemptStart, argv: Redaction.argv(result.argv, keepValues: plan.keepValues).argv,
                 preflight: attempt == 1 ? preflight.decisions : [], exitStatus: result.status.code,
                 signal: Self.signal(of: result.status), failureClass: result.classification.failureClass.rawValue,
                 matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
@@ -82,7 +86,7 @@ package struct AttemptLoop {
                 effects.append(record.textRedacted)
                 effects.console(.say(ConsoleReport.attemptLine(record, decision: .aborted(signal: signal))))
                 return finish(
-                    .aborted, attempts: attempt, status: result.status.code, executed: arguments,
+                    .aborted, attempts: attempt, status: result.status.code, executed: result.argv,
                     preflight: preflight.decisions)
             }
             if result.status == .exited(0) {
@@ -92,7 +96,7 @@ package struct AttemptLoop {
                 effects.append(record.textRedacted)
                 if attempt > 1 { effects.console(.say(ConsoleReport.attemptLine(record, decision: .succeeded))) }
                 return finish(
-                    attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: arguments,
+                    attempt > 1 ? .succeededAfterRetry : .succeeded, attempts: attempt, status: 0, executed: result.argv,
                     preflight: preflight.decisions)
             }
 
@@ -113,7 +117,7 @@ package struct AttemptLoop {
                         .say(ConsoleReport.attemptLine(record, reason: reason, decision: .giveUp(reason: why))))
                 }
                 return finish(
-                    .failed, attempts: attempt, status: result.status.code, executed: arguments,
+                    .failed, attempts: attempt, status: result.status.code, executed: result.argv,
                     preflight: preflight.decisions, failureClass: failureClass)
             case .retry(let delay, _):
                 record.decision = AttemptDecision.retry(afterSeconds: delay).text
@@ -125,12 +129,12 @@ package struct AttemptLoop {
                     effects.console(
                         .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
                     return finish(
-                        .aborted, attempts: attempt, status: 128 + signal, executed: arguments,
+                        .aborted, attempts: attempt, status: 128 + signal, executed: result.argv,
                         preflight: preflight.decisions, failureClass: failureClass)
                 }
                 previousDelay = delay
                 let raised = step.memory != memory
-                let failedArguments = arguments
+                let failedArguments = result.argv
                 arguments = step.arguments
                 memory = step.memory
                 if admits {
@@ -245,10 +249,10 @@ package struct AttemptLoop {
 
     // MARK: One attempt
 
-    /// One attempt: docker run to its end with its output classified as it streams; for `run`, the container's
-    /// state read after it ends, and the container removed where safebuild took the user's `--rm` over, or before a
-    /// retry would take its `--name` again (never another build's container: it goes by the id docker wrote for
-    /// this attempt).
+    /// One attempt: docker run to its end with its output classified as it streams; for `run`, a failed attempt's
+    /// container state read after it ends, and before a retry that takes its `--name` again, the container gone:
+    /// waited for where docker's own `--rm` removes it, else removed (never another build's container: it goes by
+    /// the id docker wrote for this attempt).
     func attemptOnce(_ arguments: [String], replay: Bool) -> AttemptResult {
         var attempt = AttemptCommand.prepare(
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
@@ -274,16 +278,18 @@ package struct AttemptLoop {
                 status: .exited(error.status.rawValue), interruptedBy: nil,
                 classification: Classification(
                     failureClass: .notMemory, line: nil, reason: error.message, retryable: false, kernelEvidence: nil),
-                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()))
+                replay: ReplayVerdict(plan: plan.streams, report: StreamReport()), argv: attempt.arguments)
         }
         let failed = exit.status != .exited(0)
         var evidence = AttemptEvidence()
 
         var state: ContainerState?
-        if let id = exit.containerID, failed || attempt.removesContainer {
-            // A 137 may be an OOM kill whose flag the daemon sets a moment later; not when safebuild was told to stop
-            // and killed the container itself (that wait would eat into Jenkins' soft-kill time).
-            let settle = exit.status.code == 137 && exit.interruptedBy == nil ? 2.0 : 0
+        if let id = exit.containerID, failed {
+            // A 137 may be an OOM kill whose flag the daemon sets a moment later: worth a bounded wait only while
+            // nothing has answered yet. Not when safebuild was told to stop and killed the container itself (that
+            // wait would eat into Jenkins' soft-kill time), nor when the container's own cgroup counted the kill.
+            let counted = (exit.memory?.oomKills ?? 0) > 0
+            let settle = exit.status.code == 137 && exit.interruptedBy == nil && !counted ? 2.0 : 0
             state = effects.containerState(id, settle: settle, since: exit.startedAt)
         }
         if failed {
@@ -300,14 +306,14 @@ package struct AttemptLoop {
             Self.diagnose(&classification, &m, kernel: evidence.oomKills)
             memory = m
         }
-        if let id = exit.containerID,
-            attempt.removesContainer || (failed && plan.namesContainer && classification.retryable)
+        if let id = exit.containerID, failed && plan.namesContainer && classification.retryable,
+            !attempt.dockerRemovesContainer || !effects.waitForRemoval(id)
         {
             effects.removeContainer(id)
         }
         return AttemptResult(
             status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
-            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory)
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory, argv: attempt.arguments)
     }
 
     /// What the attempt's own memory cgroups recorded, as the classifier's strongest evidence
@@ -424,6 +430,16 @@ package struct AttemptLoop {
         failureClass: FailureClass? = nil
     ) -> Int32 {
         if plan.admission.enabled { effects.withdrawReservation() }
+        return record(
+            outcome, attempts: attempts, status: status, executed: executed, preflight: preflight,
+            failureClass: failureClass)
+    }
+
+    /// Appends the invocation record (`running` at the start, then the final one, with the same id).
+    func record(
+        _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
+        failureClass: FailureClass? = nil
+    ) -> Int32 {
         let context = effects.journalContext()
         let original = Redaction.argv(plan.commandLine.arguments, keepValues: plan.keepValues)
         let run = Redaction.argv(executed, keepValues: plan.keepValues)

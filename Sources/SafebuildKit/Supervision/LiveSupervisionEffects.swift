@@ -1,6 +1,7 @@
 import Glibc
 
-/// The real effects: docker as a supervised child (`ChildProcess`), `docker inspect`/`rm`/`kill` through `Command`,
+/// The real effects: docker as a supervised child (`ChildProcess`), its container's state, removal and kill through
+/// the Engine API (`ContainerControl`; the docker CLI only for an engine that is not on a local socket),
 /// the kernel's log, remedies under the host-wide lock (a wait for it says so and ends on a signal) or, for those
 /// that need root, through the privileged entry, memory admission in the host-wide ledger (`AdmissionGate`) and the
 /// attempt's memory cgroups (`MemoryWatch`), sleeps that end on a signal (`SignalInbox`), the journal file, and
@@ -17,6 +18,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     var hold: OutputHold?
     /// Memory admission, and the engine's pool that the attempts' accounting reads.
     let gate: AdmissionGate
+    /// What an attempt of this invocation wrote to the user's `--cidfile`: the only content a retry may delete.
+    var writtenContainerIDs: [String: String] = [:]
+    /// The container of a `run`: its state, removal and kill.
+    let control: ContainerControl
     /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
     var lastCgroups: [String] = []
 
@@ -33,6 +38,9 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         lock = HostLock(
             state: RuntimeState(directory: plan.lockDirectory, files: plan.files, environment: plan.environment), cooldown: plan.cooldown)
         let endpoint = try? EngineEndpoint.resolve(plan.commandLine, environment: plan.environment, read: HostReader.read)
+        control = ContainerControl(
+            socketPath: endpoint?.socketPath, docker: plan.docker, globals: plan.commandLine.globalFlags,
+            timeout: plan.engineTimeout)
         gate = AdmissionGate(
             settings: plan.admission, signals: signals, socketPath: endpoint?.socketPath, engineTimeout: plan.engineTimeout,
             memTotal: PhysicalMemory.total() ?? 0)
@@ -88,7 +96,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     // MARK: One attempt
 
-    package func temporaryPath(_ suffix: String) -> String {
+    package func temporaryPath(_ suffix: String) -> String { Self.temporaryPath(suffix) }
+
+    /// A fresh path in `$TMPDIR` (else /tmp) for a temporary file of this process, ending in `.suffix`.
+    package static func temporaryPath(_ suffix: String) -> String {
         let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var random: UInt64 = 0
         arc4random_buf(&random, 8)
@@ -96,8 +107,13 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     }
 
     package func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit {
-        if let cidFile = attempt.cidFile, attempt.cidFileIsUsers {
-            unlink(cidFile)  // docker refuses to start when the file exists: it is the failed attempt's
+        if let cidFile = attempt.cidFile, attempt.cidFileIsUsers, let written = writtenContainerIDs[cidFile],
+            Self.readContainerID(cidFile) == written
+        {
+            // docker refuses to start when the file exists, and this one is what a previous attempt of this
+            // invocation wrote. Any other file is left alone: on the first attempt docker's own guard (`container ID
+            // file found, make sure the other container isn't running`, exit 125) keeps firing for a stale file.
+            unlink(cidFile)
         }
         var child = ChildProcess(path: plan.docker, arguments: attempt.arguments, environment: plan.dockerEnvironment)
         child.stopGrace = plan.stopGrace
@@ -127,18 +143,23 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             }
             child.hold = hold
         }
-        if let cidFile = attempt.cidFile {
-            let docker = plan.docker, globals = self.globals
+        let follower = attempt.cidFile.map { CIDFileFollower(path: $0, removes: !attempt.cidFileIsUsers) }
+        if let follower {
+            let control = self.control
             child.onStop = {
-                guard let id = Self.readContainerID(cidFile) else { return }
-                _ = try? Command(docker, globals + ["kill", id], timeout: 5).run()
+                guard let id = follower.poll() else { return }
+                control.kill(id)
             }
         }
         gate.prepare()
         let watch = gate.pool.map {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
-        if let watch { child.tick = { watch.tick() } }
+        // The watch reads the cidfile first: the follower then removes safebuild's own at once.
+        child.tick = {
+            watch?.tick()
+            _ = follower?.poll()
+        }
         let startedAt = Clock.wall()
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
@@ -146,8 +167,14 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         let memory = watch?.finish()
         lastCgroups = watch?.cgroupPaths ?? []
-        let containerID = attempt.cidFile.flatMap(Self.readContainerID)
-        if let cidFile = attempt.cidFile, !attempt.cidFileIsUsers { unlink(cidFile) }
+        let containerID = follower?.poll()
+        if let cidFile = attempt.cidFile {
+            if attempt.cidFileIsUsers {
+                writtenContainerIDs[cidFile] = containerID
+            } else {
+                unlink(cidFile)  // docker failed before safebuild read it, or wrote nothing
+            }
+        }
         let streams = StreamReport(
             stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
             stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
@@ -158,20 +185,32 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
-        let docker = plan.docker, globals = self.globals, signals = self.signals
-        var state = ContainerState.settled(
-            settle: settle,
-            inspect: {
-                guard let r = try? Command(docker, globals + ["inspect", id], timeout: 10).run(), r.succeeded
-                else { return nil }
-                return r.stdout
-            },
-            sleep: { _ = signals.sleep(seconds: $0) })
-        // containerd can lose a container's OOM event (its cgroup goes before the event is read): docker then
-        // reports OOMKilled=false for good. The kernel's own `oom-kill:` record names the container's cgroup.
-        if var s = state, s.exitCode == 137, !s.oomKilled, Self.kernelReportsOOMKill(of: id, since: since) {
-            s.oomKilled = true
-            state = s
+        var state: ContainerState?
+        // The container itself while it exists; once docker's `--rm` has removed it, the engine's events for it.
+        func look() {
+            switch control.inspect(id) {
+            case .found(let found):
+                state = found
+            case .gone, .unknown:
+                if let events = control.events(id, since: since), let code = events.exitCode ?? state?.exitCode {
+                    state = ContainerState(oomKilled: events.oom || state?.oomKilled == true, exitCode: code, status: "removed")
+                }
+            }
+        }
+        look()
+        guard var s = state, s.exitCode == 137, !s.oomKilled else { return state }
+        // The kernel logs an OOM kill before its victim dies, naming the container's cgroup, so where its log can be
+        // read it answers at once. containerd can lose a container's OOM event (its cgroup goes before the event is
+        // read): docker then reports OOMKilled=false for good, and the kernel's record still stands.
+        if let kills = Self.kernelOOMKills(since: since) {
+            s.oomKilled = kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
+            return s
+        }
+        // Without the kernel's log, the engine may mark the OOM kill a moment after the exit: ask again, bounded.
+        let end = Clock.now() + settle
+        while Clock.now() < end, signals.sleep(seconds: 0.05) == nil {
+            look()
+            if state?.oomKilled == true { break }
         }
         return state
     }
@@ -192,8 +231,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills)
     }
 
-    package func removeContainer(_ id: String) {
-        _ = try? Command(plan.docker, globals + ["rm", "-f", "-v", id], timeout: 30).run()
+    package func removeContainer(_ id: String) { control.remove(id) }
+
+    package func waitForRemoval(_ id: String) -> Bool {
+        control.waitRemoved(id, seconds: 10) { signals.sleep(seconds: $0) }
     }
 
     package func releaseHeldOutput() { hold?.release() }
@@ -213,6 +254,12 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     package func append(_ record: AttemptRecord) { journal.append(record) }
 
     package func append(_ record: InvocationRecord) {
+        var record = record
+        if record.outcome == .running {
+            record.process = ProcessIdentity.current()
+            journal.append(record)
+            return
+        }
         journal.append(record)
         if let metrics = plan.metricsPath, let problem = Metrics.write(journalPath: plan.journalPath, to: metrics, files: plan.files) {
             Console.warn("cannot write metrics \(metrics): \(problem)")
@@ -223,11 +270,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     // MARK: Helpers
 
-    /// Whether the kernel logged an OOM kill in the memory cgroup of container `id` (`oom-kill:… task_memcg=…ID…`)
-    /// after `since` (wall-clock seconds).
-    static func kernelReportsOOMKill(of id: String, since: Double) -> Bool {
-        let kills = (try? HostReader().oomKills(since: since - 1)) ?? []
-        return kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
+    /// The kernel's OOM-kill records (`oom-kill:… task_memcg=…ID…`) since `since` (wall-clock seconds); nil when its
+    /// log cannot be read (a user without CAP_SYSLOG where dmesg is restricted).
+    static func kernelOOMKills(since: Double) -> [OOMKill]? {
+        try? HostReader().oomKills(since: since - 1)
     }
 
     static func readContainerID(_ path: String) -> String? {

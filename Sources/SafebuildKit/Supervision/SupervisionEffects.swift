@@ -57,15 +57,19 @@ package protocol SupervisionEffects {
     /// when `attempt.replay`. Follows the attempt's containers' memory cgroups meanwhile (`DockerExit.memory`).
     /// Throws when docker cannot be started.
     func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit
-    /// The state of container `id` after docker ended (`docker inspect`), asking again for up to `settle` seconds
-    /// while an exit 137 is not (yet) marked OOMKilled, and taking the kernel's OOM-kill record since `since` into
-    /// account; nil when docker has none.
+    /// The state of container `id` after docker ended: the container's own while it exists, else (removed by
+    /// docker's `--rm`) the engine's `oom`/`die` events for it since `since`. An exit 137 not marked OOMKilled is
+    /// decided by the kernel's OOM-kill records where they can be read (no wait), else asked again for up to
+    /// `settle` seconds; nil when nothing is known of it.
     func containerState(_ id: String, settle: Double, since: Double) -> ContainerState?
     /// What the host shows about a failed attempt that started at `since` (wall clock): kernel lines, and the OOM
     /// killer's records of the attempt's containers.
     func evidence(since: Double) -> AttemptEvidence
-    /// Removes container `id` and its anonymous volumes (`docker rm -f -v`).
+    /// Removes container `id` and its anonymous volumes (`DELETE /containers/{id}?force=1&v=1`, as `docker rm -f -v`).
     func removeContainer(_ id: String)
+    /// Waits (bounded, ends on a signal) until the daemon has removed container `id`, as it does after docker's
+    /// own `--rm`; true when it is gone.
+    func waitForRemoval(_ id: String) -> Bool
     /// Writes the stdout held back during the attempt that ends the invocation to safebuild's stdout.
     func releaseHeldOutput()
     /// Drops the stdout held back during a failed attempt that is retried.

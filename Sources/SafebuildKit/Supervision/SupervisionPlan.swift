@@ -193,13 +193,19 @@ package struct SupervisionPlan: Sendable, Equatable {
         package var command: String
     }
 
-    package var dryRun: DryRun {
+    /// The first attempt exactly as docker would get it (`AttemptCommand.prepare`): for `run`, with the
+    /// `--cidfile cidFile` safebuild adds (a fresh path each attempt) and the user's `--rm` as given.
+    package func dryRun(cidFile: String) -> DryRun {
         var lines = ["policy \(policySource)"]
         lines += policyDecisions.map { "policy: \($0)" }
         lines += injectionDecisions
+        let attempt = AttemptCommand.prepare(arguments, command: command, temporaryCIDFile: cidFile)
+        if let added = attempt.cidFile, !attempt.cidFileIsUsers {
+            lines.append("added --cidfile \(added) to follow the container (a fresh path each attempt)")
+        }
         lines.append("at most \(retry.maxAttempts) attempt(s); nothing was run")
         let env = injectedEnvironment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return DryRun(lines: lines.map { "dry run: " + $0 }, command: ShellQuote.join(env + [docker] + arguments))
+        return DryRun(lines: lines.map { "dry run: " + $0 }, command: ShellQuote.join(env + [docker] + attempt.arguments))
     }
 
     /// What the policy's rules match on: the image (`run`) or the tags (`build`), context, Dockerfile and CI job.

@@ -44,7 +44,7 @@ struct Supervisor {
         if let refusal = plan.refusal { throw SafebuildError(.notPermitted, refusal) }
 
         if options.dryRun {
-            let dryRun = plan.dryRun
+            let dryRun = plan.dryRun(cidFile: LiveSupervisionEffects.temporaryPath("cid"))
             for line in dryRun.lines { Console.say(line) }
             Output.write(1, dryRun.command + "\n")
             return 0
