@@ -33,6 +33,10 @@ int sb_signal_ignored(int signo);
 /// pipe2(fds, O_CLOEXEC).
 int sb_pipe(int fds[2]);
 
+/// prctl(PR_SET_PDEATHSIG, 0): a child started by `sb_spawn` that must outlive its parent (the background refresh
+/// of the engine state) takes the death signal away first thing.
+int sb_clear_death_signal(void);
+
 /// Starts `path` with `argv` and `envp` as posix_spawn would, but the child is SIGKILLed when the calling thread's
 /// process dies (PR_SET_PDEATHSIG, set in the child before exec; a child whose parent is already gone exits 127).
 /// In the child: `defaults` (ndefaults signals) get their default disposition, as does any signal with a handler;

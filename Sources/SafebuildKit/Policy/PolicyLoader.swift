@@ -170,7 +170,7 @@ extension Policy {
                 maxBuildCache: ThresholdSetting(value: v(nil), action: v(.warn)),
                 minFreeDisk: ThresholdSetting(value: v(nil), action: v(.warn)),
                 minFreeBlocks: ThresholdSetting(value: v(nil), action: v(.warn)),
-                waitTimeout: v(0), engineTimeout: v(0)),
+                waitTimeout: v(0), engineTimeout: v(0), buildCacheMaxAge: v(0)),
             retry: RetrySection(
                 maxAttempts: v(1), backoff: BackoffSection(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
                 raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:],

@@ -69,6 +69,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         return Preflight.run(
             thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
+            glance: EngineGlance.Settings(
+                state: try? EngineStateFile(state: lock.state), maxAge: plan.buildCacheMaxAge),
             remediate: remediate)
     }
 
