@@ -141,6 +141,9 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
         if let watch { child.tick = { watch.tick() } }
+        // The classifier reads stderr alone; stdout is read only by the memory watch of a build (no cidfile), for
+        // the classic builder's ` ---> Running in ID` lines.
+        child.splitStdout = watch != nil && attempt.cidFile == nil
         let startedAt = Clock.wall()
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
