@@ -62,6 +62,20 @@ extension EngineSuites {
         #expect(refreshes.started.isEmpty)
     }
 
+    /// After a remedy (a prune) the shared figure is stale: pre-flight's second look measures it, and writes it.
+    @Test func aFreshLookMeasuresWhateverTheFiguresAge() throws {
+        let refreshes = Refreshes()
+        _ = glance(try settings(maxAge: 600, refreshes: refreshes))
+        let fresh = EngineGlance.gather(
+            endpoint: Engine.endpoint, socket: Engine.endpoint.socketPath!, timeout: 20, withBuildCache: true,
+            settings: try settings(maxAge: 600, refreshes: refreshes), fresh: true)
+        #expect(fresh.buildCacheAge == nil && fresh.buildCache != nil)
+        #expect(fresh.milliseconds["system/df"] != nil)
+        let after = glance(try settings(maxAge: 600, refreshes: refreshes))
+        #expect(try #require(after.buildCacheAge) < 5)
+        #expect(refreshes.started.isEmpty)
+    }
+
     @Test func aStaleFigureIsUsedAndOneCommandRefreshesIt() throws {
         let refreshes = Refreshes()
         _ = glance(try settings(maxAge: 600, refreshes: refreshes))

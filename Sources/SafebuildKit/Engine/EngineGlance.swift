@@ -27,8 +27,11 @@ package enum EngineGlance {
         }
     }
 
+    /// - Parameter fresh: measure the build cache now whatever the shared figure's age (after a remedy pruned it, the
+    ///   figure is stale); the new figure is written when the lock is free.
     package static func gather(
-        endpoint: EngineEndpoint, socket: String, timeout: Double, withBuildCache: Bool, settings: Settings
+        endpoint: EngineEndpoint, socket: String, timeout: Double, withBuildCache: Bool, settings: Settings,
+        fresh: Bool = false
     ) -> EngineFigures {
         let client = EngineClient(socketPath: socket)
         let deadline = Clock.now() + timeout
@@ -65,7 +68,12 @@ package enum EngineGlance {
             guard withBuildCache else { return figures }
             let engine = facts.map(\.buildCacheKey) ?? figures.rootDir.map { "root:" + $0 }
             let choice: BuildCacheChoice
-            if let file = settings.state, let engine {
+            // Whether this command holds the state's lock for a `.measureNow` (it then writes the figure).
+            var holdsLock = true
+            if fresh, BuildCacheQuery.typed(apiVersion: figures.apiVersion) == nil {
+                choice = .measureNow
+                holdsLock = settings.state?.tryLock() ?? false
+            } else if let file = settings.state, let engine {
                 let state = known ?? file.peek()
                 choice = BuildCacheChoice.choose(
                     apiVersion: figures.apiVersion, sample: state.sample(engine), failure: state.failure(engine),
@@ -91,19 +99,19 @@ package enum EngineGlance {
                     let measured = try measure(client, BuildCacheQuery.fullPath, deadline: deadline)
                     figures.milliseconds["system/df"] = milliseconds(measured.seconds)
                     figures.buildCache = measured.figures
-                    if let file = settings.state, let engine {
+                    if holdsLock, let file = settings.state, let engine {
                         file.rewrite {
                             $0.remember(BuildCacheSample(engine: engine, figures: measured.figures, measuredAt: started, seconds: measured.seconds))
                         }
                     }
                 } catch {
-                    if let file = settings.state, let engine {
+                    if holdsLock, let file = settings.state, let engine {
                         file.rewrite { $0.remember(BuildCacheRefreshFailure(engine: engine, at: started, error: error.description)) }
+                        file.unlock()
                     }
-                    settings.state?.unlock()
                     throw error
                 }
-                settings.state?.unlock()
+                if holdsLock { settings.state?.unlock() }
             case .none(let why):
                 figures.buildCacheNote = why
             }

@@ -243,6 +243,8 @@ package enum Preflight {
         let reader = HostReader()
         var daemonPID: Int32?
         let withBuildCache = thresholds.contains { if case .maxBuildCache = $0.what { return true } else { return false } }
+        // The engine is measured again only after remedies ran (a prune): then the shared build-cache figure is stale.
+        var engineMeasurements = 0
         return run(
             thresholds: thresholds, waitTimeout: waitTimeout,
             measure: { withEngine in
@@ -251,7 +253,8 @@ package enum Preflight {
                     if let socket = endpoint.socketPath {
                         engine = EngineGlance.gather(
                             endpoint: endpoint, socket: socket, timeout: engineTimeout, withBuildCache: withBuildCache,
-                            settings: glance)
+                            settings: glance, fresh: engineMeasurements > 0)
+                        engineMeasurements += 1
                     } else {
                         engine = EngineProbes.gather(
                             endpoint: endpoint, timeout: engineTimeout, docker: docker, environment: environment,
