@@ -77,3 +77,7 @@ int sb_signal_ignored(int signo) {
 }
 
 int sb_clear_death_signal(void) { return prctl(PR_SET_PDEATHSIG, 0); }
+
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}

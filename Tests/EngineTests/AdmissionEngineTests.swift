@@ -12,12 +12,15 @@ import Testing
 extension EngineSuites {
 @Suite(.serialized) struct AdmissionEngineTests {
     let engine: TestEngine
-    let safebuild: String
+    /// The binary under test, installed under a temporary prefix: the policies below are its host policy (the
+    /// admission settings, the state directory and the pre-flight checks are host-only keys).
+    let installed: InstalledSafebuild
+    var safebuild: String { installed.binary }
     let dir: TemporaryDirectory
 
     init() throws {
         engine = try TestEngine.current()
-        safebuild = try SafebuildBinary.path()
+        installed = try InstalledSafebuild()
         dir = try TemporaryDirectory()
         try dir.directory("state")
     }
@@ -97,12 +100,13 @@ extension EngineSuites {
         return try dir.write("policy-\(UInt32.random(in: 0...UInt32.max)).yml", Array(text.utf8))
     }
 
-    func environment(_ pool: Pool, policy: String, journal: String) -> [String: String] {
-        engine.environment(["DOCKER_HOST": pool.host, "SAFEBUILD_POLICY": policy, "SAFEBUILD_JOURNAL": journal])
+    func environment(_ pool: Pool, policy: String, journal: String) throws -> [String: String] {
+        try installed.useAsHostPolicy(policy)
+        return engine.environment(["DOCKER_HOST": pool.host, "SAFEBUILD_JOURNAL": journal])
     }
 
     func start(_ pool: Pool, _ arguments: [String], policy: String, journal: String) throws -> ProcessRunner.Started {
-        try ProcessRunner.Started(safebuild, arguments, environment: environment(pool, policy: policy, journal: journal))
+        try ProcessRunner.Started(safebuild, arguments, environment: try environment(pool, policy: policy, journal: journal))
     }
 
     func run(_ memory: String, _ command: [String], name: String? = nil) -> [String] {
@@ -203,6 +207,11 @@ extension EngineSuites {
         // The holder's container uses almost nothing: only its reservation keeps others out.
         let holder = try start(pool, run("800m", ["sleep", "60"], name: name), policy: policy, journal: journal)
         #expect(try waitForLedger { $0.entries.contains { $0.process.pid == holder.pid && $0.state == .running } })
+        // Its container really running (killed between docker's create and start, it would never run).
+        #expect(try ProcessRunner.waitUntil(timeout: 30) {
+            try !ProcessRunner.run(engine.docker, ["-H", pool.host, "ps", "-q", "--filter", "name=\(name)"], timeout: 30)
+                .stdoutText.isEmpty
+        })
         let waiter = try start(pool, run("800m", ["true"]), policy: policy, journal: journal)
         #expect(try waitForLedger { $0.entries.contains { $0.process.pid == waiter.pid && $0.state == .waiting } })
 

@@ -394,7 +394,7 @@ extension EngineSuites {
         #expect(out.code == 0, "\(out.stderrText)")
         let warnings = Self.lines(out).filter { $0.hasPrefix("safebuild: warning: host-wide coordination of remedies is off for this user: \(bed.prefix)/run/missing") }
         #expect(warnings.count == 1, "\(out.stderrText)")
-        #expect(warnings.first?.contains("kept in \(fallback)/remedies.state instead") == true)
+        #expect(warnings.first?.contains("memory admission ledger are kept in \(fallback) instead") == true)
         #expect(warnings.first?.contains("run Scripts/install.sh as root") == true)
         #expect(Self.owned(fallback) == "0700 \(user):\(HostSettings.groupName(getpwnam(user)!.pointee.pw_gid))")
         let remedy = try JournalReader.read(path: bed.journal).attempts.first?.remedies.first

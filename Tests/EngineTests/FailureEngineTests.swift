@@ -22,10 +22,10 @@ struct FailureEngineTests {
         let state = ContainerState.settled(
             inspect: { try? Command(Self.docker, ["inspect", name]).run().stdout }, sleep: { usleep(UInt32($0 * 1e6)) })
         _ = try Command(Self.docker, ["rm", "-f", name]).run()
-        var classifier = Classifier()
+        var classifier = Classifier(command: .run)
         classifier.observe(text: result.stdout, stream: .stdout)
         classifier.observe(text: result.stderr, stream: .stderr)
-        return (classifier.verdict(exitStatus: result.status ?? .signaled(9), command: .run, containerState: state), state, result)
+        return (classifier.verdict(exitStatus: result.status ?? .signaled(9), containerState: state), state, result)
     }
 
     @Test func oomKilledRunIsClassifiedAndSucceedsWithTheRaisedLimit() throws {
@@ -59,10 +59,10 @@ struct FailureEngineTests {
             var env = ProcessInfo.processInfo.environment
             env["DOCKER_BUILDKIT"] = "0"
             let r = try Command(Self.docker, ["build", "--network=none", "--force-rm", "--no-cache", "-q", "--memory", memory, dir], environment: env, timeout: 120).run()
-            var c = Classifier()
+            var c = Classifier(command: .build(.docker))
             c.observe(text: r.stdout, stream: .stdout)
             c.observe(text: r.stderr, stream: .stderr)
-            return (c.verdict(exitStatus: r.status ?? .signaled(9), command: .build(.docker), containerState: nil), r)
+            return (c.verdict(exitStatus: r.status ?? .signaled(9), containerState: nil), r)
         }
         let (first, r1) = try build("8m")
         #expect(r1.status == .exited(137))

@@ -37,7 +37,7 @@ struct CorpusCase: Sendable {
     /// Feeds the case to a classifier the way `Supervisor.attemptOnce` does (line by line while docker runs, then the
     /// kernel's records, then the verdict with the container's state for a run).
     func classify() -> Classification {
-        var classifier = Classifier()
+        var classifier = Classifier(command: command)
         func feed(_ lines: [String], _ stream: SafebuildKit.OutputStream) {
             for line in lines {
                 var bytes = Array(line.utf8)
@@ -53,7 +53,7 @@ struct CorpusCase: Sendable {
             bytes.withUnsafeMutableBytes { classifier.observeKernel(line: UnsafeRawBufferPointer($0)) }
         }
         let state = oomKilled.map { ContainerState(oomKilled: $0, exitCode: exit, status: "exited") }
-        return classifier.verdict(exitStatus: .exited(exit), command: command, containerState: state)
+        return classifier.verdict(exitStatus: .exited(exit), containerState: state)
     }
 }
 

@@ -3,9 +3,9 @@ import Testing
 
 @testable import SafebuildKit
 
-/// The corpus of real failure texts (Fixtures/corpus, see its README) and today's classifier measured on it.
-/// The accuracy goals of issue 11 are not asserted here yet: this suite checks the corpus is well formed and prints the
-/// figures, separately for the training cases and the held-out fifth.
+/// The corpus of real failure texts (Fixtures/corpus, see its README) and the classifier measured on it: the corpus is
+/// well formed, the figures are printed separately for the training cases and the held-out fifth, and the goals of
+/// issue 11 are asserted.
 @Suite struct FailureCorpusTests {
     @Test func corpusIsWellFormed() throws {
         let cases = try FailureCorpus.load()
@@ -78,21 +78,19 @@ import Testing
         }
     }
 
-    /// Today's classifier on the corpus: memory, disk and daemon failures recognised (retryable with the right class)
-    /// and retried at all; user errors retried (should be none). Printed for the corpus README; not asserted.
-    @Test func baselineFigures() throws {
+    /// The figures: memory, disk and daemon failures recognised (retryable with the class whose ladder they need) and
+    /// retried at all; user errors retried (should be none); by class; the misses. SAFEBUILD_CORPUS_VERBOSE=1 prints
+    /// every case's verdict.
+    @Test func figures() throws {
         let cases = try FailureCorpus.load()
-        var report = ["failure corpus, \(cases.count) cases, today's classifier:"]
+        var report = ["failure corpus, \(cases.count) cases:"]
         for split in [CorpusCase.Split.train, .holdout] {
-            let part = cases.filter { $0.split == split }
-            let figures = CorpusFigures(part)
-            report.append("  \(split.rawValue): \(figures.summary)")
+            report.append("  \(split.rawValue): \(CorpusFigures(cases.filter { $0.split == split }).summary)")
         }
         report.append("  all: \(CorpusFigures(cases).summary)")
         report.append("  by class (recognised / cases; user errors: retried / cases):")
         for failureClass in FailureClass.allCases {
-            let part = cases.filter { $0.expected == failureClass }
-            let f = CorpusFigures(part)
+            let f = CorpusFigures(cases.filter { $0.expected == failureClass })
             let line = failureClass == .notMemory
                 ? "\(f.userErrorsRetried.count) retried / \(f.userErrors)"
                 : "\(f.recognised.count) / \(f.failures) (retried \(f.retried.count))"
@@ -100,10 +98,30 @@ import Testing
         }
         report.append("  misses:")
         for (c, v) in CorpusFigures(cases).misses {
-            report.append("    \(c.file) [\(c.split.rawValue)] expected \(c.expected.rawValue), got \(v.failureClass.rawValue) (retryable \(v.retryable))")
+            report.append("    \(c.file) [\(c.split.rawValue)] expected \(c.expected.rawValue), got \(v.failureClass.rawValue) (retryable \(v.retryable)): \(v.reason)")
+        }
+        if ProcessInfo.processInfo.environment["SAFEBUILD_CORPUS_VERBOSE"] != nil {
+            report.append("  every case:")
+            for c in cases {
+                let v = c.classify()
+                report.append("    \(c.file): \(v.failureClass.rawValue) [\(v.strength.map { "\($0)" } ?? "-")] \(v.line ?? "")")
+            }
         }
         print(report.joined(separator: "\n"))
         #expect(!cases.isEmpty)
+    }
+
+    /// Issue 11's goals: at least 95% of the training part's memory, disk and daemon failures retried with their
+    /// class's ladder; no user error retried in the whole corpus; the held-out fifth within 5 points of the rest.
+    /// Measured once the classifier was done (corpus README, "Figures"); nothing was tuned on the held-out fifth.
+    @Test func goals() throws {
+        let cases = try FailureCorpus.load()
+        let train = CorpusFigures(cases.filter { $0.split == .train })
+        let holdout = CorpusFigures(cases.filter { $0.split == .holdout })
+        let all = CorpusFigures(cases)
+        #expect(train.recognisedShare >= 0.95, "train: \(train.summary)")
+        #expect(all.userErrorsRetried.isEmpty, "user errors retried: \(all.userErrorsRetried.map(\.file))")
+        #expect(abs(holdout.recognisedShare - train.recognisedShare) <= 0.05, "train \(train.summary); holdout \(holdout.summary)")
     }
 }
 
@@ -136,6 +154,9 @@ struct CorpusFigures {
             }
         }
     }
+
+    /// Failures recognised with the right class, as a share of the failures.
+    var recognisedShare: Double { failures == 0 ? 1 : Double(recognised.count) / Double(failures) }
 
     var summary: String {
         func pct(_ n: Int, _ d: Int) -> String { d == 0 ? "-" : String(format: "%.0f%%", 100 * Double(n) / Double(d)) }

@@ -18,35 +18,73 @@ enum FailureFixture {
 
     /// Classifies a captured attempt: NAME.stdout, NAME.stderr, NAME.status and, if present, NAME.inspect.json.
     static func classify(_ name: String, _ command: ProtectedCommand) -> Classification {
-        var classifier = Classifier()
+        var classifier = Classifier(command: command)
         classifier.observe(text: text(name + ".stdout"), stream: .stdout)
         classifier.observe(text: text(name + ".stderr"), stream: .stderr)
         let state = ContainerState.parse(inspectJSON: text(name + ".inspect.json"))
-        return classifier.verdict(exitStatus: status(name), command: command, containerState: state)
+        return classifier.verdict(exitStatus: status(name), containerState: state)
     }
 }
 
 @Suite struct FailureClassificationTests {
     @Test(arguments: [
-        // Real failures captured on the dev engine.
-        ("run-oom", ProtectedCommand.run, FailureClass.oomContainer),
-        ("run-ulimit-enomem", .run, .processENOMEM),
-        ("run-daemon-unreachable", .run, .daemonUnreachable),
-        ("run-badflag", .run, .notMemory),
-        ("run-noimage", .run, .notMemory),
-        ("run-exit3", .run, .notMemory),
-        ("run-endpoint-nobridge", .run, .notMemory),
-        ("build-classic-oom", .build(.docker), .oomBuildStep),
-        ("build-classic-ulimit-enomem", .build(.docker), .processENOMEM),
-        ("build-classic-exit1", .build(.docker), .notMemory),
-        ("build-buildkit-exit1", .build(.docker), .notMemory),
-        ("build-badflag", .build(.docker), .notMemory),
-        ("build-daemon-unreachable", .build(.docker), .daemonUnreachable),
+        // Real failures captured on the dev engine, with the strength of the evidence that decides them.
+        ("run-oom", ProtectedCommand.run, FailureClass.oomContainer, EvidenceStrength?.some(.host)),
+        ("run-ulimit-enomem", .run, .processENOMEM, .daemonText),
+        ("run-daemon-unreachable", .run, .daemonUnreachable, .daemonText),
+        ("run-daemon-lost", .run, .daemonLost, .daemonText),
+        ("run-daemon-lost-docker28", .run, .daemonLost, .daemonText),
+        ("run-badflag", .run, .notMemory, nil),
+        ("run-noimage", .run, .notMemory, nil),
+        ("run-exit3", .run, .notMemory, nil),
+        ("run-endpoint-nobridge", .run, .notMemory, nil),
+        ("build-classic-oom", .build(.docker), .oomBuildStep, .exitStatus),
+        ("build-buildkit-oom", .build(.docker), .oomBuildStep, .exitStatus),
+        ("build-classic-killed-child-exit2", .build(.docker), .oomBuildStep, .stepOutput),
+        ("build-buildkit-killed-child-exit2", .build(.docker), .oomBuildStep, .stepOutput),
+        ("build-buildkit-killed-child-exit2-tty", .build(.docker), .oomBuildStep, .stepOutput),
+        ("build-classic-killed-then-exit1", .build(.docker), .notMemory, nil),
+        ("build-classic-quiet-exit1", .build(.docker), .notMemory, nil),
+        ("build-classic-quiet-killed-child-exit2", .build(.docker), .oomBuildStep, .stepOutput),
+        ("build-classic-exit137-own", .build(.docker), .notMemory, nil),
+        ("build-classic-ulimit-enomem", .build(.docker), .processENOMEM, .daemonText),
+        ("build-classic-exit1", .build(.docker), .notMemory, nil),
+        ("build-buildkit-exit1", .build(.docker), .notMemory, nil),
+        ("build-badflag", .build(.docker), .notMemory, nil),
+        ("build-daemon-unreachable", .build(.docker), .daemonUnreachable, .daemonText),
+        ("build-classic-daemon-lost", .build(.docker), .daemonLost, .daemonText),
+        ("build-classic-daemon-lost-docker28", .build(.docker), .daemonLost, .daemonText),
+        ("build-buildkit-daemon-lost", .build(.docker), .daemonLost, .daemonText),
+        ("build-classic-quiet-daemon-lost", .build(.docker), .daemonLost, .daemonText),
     ])
-    func capturedAttempt(name: String, command: ProtectedCommand, expected: FailureClass) {
+    func capturedAttempt(name: String, command: ProtectedCommand, expected: FailureClass, strength: EvidenceStrength?) {
+        #expect(!FailureFixture.text(name + ".status").isEmpty, "no fixture \(name)")
         let c = FailureFixture.classify(name, command)
         #expect(c.failureClass == expected, "\(name): \(c.reason)")
         #expect(c.retryable == (expected != .notMemory))
+        #expect(c.strength == strength, "\(name): \(c.reason)")
+    }
+
+    /// The classic build's step killed a child (the OOM killer under `-m 16m`), printed `Killed` and exited 2 itself:
+    /// the hint decides, and the line shown is the shell's.
+    @Test func aKilledChildBehindTheStepsOwnCodeIsAnOOMKill() {
+        let c = FailureFixture.classify("build-classic-killed-child-exit2", .build(.docker))
+        #expect(FailureFixture.status("build-classic-killed-child-exit2") == .exited(2))
+        #expect(c.line == "Killed")
+        #expect(c.reason.contains("exit code 2"))
+        // The same words in a step that went on and succeeded, then a later step's own failure: the hint belonged to
+        // the earlier step (`Step N/M :` starts a new one).
+        let later = FailureFixture.classify("build-classic-killed-then-exit1", .build(.docker))
+        #expect(FailureFixture.text("build-classic-killed-then-exit1.stdout").contains("Killed"))
+        #expect(later.failureClass == .notMemory)
+    }
+
+    /// `RUN exit 137`: the code is the command's own (measured here; corpus 073 is docker 1.x's form of the same).
+    @Test func aStepThatExits137ItselfIsNotAnOOMKill() {
+        let c = FailureFixture.classify("build-classic-exit137-own", .build(.docker))
+        #expect(FailureFixture.status("build-classic-exit137-own") == .exited(137))
+        #expect(c.failureClass == .notMemory)
+        #expect(c.reason == "the build step's own command exits 137; not retried")
     }
 
     @Test func oomKilledRunReadsTheContainerState() {
@@ -61,11 +99,11 @@ enum FailureFixture {
         let state = ContainerState.parse(inspectJSON: FailureFixture.text("run-killed.inspect.json"))
         #expect(state?.oomKilled == false)
         #expect(state?.exitCode == 137)
-        let c = Classifier().verdict(exitStatus: .exited(137), command: .run, containerState: state)
+        let c = Classifier(command: .run).verdict(exitStatus: .exited(137), containerState: state)
         #expect(c.failureClass == .notMemory)
         #expect(!c.retryable)
         #expect(c.reason.contains("OOMKilled=false"))
-        let none = Classifier().verdict(exitStatus: .exited(137), command: .run, containerState: nil)
+        let none = Classifier(command: .run).verdict(exitStatus: .exited(137), containerState: nil)
         #expect(none.failureClass == .notMemory)
     }
 
@@ -73,11 +111,50 @@ enum FailureFixture {
         // run-exit3: the container printed "cannot allocate memory" on stderr and exited 3.
         #expect(FailureFixture.text("run-exit3.stderr").contains("cannot allocate memory"))
         #expect(FailureFixture.classify("run-exit3", .run).failureClass == .notMemory)
-        // Even a container imitating docker's prefix is not docker unless docker exits 125.
-        var c = Classifier()
+        // Even a container imitating docker's prefix is not docker unless docker's exit status agrees: 125, or 126
+        // and 127 only with the words docker maps to them.
+        var c = Classifier(command: .run)
         c.observe(text: "docker: Error response from daemon: fork/exec /x: cannot allocate memory.", stream: .stderr)
-        #expect(c.verdict(exitStatus: .exited(1), command: .run, containerState: nil).failureClass == .notMemory)
-        #expect(c.verdict(exitStatus: .exited(125), command: .run, containerState: nil).failureClass == .processENOMEM)
+        #expect(c.verdict(exitStatus: .exited(1), containerState: nil).failureClass == .notMemory)
+        #expect(c.verdict(exitStatus: .exited(127), containerState: nil).failureClass == .notMemory)
+        #expect(c.verdict(exitStatus: .exited(126), containerState: nil).failureClass == .notMemory)
+        #expect(c.verdict(exitStatus: .exited(125), containerState: nil).failureClass == .processENOMEM)
+    }
+
+    /// docker/cli exits 127 when its error says the file cannot be found, so an unreachable Windows engine whose
+    /// pipe is missing exits 127 (corpus 049, https://github.com/docker/for-win/issues/7317); with any other
+    /// container-like status the same line is not docker's.
+    @Test func runStatusMustAgreeWithDockersWords() {
+        let line = "docker: error during connect: Post http://%2F%2F.%2Fpipe%2Fdocker_engine/v1.40/containers/create: open //./pipe/docker_engine: The system cannot find the file specified. In the default daemon configuration on Windows, the docker client must be run elevated to connect. This error may also indicate that the docker daemon is not running."
+        func verdict(_ status: Int32) -> FailureClass {
+            var c = Classifier(command: .run)
+            c.observe(text: line + "\nSee 'docker run --help'.", stream: .stderr)
+            return c.verdict(exitStatus: .exited(status), containerState: nil).failureClass
+        }
+        #expect(verdict(127) == .daemonUnreachable)
+        #expect(verdict(125) == .daemonUnreachable)
+        #expect(verdict(126) == .notMemory)
+        #expect(verdict(3) == .notMemory)
+    }
+
+    /// runc's `nsenter` prints its ENOMEM (glibc's capital C) on the container's stderr before docker reports that
+    /// the runtime could not start the container: the user's program never ran, so that line is the runtime's
+    /// (corpus 004, https://github.com/moby/moby/issues/31037). Without docker's runtime failure the same line is a
+    /// container's.
+    @Test func theRuntimesOwnLinesCountWhenTheContainerNeverStarted() {
+        let runtime = """
+            nsenter: unable to unshare namespaces: Cannot allocate memory
+            container_linux.go:247: starting container process caused "process_linux.go:245: running exec setns process for init caused \"exit status 1\""
+            """
+        let docker = #"docker: Error response from daemon: invalid header field value "oci runtime error: container_linux.go:247: starting container process caused \"process_linux.go:245: running exec setns process for init caused \\\"exit status 1\\\"\"\n"."#
+        var c = Classifier(command: .run)
+        c.observe(text: runtime + "\n" + docker, stream: .stderr)
+        let v = c.verdict(exitStatus: .exited(125), containerState: nil)
+        #expect(v.failureClass == .processENOMEM)
+        #expect(v.line == "nsenter: unable to unshare namespaces: Cannot allocate memory")
+        var alone = Classifier(command: .run)
+        alone.observe(text: runtime + "\ndocker: Error response from daemon: pull access denied for x.", stream: .stderr)
+        #expect(alone.verdict(exitStatus: .exited(125), containerState: nil).failureClass == .notMemory)
     }
 
     @Test func aRunStepPrintingENOMEMIsTheBuildsOwnFailure() {
@@ -103,9 +180,9 @@ enum FailureFixture {
         ("docker: Error response from daemon: something new: cannot allocate memory.", .processENOMEM),
     ])
     func sourceTextOnRun(line: String, expected: FailureClass) {
-        var c = Classifier()
+        var c = Classifier(command: .run)
         c.observe(text: line + "\nSee 'docker run --help'.", stream: .stderr)
-        let v = c.verdict(exitStatus: .exited(125), command: .run, containerState: nil)
+        let v = c.verdict(exitStatus: .exited(125), containerState: nil)
         #expect(v.failureClass == expected)
         #expect(v.line == line)
     }
@@ -119,37 +196,37 @@ enum FailureFixture {
         ("ERROR: failed to solve: failed to compute cache key: write /var/lib/docker/buildkit/x: no space left on device", .diskFull),
     ])
     func sourceTextOnBuild(line: String, expected: FailureClass) {
-        var c = Classifier()
+        var c = Classifier(command: .build(.docker))
         c.observe(text: line, stream: .stderr)
-        #expect(c.verdict(exitStatus: .exited(1), command: .build(.docker), containerState: nil).failureClass == expected)
+        #expect(c.verdict(exitStatus: .exited(1), containerState: nil).failureClass == expected)
     }
 
     @Test func pageAllocationNeedsKernelEvidence() {
         let kernel = "[12345.678901] dockerd: page allocation failure: order:4, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null),cpuset=/,mems_allowed=0"
-        var c = Classifier()
+        var c = Classifier(command: .run)
         c.observe(text: "docker: Error response from daemon: something new: cannot allocate memory.", stream: .stderr)
         var bytes = Array(kernel.utf8)
         bytes.withUnsafeMutableBytes { c.observeKernel(line: UnsafeRawBufferPointer($0)) }
-        let v = c.verdict(exitStatus: .exited(125), command: .run, containerState: nil)
+        let v = c.verdict(exitStatus: .exited(125), containerState: nil)
         #expect(v.failureClass == .pageAllocation)
         #expect(v.kernelEvidence == kernel)
         // The specific veth signature keeps its class; the kernel line is kept as evidence.
-        var n = Classifier()
+        var n = Classifier(command: .run)
         n.observe(text: "docker: Error response from daemon: failed to create endpoint a on network b: failed to add the host (v1) <=> sandbox (v2) pair interfaces: cannot allocate memory.", stream: .stderr)
         bytes.withUnsafeMutableBytes { n.observeKernel(line: UnsafeRawBufferPointer($0)) }
-        #expect(n.verdict(exitStatus: .exited(125), command: .run, containerState: nil).failureClass == .networkENOMEM)
+        #expect(n.verdict(exitStatus: .exited(125), containerState: nil).failureClass == .networkENOMEM)
     }
 
     @Test func terminalEscapesAndCarriageReturnsAreStripped() {
-        var c = Classifier()
+        var c = Classifier(command: .build(.docker))
         c.observe(text: "\u{1B}[1A\u{1B}[2K => [2/2] RUN x\r\u{1B}[31mfailed to create endpoint a on network b: cannot allocate memory\u{1B}[0m", stream: .stderr)
-        #expect(c.verdict(exitStatus: .exited(1), command: .build(.docker), containerState: nil).failureClass == .networkENOMEM)
+        #expect(c.verdict(exitStatus: .exited(1), containerState: nil).failureClass == .networkENOMEM)
     }
 
     @Test func policySignaturesComeFirst() {
-        var c = Classifier(extra: [.policy(.networkENOMEM, contains: "netlink: cannot allocate memory")])
+        var c = Classifier(command: .run, extra: [.policy(.networkENOMEM, contains: "netlink: cannot allocate memory")])
         c.observe(text: "docker: Error response from daemon: netlink: cannot allocate memory.", stream: .stderr)
-        #expect(c.verdict(exitStatus: .exited(125), command: .run, containerState: nil).failureClass == .networkENOMEM)
+        #expect(c.verdict(exitStatus: .exited(125), containerState: nil).failureClass == .networkENOMEM)
     }
 
     /// A policy signature whose text is exactly the generic ENOMEM text is the policy's decision: the kernel's page
@@ -163,11 +240,11 @@ enum FailureFixture {
         let kernel = "[12345.678901] dockerd: page allocation failure: order:4, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null),cpuset=/,mems_allowed=0"
         let line = "docker: Error response from daemon: something new: cannot allocate memory."
         func verdict(_ extra: [Signature]) -> Classification {
-            var c = Classifier(extra: extra)
+            var c = Classifier(command: .run, extra: extra)
             c.observe(text: line, stream: .stderr)
             var bytes = Array(kernel.utf8)
             bytes.withUnsafeMutableBytes { c.observeKernel(line: UnsafeRawBufferPointer($0)) }
-            return c.verdict(exitStatus: .exited(125), command: .run, containerState: nil)
+            return c.verdict(exitStatus: .exited(125), containerState: nil)
         }
         #expect(policy.failureSignatures.map(\.source) == ["/etc/safebuild/policy.yml:2"])
         let withPolicy = verdict(policy.failureSignatures)
@@ -178,28 +255,37 @@ enum FailureFixture {
     }
 
     @Test func successIsNeverRetried() {
-        var c = Classifier()
+        var c = Classifier(command: .run)
         c.observe(text: "docker: Error response from daemon: fork/exec /x: cannot allocate memory.", stream: .stderr)
-        #expect(!c.verdict(exitStatus: .exited(0), command: .run, containerState: nil).retryable)
+        #expect(!c.verdict(exitStatus: .exited(0), containerState: nil).retryable)
     }
 
+    /// A line is kept to its first and last KiB: docker's errors put the errno at the end, so a 100 KB line still
+    /// shows it, and what is kept stays small. BuildKit's step lines are never kept.
     @Test func memoryIsBoundedWhateverTheOutput() {
-        var c = Classifier()
-        let long = String(repeating: "x", count: 100_000) + " cannot allocate memory"
+        var c = Classifier(command: .build(.docker))
+        let long = "failed to solve: " + String(repeating: "x", count: 100_000) + ": cannot allocate memory"
         for _ in 0..<2000 { c.observe(text: "#5 1.0 cannot allocate memory", stream: .stderr) }
         c.observe(text: long, stream: .stderr)
-        let v = c.verdict(exitStatus: .exited(1), command: .build(.docker), containerState: nil)
-        // The line was cut at 1 KiB, before its ENOMEM: nothing matched, and nothing grew.
-        #expect(v.failureClass == .notMemory)
-        #expect(v.reason.count < 1300)
+        let v = c.verdict(exitStatus: .exited(1), containerState: nil)
+        #expect(v.failureClass == .processENOMEM)
+        #expect((v.line?.utf8.count ?? 0) <= 2 * Classifier.keep + 5)
+        #expect(v.line?.hasPrefix("failed to solve: xxx") == true)
+        #expect(v.line?.hasSuffix("xxx: cannot allocate memory") == true)
+        // The step lines said ENOMEM 2000 times, but they are a step's own output.
+        var steps = Classifier(command: .build(.docker))
+        for _ in 0..<2000 { steps.observe(text: "#5 1.0 cannot allocate memory", stream: .stderr) }
+        #expect(steps.verdict(exitStatus: .exited(1), containerState: nil).failureClass == .notMemory)
     }
 
     @Test func everyBuiltInSignatureCitesItsSource() {
         for s in Signature.builtIn {
             #expect(!s.source.isEmpty)
-            #expect(s.prefix != nil || s.suffix != nil || !s.contains.isEmpty)
+            #expect(s.prefix != nil || s.suffix != nil || !s.contains.isEmpty || s.operand != nil)
         }
-        #expect(Set(Signature.builtIn.map(\.failureClass)) == Set(FailureClass.allCases).subtracting([.oomContainer, .notMemory]))
+        for form in StepHint.forms { #expect(!form.source.isEmpty) }
+        // Every class but the OOM kills has a signature; those come from docker's state, the step's code and hints.
+        #expect(Set(Signature.builtIn.map(\.failureClass)) == Set(FailureClass.allCases).subtracting([.oomContainer, .oomBuildStep]))
     }
 }
 
@@ -238,9 +324,9 @@ enum FailureFixture {
             let status = SafebuildKit.ExitStatus.exited(Int32(g.next() % 256))
             let command: ProtectedCommand = g.next() % 2 == 0 ? .run : .build(.docker)
             let state = ContainerState(oomKilled: false, exitCode: status.code, status: "exited")
-            var c = Classifier()
+            var c = Classifier(command: command)
             for line in lines { c.observe(text: line, stream: g.next() % 2 == 0 ? .stdout : .stderr) }
-            let v = c.verdict(exitStatus: status, command: command, containerState: command == .run ? state : nil)
+            let v = c.verdict(exitStatus: status, containerState: command == .run ? state : nil)
             #expect(v.failureClass == .notMemory, "\(lines) \(status)")
             #expect(!v.retryable)
             var random = SplitMix64(seed: g.next())
@@ -262,10 +348,10 @@ enum FailureFixture {
                         "failed to add the host (a) <=> sandbox (b) pair interfaces: cannot allocate memory"][Int(g.next() % 3)]
             var status = Int32(g.next() % 256)
             if status == 125 || status == 0 { status = 1 }
-            var c = Classifier()
+            var c = Classifier(command: .run)
             c.observe(text: line, stream: .stderr)
             c.observe(text: "docker: Error response from daemon: \(line).", stream: g.next() % 2 == 0 ? .stdout : .stderr)
-            let v = c.verdict(exitStatus: .exited(status), command: .run, containerState: ContainerState(oomKilled: false, exitCode: status, status: "exited"))
+            let v = c.verdict(exitStatus: .exited(status), containerState: ContainerState(oomKilled: false, exitCode: status, status: "exited"))
             #expect(v.failureClass == .notMemory)
         }
     }

@@ -131,7 +131,7 @@ import Testing
         #expect(warnings.count == 1)
         let warning = try #require(warnings.first)
         #expect(warning.hasPrefix("host-wide coordination of remedies is off for this user: \(dir)/remedies.state: open to every user (mode 0644)"))
-        #expect(warning.contains("kept in \(runtime)/safebuild/remedies.state instead"))
+        #expect(warning.contains("memory admission ledger are kept in \(runtime)/safebuild instead"))
         #expect(warning.contains("run Scripts/install.sh as root"))
         #expect(Self.mode(runtime + "/safebuild") == (0o700, 0, 0))
         #expect(Self.mode(runtime + "/safebuild/remedies.state").mode == 0o600)

@@ -16,8 +16,12 @@ import Testing
 
     static let plan = limits()
 
-    func inject(_ line: String, _ plan: ResolvedLimits = plan, env: [String: String] = [:]) -> MemoryInjection.Result {
-        MemoryInjection.apply(plan, to: DockerCommandLine(line.split(separator: " ").map(String.init)), environment: env)
+    func inject(
+        _ line: String, _ plan: ResolvedLimits = plan, env: [String: String] = [:],
+        builder: BuilderFacts = SupervisionPlanTests.classicDocker
+    ) -> MemoryInjection.Result {
+        MemoryInjection.apply(
+            plan, to: DockerCommandLine(line.split(separator: " ").map(String.init)), environment: env, builder: builder)
     }
 
     static let runCases: [(String, String)] = [
@@ -75,11 +79,12 @@ import Testing
         #expect(result.decisions == ["no memory limit: the policy sets none for run"])
     }
 
-    @Test func buildSelectsTheClassicBuilderSoTheLimitIsEnforced() {
+    @Test func buildKeepsDockersClassicBuilderWhichEnforcesTheLimit() {
         let result = inject("build -t app .", Self.limits(shm: 256 << 20, enforcement: .classic))
         #expect(result.arguments == ["build", "--memory", "4g", "--memory-swap", "4g", "--shm-size", "256m", "-t", "app", "."])
-        #expect(result.environment == ["DOCKER_BUILDKIT": "0"])
+        #expect(result.environment.isEmpty)
         #expect(result.enforced)
+        #expect(result.notice == nil)
     }
 
     @Test func buildKeepsTheUsersBuildKitAndSaysTheLimitIsNotEnforced() {
@@ -90,10 +95,11 @@ import Testing
     }
 
     @Test func buildNoticeModeKeepsTheBuilder() {
-        let result = inject("build .", Self.limits(enforcement: .notice))
+        let result = inject("build .", Self.limits(enforcement: .notice), builder: BuilderChoiceTests.modern)
         #expect(result.environment == [:])
         #expect(!result.enforced)
         #expect(result.arguments.prefix(3) == ["build", "--memory", "4g"])
+        #expect(result.notice == "the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)")
     }
 
     @Test func buildOffInjectsNothing() {

@@ -467,11 +467,11 @@ private let mib = Size.mib
     /// with every name when none is close.
     @Test(arguments: [
         ("retry:\n  ladders:\n    oom_containr: [[raise_memory]]\n", "p.yml:3:5: error: unknown failure class 'oom_containr' in retry.ladders; did you mean 'oom_container'?"),
-        ("retry:\n  ladders:\n    banana: [[drop_caches]]\n", "p.yml:3:5: error: unknown failure class 'banana' in retry.ladders; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("retry:\n  ladders:\n    banana: [[drop_caches]]\n", "p.yml:3:5: error: unknown failure class 'banana' in retry.ladders; expected one of daemon_lost, daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
         ("retry:\n  ladders:\n    disk_full: [prune_build_cach]\n", "p.yml:3:17: error: unknown remedy 'prune_build_cach' in retry.ladders.disk_full; did you mean 'prune_build_cache'?"),
         ("retry:\n  ladders:\n    disk_full: [[reboot]]\n", "p.yml:3:18: error: unknown remedy 'reboot' in retry.ladders.disk_full; expected one of compact_memory, drop_caches, prune_build_cache, prune_dangling_images, raise_memory, wait_for_memory"),
         ("signatures:\n  - {class: oom_buildstep, pattern: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'oom_buildstep' in signature 1; did you mean 'oom_build_step'?"),
-        ("signatures:\n  - {class: kaput, contains: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'kaput' in signature 1; expected one of daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
+        ("signatures:\n  - {class: kaput, contains: \"x\"}\n", "p.yml:2:13: error: unknown failure class 'kaput' in signature 1; expected one of daemon_lost, daemon_unreachable, disk_full, network_enomem, not_memory, oom_build_step, oom_container, page_allocation, process_enomem, storage_enomem"),
         ("signatures:\n  - {class: storage_enomem, contains: \"\"}\n", "p.yml:2:39: error: signature 1.contains is empty, so it would match every line; expected the text docker prints"),
     ])
     func unknownNames(text: String, message: String) {

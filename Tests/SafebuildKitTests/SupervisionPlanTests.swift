@@ -10,9 +10,15 @@ import Testing
         workingDirectory: "/work/app", memory: 16 << 30, defaultJournalPath: "/home/ci/.local/state/safebuild/journal.jsonl",
         defaultLockDirectory: "/tmp/safebuild-1000")
 
+    /// docker as on this machine: the 20.10 CLI without buildx, a daemon that advertises no builder, a Dockerfile
+    /// that uses nothing of BuildKit's: docker's own builder is the classic one.
+    static let classicDocker = BuilderFacts(
+        client: DockerVersion(20, 10), builderPluginInstalled: false, daemonBuilder: .unset, daemonOS: "linux",
+        dockerfile: DockerfileFeatures())
+
     static func plan(
         _ argv: [String], policy yaml: String = "", options: SafebuildOptions = SafebuildOptions(),
-        environment: [String: String] = ["PATH": "/usr/bin"], host: HostFacts = host
+        environment: [String: String] = ["PATH": "/usr/bin"], host: HostFacts = host, builder: BuilderFacts = classicDocker
     ) throws -> SupervisionPlan {
         let policy = try PolicyParser.parse("version: 1\n" + yaml, file: file, over: PolicyLoader.builtIn).get()
         let line = DockerCommandLine(argv)
@@ -20,7 +26,7 @@ import Testing
         return SupervisionPlan(
             docker: "/usr/bin/docker", commandLine: line, command: command,
             policy: LoadedPolicy(policy: policy, file: file, origin: .host), host: host, options: options,
-            environment: environment)
+            environment: environment, builder: builder)
     }
 
     @Test("the journal, metrics and runtime files take the host policy's journal.group; docker when it names none")
@@ -55,22 +61,26 @@ import Testing
             == "/usr/bin/docker -H unix:///x.sock run --memory 1g --memory-swap 1g --rm --name web img sh -c 'echo hi'")
     }
 
-    /// The build's context is resolved from the host's working directory before the rules match it; the classic
-    /// builder is chosen through docker's environment, not safebuild's.
-    @Test func buildMatchesItsContextFromTheWorkingDirectoryAndSetsTheClassicBuilder() throws {
+    /// The build's context is resolved from the host's working directory before the rules match it; where docker's
+    /// own builder is the classic one, it stays (nothing is set in docker's environment) and enforces the limit.
+    @Test func buildMatchesItsContextFromTheWorkingDirectoryAndKeepsDockersClassicBuilder() throws {
         let plan = try Self.plan(
             ["build", "-t", "app:1", "--tag=app:latest", "."],
             policy: "rules:\n  - match: {context: /work/app}\n    memory: 2g\n")
         #expect(plan.arguments == ["build", "--memory", "2g", "--memory-swap", "2g", "-t", "app:1", "--tag=app:latest", "."])
         #expect(plan.memory == 2 << 30)
         #expect(plan.policyDecisions.contains("memory 2g from rule 1 (context /work/app) at \(Self.file):4"), "\(plan.policyDecisions)")
-        #expect(plan.injectedEnvironment == ["DOCKER_BUILDKIT": "0"])
-        #expect(plan.dockerEnvironment == ["PATH": "/usr/bin", "DOCKER_BUILDKIT": "0"])
+        #expect(plan.injectedEnvironment.isEmpty)
+        #expect(plan.dockerEnvironment == ["PATH": "/usr/bin"])
+        #expect(plan.limitEnforced)
+        #expect(plan.notice == nil)
+        #expect(plan.injectionDecisions.contains(
+            "the classic builder enforces the memory limit on RUN steps: docker 20.10 with DOCKER_BUILDKIT unset follows the daemon, which advertises no builder (no features.buildkit, daemon 20.10 or older)"))
         #expect(plan.environment == ["PATH": "/usr/bin"])
         #expect(plan.tags == ["app:1", "app:latest"])
         #expect(plan.image == nil)
         #expect(!plan.namesContainer)
-        #expect(plan.dryRun.command.hasPrefix("DOCKER_BUILDKIT=0 /usr/bin/docker build --memory 2g "))
+        #expect(plan.dryRun.command.hasPrefix("/usr/bin/docker build --memory 2g "))
 
         // Elsewhere the rule does not match: the default, 25% of the host.
         var elsewhere = Self.host
@@ -78,6 +88,24 @@ import Testing
         let other = try Self.plan(
             ["build", "."], policy: "rules:\n  - match: {context: /work/app}\n    memory: 2g\n", host: elsewhere)
         #expect(other.memory == 4 << 30)
+    }
+
+    /// Where docker's own builder is not known (no `docker --version`), the classic builder is chosen through
+    /// docker's environment only for a Dockerfile that was read and needs nothing of BuildKit's.
+    @Test func anUnknownBuilderIsMadeClassicOnlyForAPlainDockerfile() throws {
+        let plain = try Self.plan(["build", "."], builder: BuilderFacts(dockerfile: DockerfileFeatures()))
+        #expect(plain.injectedEnvironment == ["DOCKER_BUILDKIT": "0"])
+        #expect(plain.dockerEnvironment == ["PATH": "/usr/bin", "DOCKER_BUILDKIT": "0"])
+        #expect(plain.dryRun.command.hasPrefix("DOCKER_BUILDKIT=0 /usr/bin/docker build --memory 4g "))
+        #expect(plain.limitEnforced)
+        let mounts = try Self.plan(
+            ["build", "."], builder: BuilderFacts(dockerfile: DockerfileFeatures.parse("FROM a\nRUN --mount=type=cache,target=/c make\n")))
+        #expect(mounts.injectedEnvironment.isEmpty)
+        #expect(!mounts.limitEnforced)
+        #expect(mounts.notice?.contains("the build needs BuildKit (Dockerfile line 2: RUN --mount)") == true)
+        let unread = try Self.plan(["build", "."], builder: .unknown)
+        #expect(unread.injectedEnvironment.isEmpty)
+        #expect(!unread.limitEnforced)
     }
 
     @Test func aUsersBuildKitKeepsTheLimitButNotItsEnforcement() throws {

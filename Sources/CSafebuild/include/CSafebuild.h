@@ -37,6 +37,9 @@ int sb_pipe(int fds[2]);
 /// of the engine state) takes the death signal away first thing.
 int sb_clear_death_signal(void);
 
+/// memmem(3), a GNU extension the Glibc module does not show.
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 /// Starts `path` with `argv` and `envp` as posix_spawn would, but the child is SIGKILLed when the calling thread's
 /// process dies (PR_SET_PDEATHSIG, set in the child before exec; a child whose parent is already gone exits 127).
 /// In the child: `defaults` (ndefaults signals) get their default disposition, as does any signal with a handler;

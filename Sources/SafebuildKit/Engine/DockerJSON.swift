@@ -95,6 +95,10 @@ package enum DockerJSON {
     /// docker's `config.json`.
     package struct ConfigFile: Decodable, Sendable, Equatable {
         package var currentContext: String?
+        /// `{"builder": "buildx"}` after `docker buildx install` (docker/cli cli/config/configfile `Aliases`).
+        package var aliases: [String: String]?
+        /// Where else the CLI looks for plugins (docker/cli cli-plugins/manager `getPluginDirs`).
+        package var cliPluginsExtraDirs: [String]?
     }
 
     /// A context's `meta.json` (`contexts/meta/<sha256 of the name>/meta.json`).

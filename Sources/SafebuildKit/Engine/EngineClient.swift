@@ -14,17 +14,11 @@ package struct EngineClient: Sendable {
         package var peerPID: Int32?
         /// Wall time of the call in seconds.
         package var seconds: Double
+        /// The response's header fields, names in lower case (`/_ping`'s `builder-version`, `ostype`).
+        package var headers: [String: String] = [:]
         /// The daemon's `Api-Version` header: the newest API version it speaks (moby sets it on every answer,
         /// api/server/middleware/version.go).
-        package var apiVersion: String?
-
-        package init(status: Int, body: [UInt8], peerPID: Int32? = nil, seconds: Double = 0, apiVersion: String? = nil) {
-            self.status = status
-            self.body = body
-            self.peerPID = peerPID
-            self.seconds = seconds
-            self.apiVersion = apiVersion
-        }
+        package var apiVersion: String? { headers["api-version"].flatMap { $0.isEmpty ? nil : $0 } }
     }
 
     /// Sends `GET`/`POST path` and returns the response, or throws when the deadline (monotonic seconds) passes.
@@ -94,9 +88,9 @@ package struct EngineClient: Sendable {
             }
         }
         let parsed = try HTTPResponse.parse(raw, source: source)
+        let fields = HTTPResponse.headerEnd(raw).map { HTTPResponse.headers(raw, end: $0).fields } ?? [:]
         return Response(
-            status: parsed.status, body: parsed.body, peerPID: peer, seconds: Clock.now() - started,
-            apiVersion: parsed.apiVersion)
+            status: parsed.status, body: parsed.body, peerPID: peer, seconds: Clock.now() - started, headers: fields)
     }
 
     private func wait(_ fd: Int32, _ events: Int32, _ deadline: Double, _ source: String) throws(ProbeError) {
@@ -179,11 +173,10 @@ enum HTTPResponse {
         return nil
     }
 
-    static func parse(_ raw: [UInt8], source: String) throws(ProbeError) -> (status: Int, body: [UInt8], apiVersion: String?) {
+    static func parse(_ raw: [UInt8], source: String) throws(ProbeError) -> (status: Int, body: [UInt8]) {
         guard let end = headerEnd(raw) else { throw ProbeError(source, "the daemon's answer ended inside the headers") }
         let (status, fields) = headers(raw, end: end)
         guard let status else { throw ProbeError(source, "not an HTTP/1.x status line") }
-        let apiVersion = fields["api-version"].flatMap { $0.isEmpty ? nil : $0 }
         let start = end + 4
         if fields["transfer-encoding"]?.lowercased().contains("chunked") == true {
             var body: [UInt8] = []
@@ -199,12 +192,12 @@ enum HTTPResponse {
                 body.append(contentsOf: raw[i..<i + size])
                 i += size + 2
             }
-            return (status, body, apiVersion)
+            return (status, body)
         }
         if let length = fields["content-length"].flatMap({ Int($0) }) {
             guard length >= 0, length <= raw.count - start else { throw ProbeError(source, "body cut short (\(raw.count - start) of \(length) bytes)") }
-            return (status, Array(raw[start..<start + length]), apiVersion)
+            return (status, Array(raw[start..<start + length]))
         }
-        return (status, Array(raw[start...]), apiVersion)
+        return (status, Array(raw[start...]))
     }
 }

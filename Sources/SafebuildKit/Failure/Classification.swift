@@ -9,8 +9,10 @@ package struct Classification: Codable, Sendable, Equatable {
     package var retryable: Bool
     /// A kernel `page allocation failure` line seen during the attempt, if any.
     package var kernelEvidence: String?
+    /// How strong the evidence that decided it was; nil when nothing decided it (a user's own error by default).
+    package var strength: EvidenceStrength? = nil
 
     enum CodingKeys: String, CodingKey {
-        case failureClass = "class", line, reason, retryable, kernelEvidence = "kernel_evidence"
+        case failureClass = "class", line, reason, retryable, kernelEvidence = "kernel_evidence", strength
     }
 }

@@ -18,8 +18,11 @@ package enum MemoryInjection {
         package var refusal: String? = nil
     }
 
+    /// `builder` is what decides docker's own builder (`BuilderFacts`); a build is never moved from BuildKit to the
+    /// classic builder when BuildKit is docker's choice or the Dockerfile or the command line needs it.
     package static func apply(
-        _ limits: ResolvedLimits, to commandLine: DockerCommandLine, environment: [String: String]
+        _ limits: ResolvedLimits, to commandLine: DockerCommandLine, environment: [String: String],
+        builder: BuilderFacts = .unknown
     ) -> Result {
         guard let command = commandLine.protected else {
             return Result(arguments: commandLine.arguments, environment: [:], decisions: [], memory: nil, enforced: true)
@@ -99,23 +102,11 @@ package enum MemoryInjection {
         var enforced = true
         var notice: String?
         if isBuild && (memory != nil || userSwap != nil) {
-            let given = environment["DOCKER_BUILDKIT"] ?? ""
-            let choice = given.lowercased()
-            let userChoseBuildKit = choice == "1" || choice == "true"
-            let userChoseClassic = choice == "0" || choice == "false"
-            switch enforcement {
-            case .classic where userChoseBuildKit:
-                enforced = false
-                notice = "DOCKER_BUILDKIT=\(given) is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)"
-            case .classic where !userChoseClassic:
-                env["DOCKER_BUILDKIT"] = "0"
-                decisions.append("DOCKER_BUILDKIT=0: the classic builder enforces the memory limit on RUN steps, BuildKit would ignore it (policy build.enforce: classic)")
-            case .notice where !userChoseClassic:
-                enforced = false
-                notice = "the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)"
-            default:
-                break
-            }
+            let choice = builderDecision(enforcement, builder: builder, options: options, environment: environment)
+            env = choice.environment
+            enforced = choice.enforced
+            notice = choice.notice
+            decisions += choice.decisions
         }
 
         if let notice { decisions.append(notice) }
@@ -131,6 +122,87 @@ package enum MemoryInjection {
             arguments: arguments, environment: env, decisions: decisions, memory: memory, enforced: enforced,
             notice: notice)
     }
+
+    /// What a build with a memory limit does about its builder.
+    struct BuilderDecision: Equatable {
+        var environment: [String: String] = [:]
+        var enforced: Bool
+        var notice: String?
+        var decisions: [String] = []
+    }
+
+    /// Under `classic`: where docker builds with the classic builder, it enforces the limit; where docker's choice is
+    /// BuildKit, or the Dockerfile or the command line needs BuildKit, BuildKit is kept, with one warning and
+    /// `memory_limit_enforced: false`; where docker's choice is not known, `DOCKER_BUILDKIT=0` selects the classic
+    /// builder only when the Dockerfile was read and needs nothing it lacks. Under `notice`: docker's choice, with a
+    /// warning when it is not the classic builder.
+    static func builderDecision(
+        _ enforcement: BuildEnforcement, builder facts: BuilderFacts, options: SubcommandOptions,
+        environment: [String: String]
+    ) -> BuilderDecision {
+        let setting = environment["DOCKER_BUILDKIT"]
+        let choice = BuilderChoice.docker(facts, setting: setting)
+        var needs = facts.dockerfile?.uses.map { "Dockerfile line \($0.line): \($0.words)" } ?? []
+        needs += buildKitFlags.filter { options.has($0) }.map { "\($0) on the command line" }
+        let needsText = needs.prefix(3).joined(separator: ", ") + (needs.count > 3 ? " and \(needs.count - 3) more" : "")
+        let unenforced = "BuildKit does not enforce the memory limit (moby/buildkit#593)"
+        let userSetting = setting.map { BuilderChoice.parseBool($0) } ?? nil
+        switch choice.builder {
+        case .classic:
+            var decision = BuilderDecision(
+                enforced: true,
+                decisions: ["the classic builder enforces the memory limit on RUN steps: \(choice.reason)"])
+            if !needs.isEmpty {
+                decision.decisions.append("the build uses what the classic builder lacks (\(needsText)), but docker chose it, not safebuild")
+            }
+            return decision
+        case .buildKit:
+            if userSetting == true {
+                return BuilderDecision(
+                    enforced: false,
+                    notice: "DOCKER_BUILDKIT=\(setting ?? "") is yours: BuildKit will not enforce the memory limit (moby/buildkit#593)")
+            }
+            if enforcement == .notice {
+                return BuilderDecision(
+                    enforced: false,
+                    notice: "the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)",
+                    decisions: ["docker builds with BuildKit: \(choice.reason)"])
+            }
+            return BuilderDecision(
+                enforced: false,
+                notice: "BuildKit is docker's builder here and safebuild keeps it: \(unenforced) (\(choice.reason))")
+        case .fails:
+            return BuilderDecision(enforced: false, decisions: ["docker will refuse this build: \(choice.reason)"])
+        case .unknown:
+            if enforcement == .notice {
+                return BuilderDecision(
+                    enforced: false,
+                    notice: "the memory limit may not be enforced: BuildKit ignores -m/--memory-swap (policy build.enforce: notice)",
+                    decisions: ["docker's builder is not known: \(choice.reason)"])
+            }
+            if needs.isEmpty, facts.dockerfile != nil {
+                return BuilderDecision(
+                    environment: ["DOCKER_BUILDKIT": "0"], enforced: true,
+                    decisions: [
+                        "DOCKER_BUILDKIT=0: the classic builder enforces the memory limit on RUN steps, BuildKit would ignore it; docker's own builder is not known (\(choice.reason)) and the Dockerfile uses nothing the classic builder lacks (policy build.enforce: classic)"
+                    ])
+            }
+            let why = needs.isEmpty
+                ? "the Dockerfile could not be read (\(facts.dockerfileUnread ?? "not read"))"
+                : "the build needs BuildKit (\(needsText))"
+            return BuilderDecision(
+                enforced: false,
+                notice: "safebuild keeps docker's builder: \(why) and docker's own builder is not known (\(choice.reason)); the memory limit is enforced only if it is the classic builder")
+        }
+    }
+
+    /// `docker build` flags only BuildKit honours: the classic builder of docker 20.10 ignores `--secret`, `--ssh`
+    /// and `--output` (docker/cli cli/command/image/build.go annotates them "buildkit"; 23+'s classic builder does not
+    /// know them), and the others are buildx's.
+    static let buildKitFlags = [
+        "--secret", "--ssh", "--output", "--cache-to", "--build-context", "--push", "--load", "--attest", "--sbom",
+        "--provenance", "--call", "--check",
+    ]
 
     static func swapText(_ value: Int64) -> String {
         value < 0 ? "-1" : Size.format(UInt64(value))

@@ -24,9 +24,9 @@ package struct ChildProcess {
     /// cgroups before they disappear).
     package var tick: (() -> Void)?
     package var tickInterval: Double = 0.1
-    /// Whether docker's stdout is split into lines for `line` (stderr always is). Only a classic build's stdout holds
-    /// anything safebuild reads (` ---> Running in ID`, for the memory watch); the classifier reads stderr alone, and
-    /// a `run`'s stdout is the container's: copied, never scanned.
+    /// Whether docker's stdout is split into lines for `line` (stderr always is). Only a build's stdout holds anything
+    /// safebuild reads (a classic build's steps and their output); a `run`'s stdout is the container's: copied, never
+    /// scanned.
     package var splitStdout = true
 
     package init(path: String, arguments: [String], environment: [String: String]) {

@@ -254,7 +254,7 @@ package struct AttemptLoop {
             arguments, command: plan.command, temporaryCIDFile: effects.temporaryPath("cid"))
         attempt.streams = plan.streams
         attempt.replay = replay
-        var classifier = Classifier(extra: plan.signatures)
+        var classifier = Classifier(command: plan.command, extra: plan.signatures)
         let started: Result<DockerExit, SafebuildError>
         do throws(SafebuildError) {
             started = .success(try effects.runDocker(attempt, classifier: &classifier))
@@ -293,10 +293,11 @@ package struct AttemptLoop {
                 text.withUTF8 { classifier.observeKernel(line: UnsafeRawBufferPointer($0)) }
             }
         }
-        var classification = classifier.verdict(exitStatus: exit.status, command: plan.command, containerState: state)
         var memory = exit.memory
+        let host = failed ? Self.hostEvidence(memory, exit: exit, command: plan.command) : []
+        var classification = classifier.verdict(exitStatus: exit.status, containerState: state, host: host)
         if failed, var m = memory {
-            Self.diagnose(&classification, &m, exit: exit, kernel: evidence.oomKills, command: plan.command)
+            Self.diagnose(&classification, &m, kernel: evidence.oomKills)
             memory = m
         }
         if let id = exit.containerID,
@@ -309,21 +310,25 @@ package struct AttemptLoop {
             replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory)
     }
 
-    /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason. A 137
-    /// whose own cgroup counted an OOM kill is one, even where docker did not report it.
+    /// What the attempt's own memory cgroups recorded, as the classifier's strongest evidence
+    /// (`EvidenceStrength.host`): a 137 whose own cgroup counted an OOM kill is one, even where docker did not report
+    /// it (a classic build's step, a run whose OOM event docker had not handled yet).
+    static func hostEvidence(_ memory: AttemptMemory?, exit: DockerExit, command: ProtectedCommand) -> [Evidence] {
+        guard exit.status == .exited(137), exit.interruptedBy == nil, let kills = memory?.oomKills, kills > 0 else {
+            return []
+        }
+        return [
+            Evidence(
+                .host, command == .run ? .oomContainer : .oomBuildStep,
+                reason: "killed by the OOM killer: its own memory cgroup counted \(kills) OOM kill(s)")
+        ]
+    }
+
+    /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason.
     static func diagnose(
-        _ classification: inout Classification, _ memory: inout AttemptMemory, exit: DockerExit,
-        kernel: [OOMDiagnosis.KernelKill], command: ProtectedCommand
+        _ classification: inout Classification, _ memory: inout AttemptMemory, kernel: [OOMDiagnosis.KernelKill]
     ) {
         let oomClasses: [FailureClass] = [.oomContainer, .oomBuildStep]
-        if classification.failureClass == .notMemory, exit.status == .exited(137), exit.interruptedBy == nil,
-            let kills = memory.oomKills, kills > 0
-        {
-            classification = Classification(
-                failureClass: command == .run ? .oomContainer : .oomBuildStep, line: nil,
-                reason: "killed by the OOM killer: its own memory cgroup counted \(kills) OOM kill(s)", retryable: true,
-                kernelEvidence: nil)
-        }
         guard oomClasses.contains(classification.failureClass),
             let (cause, sentence) = OOMDiagnosis.diagnose(memory, kernel: kernel, pool: memory.pool ?? "of the engine")
         else { return }

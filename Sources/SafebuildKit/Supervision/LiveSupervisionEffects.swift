@@ -141,9 +141,9 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
         if let watch { child.tick = { watch.tick() } }
-        // The classifier reads stderr alone; stdout is read only by the memory watch of a build (no cidfile), for
-        // the classic builder's ` ---> Running in ID` lines.
-        child.splitStdout = watch != nil && attempt.cidFile == nil
+        // A run's stdout is the container's, read by nobody: copied, never split. A classic build's stdout holds its
+        // steps (the classifier's step output, the memory watch's ` ---> Running in ID`).
+        child.splitStdout = classifier.command != .run
         let startedAt = Clock.wall()
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)

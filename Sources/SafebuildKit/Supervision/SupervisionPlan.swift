@@ -1,7 +1,7 @@
 /// What one protected command will run, decided before anything runs: docker's arguments and environment with the
 /// policy's memory defaults, the retry and remedy settings, the pre-flight thresholds, the stop grace, where the
-/// journal goes, and the dry run's text. A pure function of docker's command line, the policy, the host's facts,
-/// safebuild's options and the environment; the dry run prints it, `AttemptLoop` runs it.
+/// journal goes, and the dry run's text. A pure function of docker's command line, the policy, the host's facts, what
+/// decides docker's builder, safebuild's options and the environment; the dry run prints it, `AttemptLoop` runs it.
 ///
 /// The policy is read here only, through the mappings and accessors of PolicySettings.swift; every other part of
 /// Supervision/ takes the plan's plain values.
@@ -100,7 +100,8 @@ package struct SupervisionPlan: Sendable, Equatable {
 
     package init(
         docker: String, commandLine: DockerCommandLine, command: ProtectedCommand, policy loaded: LoadedPolicy,
-        host: HostFacts, options: SafebuildOptions, environment: [String: String], retryOf: String? = nil
+        host: HostFacts, options: SafebuildOptions, environment: [String: String], retryOf: String? = nil,
+        builder: BuilderFacts = .unknown
     ) {
         let policy = loaded.policy
         let flags = SubcommandOptions(commandLine)
@@ -108,7 +109,7 @@ package struct SupervisionPlan: Sendable, Equatable {
             for: Self.matchContext(
                 commandLine, command: command, flags: flags, cwd: host.workingDirectory, hostMemory: host.memory,
                 environment: environment))
-        let injection = MemoryInjection.apply(limits, to: commandLine, environment: environment)
+        let injection = MemoryInjection.apply(limits, to: commandLine, environment: environment, builder: builder)
 
         self.docker = docker
         self.commandLine = commandLine

@@ -34,9 +34,13 @@ struct Supervisor {
             options: options, environment: environment, currentDirectory: host.workingDirectory,
             hostMemory: host.memory)
         for warning in policy.warnings { Console.warn(warning) }
+        let builder = command == .build(.docker)
+            ? BuilderFactsReader.read(
+                docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory)
+            : .unknown
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
-            environment: environment, retryOf: retryOf)
+            environment: environment, retryOf: retryOf, builder: builder)
         if let refusal = plan.refusal { throw SafebuildError(.notPermitted, refusal) }
 
         if options.dryRun {

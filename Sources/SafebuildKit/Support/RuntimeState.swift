@@ -37,7 +37,9 @@ package final class RuntimeState {
     let environment: [String: String]
     let isRoot: Bool
     let warn: (String) -> Void
-    private var warned = false
+    /// The host-wide directories whose fallback was already told: once per process, however many state files
+    /// (remedies.state, admission.ledger) fall back.
+    nonisolated(unsafe) private static var warnedDirectories: Set<String> = []
 
     /// - Parameters:
     ///   - environment: where `XDG_RUNTIME_DIR` is read for the per-user fallback.
@@ -62,9 +64,9 @@ package final class RuntimeState {
             guard !isRoot else { return .failure(problem) }
             switch openPerUser(name) {
             case .success(let opened):
-                if !warned {
-                    warned = true
-                    warn(Self.fallbackWarning(problem, fallback: opened.path))
+                if !Self.warnedDirectories.contains(directory) {
+                    Self.warnedDirectories.insert(directory)
+                    warn(Self.fallbackWarning(problem, fallback: perUserDirectory))
                 }
                 return .success(Opened(fd: opened.fd, path: opened.path, scope: .perUser(reason: problem.description)))
             case .failure(let fallbackProblem):
@@ -94,8 +96,8 @@ package final class RuntimeState {
 
     /// The one warning of a user that fell back to its own directory.
     static func fallbackWarning(_ problem: FileSafetyError, fallback: String) -> String {
-        "host-wide coordination of remedies is off for this user: \(problem); their locks and cooldowns are kept in "
-            + "\(fallback) instead, for this user alone. To turn it on, run Scripts/install.sh as root (it makes "
+        "host-wide coordination of remedies is off for this user: \(problem); its remedy locks and cooldowns and its "
+            + "memory admission ledger are kept in \(fallback) instead, for this user alone. To turn it on, run Scripts/install.sh as root (it makes "
             + "the runtime directory root:docker 0750 with its files 0660, through tmpfiles.d) and make this user a "
             + "member of the docker group"
     }
