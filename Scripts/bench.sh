@@ -3,6 +3,15 @@
 #
 #   bash Scripts/bench.sh            uses $DOCKER_HOST if set, else installs and starts a private engine
 #   RUNS=200 bash Scripts/bench.sh   more runs per command (default 60)
+#   SCALE=1 bash Scripts/bench.sh    only the scale rows (issue 13): protected run and build against plain docker on an
+#                                    engine holding 0, then 300 images / 150 stopped containers, then SCALE_IMAGES /
+#                                    SCALE_CONTAINERS (default 3000 / 1000); 16 concurrent runs at each size. The
+#                                    fixture is added to the engine in place (minutes): use a private engine.
+#   RELAY=1 bash Scripts/bench.sh    only the relay rows: 500 MB of line-heavy output through a protected run, from a
+#                                    stand-in docker (the relay alone) and from a container (RELAY_ALONE=1: not that)
+#   BEFORE=PATH bash Scripts/bench.sh  adds an older safebuild binary to the dry-run, relay and protected-run rows
+#   BENCH_SAFEBUILD=PATH               measures that safebuild binary instead of building the release one
+#   WARMUP=N, PAR_RUNS=N, RELAY_RUNS=N warm-up runs per round (3), runs of the 16-concurrent rows (RUNS), of the relay (10)
 #
 # Each row is one call at the bottom of this file: `ratio` times commands with hyperfine (no shell in between) and
 # prints their medians against the first one; `rss` prints peak RSS from /usr/bin/time -v. Add rows there.
@@ -21,13 +30,21 @@ docker=${SAFEBUILD_TEST_DOCKER:-/usr/bin/docker}
 [ -x "$docker" ] || docker=$(command -v docker)
 export SAFEBUILD_DOCKER=$docker
 
-safebuild=$(bash Scripts/build-release.sh 2>"$work/build.log") || { cat "$work/build.log" >&2; exit 1; }
+# BENCH_SAFEBUILD=PATH measures that binary instead of building the release one.
+safebuild=${BENCH_SAFEBUILD:-}
+[ -n "$safebuild" ] || safebuild=$(bash Scripts/build-release.sh 2>"$work/build.log") || { cat "$work/build.log" >&2; exit 1; }
 
 # The two-line bash wrapper the issue compares against.
 printf '#!/bin/bash\nexec %s "$@"\n' "$docker" >"$work/docker-wrapper"
 chmod +x "$work/docker-wrapper"
+# The least any front to docker can cost: a static C program that only execs it (pass-through's real baseline).
+printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; v[0] = "%s"; execv(v[0], v); return 127; }\n' \
+  "$docker" >"$work/exec-wrapper.c"
+cc -O2 -static -o "$work/exec-wrapper" "$work/exec-wrapper.c" 2>/dev/null || cc -O2 -o "$work/exec-wrapper" "$work/exec-wrapper.c"
+before=${BEFORE:-}
 
 echo "safebuild: $safebuild ($(stat -c %s "$safebuild") bytes), docker: $docker ($("$docker" --version)), engine: $DOCKER_HOST"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "hyperfine, no shell in between; $runs runs per command in ${ROUNDS:-5} rounds of rotated order; median wall time"
 echo
 
@@ -43,11 +60,11 @@ ratio() {
   for ((r = 0; r < rounds; r++)); do
     local order=()
     for ((i = 0; i < n; i++)); do order+=("${commands[(i + r) % n]}"); done
-    hyperfine -N -i --warmup 3 --runs "$(( (runs + rounds - 1) / rounds ))" --style none --export-csv "$work/row.csv" \
+    hyperfine -N -i --warmup "${WARMUP:-3}" --runs "$(( (runs + rounds - 1) / rounds ))" --style none --export-csv "$work/row.csv" \
       "${order[@]}" >/dev/null 2>"$work/hyperfine.err" || { cat "$work/hyperfine.err" >&2; return 1; }
     awk -F, 'NR > 1 { cmd = $1; gsub(/"/, "", cmd); print cmd "\t" $4 * 1000 }' "$work/row.csv" >>"$work/medians"
   done
-  echo "$title"
+  echo "$title  [load average after: $(cut -d' ' -f1-3 /proc/loadavg)]"
   for ((i = 0; i < n; i++)); do
     awk -F'\t' -v c="${commands[i]}" '$1 == c { print $2 }' "$work/medians" | sort -g |
       awk -v c="$(short "${commands[i]}")" '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print c "\t" m }'
@@ -72,8 +89,111 @@ short() {
 
 # ---- rows ----------------------------------------------------------------------------------------------------------
 
-ratio "pass-through: docker ps (target: safebuild at most 1.10x docker)" \
-  "$docker ps" "$safebuild ps" "$work/docker-wrapper ps"
+image=${SAFEBUILD_TEST_IMAGE:-safebuild-test/busybox:latest}
+
+# A build context whose every step is cached after the first build (classic builder: DOCKER_BUILDKIT=0 from
+# Scripts/engine.sh): what is timed is docker's and safebuild's own work, not a RUN step.
+mkdir -p "$work/ctx"
+printf 'FROM %s\nRUN true\n' "$image" >"$work/ctx/Dockerfile"
+printf '.git\n' >"$work/ctx/.dockerignore"
+"$docker" build -q "$work/ctx" >/dev/null
+
+# par16 NAME COMMAND…: a script that starts 16 copies of COMMAND at once and waits for all of them.
+par16() {
+  local name=$1; shift
+  { echo '#!/bin/bash'; printf 'for i in $(seq 16); do'; printf ' %q' "$@"; echo ' >/dev/null 2>&1 & done; wait'; } >"$work/$name"
+  chmod +x "$work/$name"
+}
+par16 par16-docker "$docker" run --rm --network=none "$image" true
+par16 par16-safebuild "$safebuild" run --rm --network=none "$image" true
+
+# scale_rows LABEL: the rows measured at each size of the engine.
+scale_rows() {
+  local label=$1
+  local sbs=("$safebuild")
+  [ -z "$before" ] || sbs+=("$before")
+  local runs_cmds=("$docker run --rm --network=none $image true")
+  for sb in "${sbs[@]}"; do runs_cmds+=("$sb run --rm --network=none $image true"); done
+  ratio "protected run --rm --network=none IMAGE true, $label (target: at most 1.05x docker)" "${runs_cmds[@]}"
+  ratio "protected build (classic, cached), $label" "$docker build -q $work/ctx" "$safebuild build -q $work/ctx"
+  local saved=$runs
+  runs=${PAR_RUNS:-$runs}
+  ratio "16 concurrent runs, $label (wall time of the batch)" "$work/par16-docker" "$work/par16-safebuild"
+  runs=$saved
+}
+
+# grow IMAGES CONTAINERS: adds imported images (each a one-file tar of its own, a few hundred bytes: vfs copies
+# every layer) and stopped containers until the engine holds at least that many, 8 at a time.
+grow() {
+  local want_images=$1 want_containers=$2 have
+  mkdir -p "$work/fixture"
+  have=$("$docker" images -q --filter reference='sbscale/*' | wc -l)
+  if [ "$have" -lt "$want_images" ]; then
+    seq "$have" $((want_images - 1)) | xargs -P 8 -I{} sh -c '
+      d=$(mktemp -d "$0/i.XXXXXX"); echo "{}" >"$d/id"; tar -C "$d" -cf "$d.tar" id
+      "$1" import "$d.tar" "sbscale/i:{}" >/dev/null; rm -rf "$d" "$d.tar"' "$work/fixture" "$docker"
+  fi
+  have=$("$docker" ps -aq --filter label=sbscale | wc -l)
+  if [ "$have" -lt "$want_containers" ]; then
+    seq "$have" $((want_containers - 1)) | xargs -P 8 -I{} \
+      "$docker" create --label sbscale --network=none "sbscale/i:0" /id >/dev/null
+  fi
+  echo "engine now: $("$docker" images -q | wc -l) images, $("$docker" ps -aq | wc -l) containers;" \
+    "GET /system/df: $( { /usr/bin/time -f %e curl -s --unix-socket "${DOCKER_HOST#unix://}" http://x/system/df -o /dev/null; } 2>&1 ) s"
+  echo
+}
+
+if [ -n "${SCALE:-}" ]; then
+  scale_rows "empty engine"
+  grow 300 150
+  scale_rows "300 images / 150 containers"
+  grow "${SCALE_IMAGES:-3000}" "${SCALE_CONTAINERS:-1000}"
+  scale_rows "${SCALE_IMAGES:-3000} images / ${SCALE_CONTAINERS:-1000} containers"
+  exit 0
+fi
+
+# relay_row: 500 MB of 71-byte lines through docker and through a protected run; MB/s from the medians.
+relay_row() {
+  local gen="yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 524288000"
+  local cmds=("$docker run --rm --network=none $image sh -c '$gen'" "$safebuild run --rm --network=none $image sh -c '$gen'")
+  [ -z "$before" ] || cmds+=("$before run --rm --network=none $image sh -c '$gen'")
+  local saved=$runs
+  runs=${RELAY_RUNS:-10}
+  ratio "relay: 500 MB of line-heavy output (71-byte lines) through run --rm, stdout to /dev/null" "${cmds[@]}"
+  runs=$saved
+}
+
+# relay_alone_row: the same 500 MB from a stand-in docker (a script that prints it, no daemon in between), so that
+# safebuild's relay is the only difference: wall time against the stand-in alone, then CPU time (user+sys of the
+# whole tree, /usr/bin/time) of each.
+relay_alone_row() {
+  printf '#!/bin/sh\ncase "$1" in run) exec sh -c %q ;; esac\nexit 0\n' \
+    "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 524288000" >"$work/fake-docker"
+  chmod +x "$work/fake-docker"
+  local sbs=("$safebuild")
+  [ -z "$before" ] || sbs+=("$before")
+  local cmds=("$work/fake-docker run") sb
+  for sb in "${sbs[@]}"; do cmds+=("env SAFEBUILD_DOCKER=$work/fake-docker $sb run --rm --network=none $image true"); done
+  ratio "relay alone: 500 MB of 71-byte lines from a stand-in docker (no daemon)" "${cmds[@]}"
+  echo "  CPU seconds of one run (user / sys, the stand-in's yes and head included):"
+  for sb in "" "${sbs[@]}"; do
+    if [ -z "$sb" ]; then
+      /usr/bin/time -f "    stand-in alone        %U / %S" "$work/fake-docker" run >/dev/null
+    else
+      /usr/bin/time -f "    $(short "$sb") %U / %S" env SAFEBUILD_DOCKER="$work/fake-docker" "$sb" run --rm --network=none "$image" true >/dev/null
+    fi
+  done 2>&1
+  echo
+}
+
+if [ -n "${RELAY:-}" ]; then
+  relay_alone_row
+  [ -n "${RELAY_ALONE:-}" ] || relay_row
+  exit 0
+fi
+
+ratio "pass-through: docker ps against a static C exec wrapper (target: safebuild at most 1.03x the C wrapper)" \
+  "$work/exec-wrapper ps" "$safebuild ps" "$docker ps" "$work/docker-wrapper ps"
 
 ratio "start-up: safebuild --version (target: within 2 ms of /bin/true)" \
   "/bin/true" "$safebuild --version"
@@ -81,9 +201,9 @@ ratio "start-up: safebuild --version (target: within 2 ms of /bin/true)" \
 ratio "safebuild's own part of a pass-through (everything before the exec)" \
   "/bin/true" "$safebuild --sb-dry-run ps"
 
-image=${SAFEBUILD_TEST_IMAGE:-safebuild-test/busybox:latest}
-ratio "policy load + memory injection: dry-run run minus dry-run ps (target: at most +2 ms)" \
-  "$safebuild --sb-dry-run ps" "$safebuild --sb-dry-run run --rm $image true" \
+dry=("$safebuild --sb-dry-run ps" "$safebuild --sb-dry-run run --rm $image true")
+[ -z "$before" ] || dry+=("$before --sb-dry-run run --rm $image true")
+ratio "policy load + memory injection: dry-run run minus dry-run ps (target: at most +2 ms)" "${dry[@]}" \
   "$safebuild --sb-policy Config/default-policy.yml --sb-dry-run run --rm $image true"
 
 # Issue 4: every /proc and cgroup probe with the kernel log's OOM kills, as `doctor --no-engine` (start-up and the
@@ -96,6 +216,9 @@ ratio "host probes: safebuild doctor --no-engine (target: probes under 5 ms), th
 ratio "protected run streaming 64 MB of output (docker run --rm vs safebuild run --rm)" \
   "$docker run --rm --network=none $image head -c 67108864 /dev/zero" \
   "$safebuild run --rm --network=none $image head -c 67108864 /dev/zero"
+
+relay_alone_row
+relay_row
 
 echo "peak RSS (target: safebuild's own under 12 MiB)"
 rss "safebuild --version" "$safebuild" --version

@@ -19,8 +19,9 @@
 #                                              kept, this version's is put beside it as policy.yml.dist
 #   /var/log/safebuild                         the journal directory, root:docker 2770 (members create, append and
 #                                              rotate; files 0660, never readable by all)
-#   /etc/tmpfiles.d/safebuild.conf             /run/safebuild root:docker 0750 with remedies.state and
-#                                              admission.ledger root:docker 0660 (applied at once, and at each boot)
+#   /etc/tmpfiles.d/safebuild.conf             /run/safebuild root:docker 0750 with remedies.state,
+#                                              admission.ledger and engine.state root:docker 0660 (applied at once,
+#                                              and at each boot)
 #   PREFIX/share/…                             completion for bash, zsh and fish
 #   /etc/sudoers.d/safebuild                   with --with-sudo
 # Under any other PREFIX everything stays under it: PREFIX/etc/safebuild/policy.yml (which names the next two),
@@ -90,7 +91,7 @@ runtime_dir() {
   chown root:"$group" "$run"
   chmod 0750 "$run"
   local name
-  for name in remedies.state admission.ledger; do
+  for name in remedies.state admission.ledger engine.state; do
     if [ -L "$run/$name" ] || { [ -e "$run/$name" ] && [ ! -f "$run/$name" ]; }; then rm -rf "$run/$name"; fi
     [ -e "$run/$name" ] || : >"$run/$name"
     chown root:"$group" "$run/$name"

@@ -113,7 +113,7 @@ if [ "$1" = configure ]; then
     install -d -o root -g docker -m 0750 /run/safebuild
     chown root:docker /run/safebuild
     chmod 0750 /run/safebuild
-    for f in remedies.state admission.ledger; do
+    for f in remedies.state admission.ledger engine.state; do
         if [ -L "/run/safebuild/$f" ]; then rm -f "/run/safebuild/$f"; fi
         [ -e "/run/safebuild/$f" ] || : >"/run/safebuild/$f"
         chown root:docker "/run/safebuild/$f"

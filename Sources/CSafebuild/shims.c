@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -74,6 +75,8 @@ int sb_signal_ignored(int signo) {
     if (sigaction(signo, NULL, &old) != 0) return 0;
     return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
 }
+
+int sb_clear_death_signal(void) { return prctl(PR_SET_PDEATHSIG, 0); }
 
 const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
     return memmem(haystack, haystack_length, needle, needle_length);

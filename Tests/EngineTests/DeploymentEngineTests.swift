@@ -459,7 +459,7 @@ extension EngineSuites {
         #expect(conffiles == "/etc/safebuild/policy.yml\n")
         #expect(Self.owned("/var/log/safebuild") == "2770 root:docker")
         #expect(Self.owned("/run/safebuild") == "0750 root:docker")
-        for file in ["remedies.state", "admission.ledger"] {
+        for file in ["remedies.state", "admission.ledger", "engine.state"] {
             #expect(Self.owned("/run/safebuild/" + file) == "0660 root:docker", "\(file)")
         }
         for file in [

@@ -33,6 +33,10 @@ int sb_signal_ignored(int signo);
 /// pipe2(fds, O_CLOEXEC).
 int sb_pipe(int fds[2]);
 
+/// prctl(PR_SET_PDEATHSIG, 0): a child started by `sb_spawn` that must outlive its parent (the background refresh
+/// of the engine state) takes the death signal away first thing.
+int sb_clear_death_signal(void);
+
 /// memmem(3), a GNU extension the Glibc module does not show.
 const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 

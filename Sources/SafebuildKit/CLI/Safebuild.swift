@@ -15,6 +15,10 @@ package enum Safebuild {
                 exit(try OwnCommands.run(
                     Array(arguments.dropFirst()), context: .privileged(environment: environment)))
             }
+            // The background refresh of the engine state that a protected command started (`BuildCacheRefresher`).
+            if arguments.count > 1, arguments[1] == BuildCacheRefresher.command {
+                exit(BuildCacheRefresher.run(Array(arguments.dropFirst(2))))
+            }
             let invocation = try Invocation.parse(
                 argv0: arguments.first ?? "safebuild", arguments: Array(arguments.dropFirst()), environment: environment)
             switch invocation {

@@ -16,6 +16,9 @@ package struct EngineClient: Sendable {
         package var seconds: Double
         /// The response's header fields, names in lower case (`/_ping`'s `builder-version`, `ostype`).
         package var headers: [String: String] = [:]
+        /// The daemon's `Api-Version` header: the newest API version it speaks (moby sets it on every answer,
+        /// api/server/middleware/version.go).
+        package var apiVersion: String? { headers["api-version"].flatMap { $0.isEmpty ? nil : $0 } }
     }
 
     /// Sends `GET`/`POST path` and returns the response, or throws when the deadline (monotonic seconds) passes.

@@ -6,6 +6,11 @@ package struct EngineFigures: Codable, Sendable, Equatable {
     package var version: String?
     package var apiVersion: String?
     package var buildCache: BuildCacheFigures?
+    /// How old `buildCache` is, in seconds: nil when the engine was asked for it by this command, else the age of the
+    /// host-shared figure it came from (`EngineGlance`).
+    package var buildCacheAge: Double?
+    /// Why `buildCache` is nil although it was wanted (another safebuild is measuring it, its last refresh failed).
+    package var buildCacheNote: String?
     package var danglingImages: Int?
     package var danglingBytes: Int64?
     package var rootDir: String?

@@ -61,6 +61,9 @@ package enum Preflight {
         /// The measured value: bytes, percent or blocks, as the threshold counts; nil when unmeasured.
         package var measured: Double?
         package var sentence: String
+        /// How old the measured figure is, in seconds, when it was not measured by this command (the host-shared
+        /// build-cache figure); nil when it was.
+        package var ageSeconds: Double?
     }
 
     /// Applies the thresholds to the figures. Pure.
@@ -99,16 +102,25 @@ package enum Preflight {
                     sentence: "memory pressure (some avg10) \(format(value))% is \(breached ? "above" : "within") max_pressure \(format(limit))%")
             case .maxBuildCache(let limit):
                 guard let cache = figures.engine?.buildCache else {
-                    return unmeasured(figures.engine?.error.map { "the engine did not answer: \($0)" } ?? "the engine was not asked")
+                    return unmeasured(
+                        figures.engine?.error.map { "the engine did not answer: \($0)" } ?? figures.engine?.buildCacheNote
+                            ?? "the engine was not asked")
                 }
                 let size = UInt64(max(cache.size, 0))
                 let breached = size > limit
+                let age = figures.engine?.buildCacheAge
+                let when = age.map { ", measured \(TimeSpan(seconds: $0.rounded()).description) ago" } ?? ""
                 return Decision(
                     threshold: threshold, verdict: verdict(breached), measured: Double(size),
-                    sentence: "build cache \(ByteSize.describe(size)) (\(ByteSize.describe(UInt64(max(cache.reclaimable, 0)))) reclaimable) is \(breached ? "above" : "within") max_build_cache \(ByteSize.describe(limit))")
+                    sentence: "build cache \(ByteSize.describe(size)) (\(ByteSize.describe(UInt64(max(cache.reclaimable, 0)))) reclaimable\(when)) is \(breached ? "above" : "within") max_build_cache \(ByteSize.describe(limit))",
+                    ageSeconds: age)
             case .minFreeDisk(let limit):
                 guard let free = figures.engine?.rootFree else {
-                    return unmeasured(figures.engine?.error.map { "the engine did not answer: \($0)" } ?? "the docker root dir is not on this machine")
+                    if let error = figures.engine?.error { return unmeasured("the engine did not answer: \(error)") }
+                    if let root = figures.engine?.rootDir {
+                        return unmeasured("docker's data root \(root) is not visible from here (a remote engine, or another mount namespace)")
+                    }
+                    return unmeasured("the docker root dir is not on this machine")
                 }
                 let breached = free < limit
                 return Decision(
@@ -221,21 +233,33 @@ package enum Preflight {
         return outcome
     }
 
-    /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, and `inbox` for signals.
+    /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, and `inbox` for signals. A local
+    /// engine is looked at through `EngineGlance` with `glance` (its cost does not grow with the engine); one reached
+    /// through the docker CLI (tcp://, ssh://) is probed as `doctor` probes it.
     package static func run(
         thresholds: [Threshold], waitTimeout: Double, engineTimeout: Double, endpoint: EngineEndpoint, docker: String?,
-        environment: [String: String], inbox: SignalInbox?, remediate: (Decision) -> Void
+        environment: [String: String], inbox: SignalInbox?, glance: EngineGlance.Settings, remediate: (Decision) -> Void
     ) -> Outcome {
         let reader = HostReader()
         var daemonPID: Int32?
+        let withBuildCache = thresholds.contains { if case .maxBuildCache = $0.what { return true } else { return false } }
+        // The engine is measured again only after remedies ran (a prune): then the shared build-cache figure is stale.
+        var engineMeasurements = 0
         return run(
             thresholds: thresholds, waitTimeout: waitTimeout,
             measure: { withEngine in
                 var engine: EngineFigures?
                 if withEngine {
-                    engine = EngineProbes.gather(
-                        endpoint: endpoint, timeout: engineTimeout, docker: docker, environment: environment,
-                        withBuildCache: thresholds.contains { if case .maxBuildCache = $0.what { return true } else { return false } })
+                    if let socket = endpoint.socketPath {
+                        engine = EngineGlance.gather(
+                            endpoint: endpoint, socket: socket, timeout: engineTimeout, withBuildCache: withBuildCache,
+                            settings: glance, fresh: engineMeasurements > 0)
+                        engineMeasurements += 1
+                    } else {
+                        engine = EngineProbes.gather(
+                            endpoint: endpoint, timeout: engineTimeout, docker: docker, environment: environment,
+                            withBuildCache: withBuildCache)
+                    }
                     daemonPID = engine?.daemonPID ?? daemonPID
                 }
                 var figures = reader.gather(oomSince: nil, daemonPID: daemonPID)

@@ -12,10 +12,18 @@ package struct JournalDecision: Codable, Sendable, Equatable {
     /// What safebuild did: `ok`, `warn`, `remedy`, `refuse`, `adjust`…
     package var action: String
     package var message: String?
+    /// How old `measured` was, in seconds, when it came from a figure shared between commands (the build cache of an
+    /// engine older than API 1.42); absent when this command measured it.
+    package var ageSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case check, measured, limit, unit, action, message
+        case ageSeconds = "age_seconds"
+    }
 
     package init(
         check: String, measured: Double? = nil, limit: Double? = nil, unit: String? = nil, action: String,
-        message: String? = nil
+        message: String? = nil, ageSeconds: Double? = nil
     ) {
         self.check = check
         self.measured = measured
@@ -23,6 +31,7 @@ package struct JournalDecision: Codable, Sendable, Equatable {
         self.unit = unit
         self.action = action
         self.message = message
+        self.ageSeconds = ageSeconds
     }
 }
 

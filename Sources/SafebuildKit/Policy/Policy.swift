@@ -70,6 +70,8 @@ package struct Policy: Equatable, Sendable {
         package var waitTimeout: Sourced<Double>
         /// Seconds any one daemon query may take.
         package var engineTimeout: Sourced<Double>
+        /// Seconds a host-shared build-cache figure is used before one safebuild refreshes it in the background.
+        package var buildCacheMaxAge: Sourced<Double>
     }
 
     /// `retry.backoff:`, in seconds.

@@ -13,13 +13,10 @@ package enum PolicyLoader {
     /// The built-in default policy text (Config/default-policy.yml, compiled in).
     package static var builtInText: String { String(decoding: PackageResources.default_policy_yml, as: UTF8.self) }
 
-    /// The built-in default, parsed once. Its validity is a unit test.
-    package static let builtIn: Policy = {
-        switch PolicyParser.parse(builtInText, file: nil, over: .skeleton) {
-        case .success(let policy): return policy
-        case .failure(let error): fatalError("the built-in default policy is invalid:\n\(error)")
-        }
-    }()
+    /// The built-in default: Config/default-policy.yml compiled into values, every one with its line in the YAML
+    /// (BuiltInPolicy.swift, generated from the YAML and checked against it by BuiltInPolicyTests), so that no YAML is
+    /// parsed for it at start.
+    package static let builtIn: Policy = compiledBuiltIn
 
     /// Lays every policy in effect over the built-in default: the host policy at `hostPath` (when it is there and
     /// nobody but root, or the user running safebuild, could have written it; otherwise a warning and none), then
@@ -170,7 +167,7 @@ extension Policy {
                 maxBuildCache: ThresholdSetting(value: v(nil), action: v(.warn)),
                 minFreeDisk: ThresholdSetting(value: v(nil), action: v(.warn)),
                 minFreeBlocks: ThresholdSetting(value: v(nil), action: v(.warn)),
-                waitTimeout: v(0), engineTimeout: v(0)),
+                waitTimeout: v(0), engineTimeout: v(0), buildCacheMaxAge: v(0)),
             retry: RetrySection(
                 maxAttempts: v(1), backoff: BackoffSection(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
                 raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:],

@@ -181,6 +181,9 @@ enum PolicySchema {
         .value(
             "engine_timeout", \.preflight.engineTimeout, .duration(positive: true, max: .minutes(5)),
             help: "Longest any daemon query may take before it counts as unreachable."),
+        .value(
+            "build_cache_max_age", \.preflight.buildCacheMaxAge, .duration(max: .days(1)),
+            help: "How old a host-shared build-cache figure may be before one safebuild refreshes it in the background."),
     ])
 
     /// For a `min_` threshold: a larger value is as strict or stricter.

@@ -24,6 +24,10 @@ package struct ChildProcess {
     /// cgroups before they disappear).
     package var tick: (() -> Void)?
     package var tickInterval: Double = 0.1
+    /// Whether docker's stdout is split into lines for `line` (stderr always is). Only a build's stdout holds anything
+    /// safebuild reads (a classic build's steps and their output); a `run`'s stdout is the container's: copied, never
+    /// scanned.
+    package var splitStdout = true
 
     package init(path: String, arguments: [String], environment: [String: String]) {
         self.path = path
@@ -41,7 +45,7 @@ package struct ChildProcess {
         package var stdoutBytes: UInt64?
     }
 
-    /// Runs docker to its end. `line` sees every line of output, on the stream it came from.
+    /// Runs docker to its end. `line` sees every line of stderr, and of stdout with `splitStdout`.
     package func run(
         signals: SignalInbox,
         line: (OutputStream, UnsafeRawBufferPointer) -> Void
@@ -69,7 +73,7 @@ package struct ChildProcess {
             relays.append(
                 Relay(
                     source: readEnd, target: target, stream: stream, isTerminal: terminal,
-                    hold: stream == .stdout ? hold : nil))
+                    hold: stream == .stdout ? hold : nil, splitsLines: stream == .stderr || splitStdout))
         }
         defer { for relay in relays where relay.source >= 0 { close(relay.source) } }
         if let stdin {

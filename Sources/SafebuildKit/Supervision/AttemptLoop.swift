@@ -467,7 +467,8 @@ package struct AttemptLoop {
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {
         JournalDecision(
             check: decision.threshold.key, measured: decision.measured, limit: decision.threshold.limit,
-            unit: decision.threshold.unit, action: decision.verdict.rawValue, message: decision.sentence)
+            unit: decision.threshold.unit, action: decision.verdict.rawValue, message: decision.sentence,
+            ageSeconds: decision.ageSeconds.map { ($0 * 10).rounded() / 10 })
     }
 
     static func signal(of status: ExitStatus) -> Int32? {

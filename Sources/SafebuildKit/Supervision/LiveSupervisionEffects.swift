@@ -77,6 +77,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         return Preflight.run(
             thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
+            glance: EngineGlance.Settings(
+                state: try? EngineStateFile(state: lock.state), maxAge: plan.buildCacheMaxAge),
             remediate: remediate)
     }
 
@@ -160,6 +162,9 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             watch?.tick()
             _ = follower?.poll()
         }
+        // A run's stdout is the container's, read by nobody: copied, never split. A classic build's stdout holds its
+        // steps (the classifier's step output, the memory watch's ` ---> Running in ID`).
+        child.splitStdout = classifier.command != .run
         let startedAt = Clock.wall()
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)

@@ -119,6 +119,8 @@ extension Policy {
     package var preflightWaitSeconds: Double { preflight.waitTimeout.value }
     /// `preflight.engine_timeout`, in seconds.
     package var engineTimeoutSeconds: Double { preflight.engineTimeout.value }
+    /// `preflight.build_cache_max_age`, in seconds.
+    package var buildCacheMaxAgeSeconds: Double { preflight.buildCacheMaxAge.value }
     /// `docker.stop_grace`, in seconds.
     package var stopGraceSeconds: Double { docker.stopGrace.value }
     /// `retry.cooldown`, in seconds.

@@ -49,6 +49,8 @@ package struct SupervisionPlan: Sendable, Equatable {
     package var preflightWaitTimeout: Double
     /// Seconds any one engine query of pre-flight may take.
     package var engineTimeout: Double
+    /// Seconds a host-shared build-cache figure is used before it is refreshed (`preflight.build_cache_max_age`).
+    package var buildCacheMaxAge: Double
     package var retry: RetrySettings
     /// How stdin and stdout are kept so that a retry runs the command unchanged.
     package var streams: StreamPlan
@@ -129,6 +131,7 @@ package struct SupervisionPlan: Sendable, Equatable {
         thresholds = policy.thresholds(hostMemory: host.memory)
         preflightWaitTimeout = policy.preflightWaitSeconds
         engineTimeout = policy.engineTimeoutSeconds
+        buildCacheMaxAge = policy.buildCacheMaxAgeSeconds
         // --sb-max-attempts is the user's: at most the host's.
         let hostAttempts = loaded.hostLevel.retry.maxAttempts
         var attempts = options.maxAttempts

@@ -96,8 +96,8 @@ package final class RuntimeState {
 
     /// The one warning of a user that fell back to its own directory.
     static func fallbackWarning(_ problem: FileSafetyError, fallback: String) -> String {
-        "host-wide coordination of remedies is off for this user: \(problem); its remedy locks and cooldowns and its "
-            + "memory admission ledger are kept in \(fallback) instead, for this user alone. To turn it on, run Scripts/install.sh as root (it makes "
+        "host-wide coordination of remedies is off for this user: \(problem); its remedy locks and cooldowns, the engine's "
+            + "shared figures and its memory admission ledger are kept in \(fallback) instead, for this user alone. To turn it on, run Scripts/install.sh as root (it makes "
             + "the runtime directory root:docker 0750 with its files 0660, through tmpfiles.d) and make this user a "
             + "member of the docker group"
     }

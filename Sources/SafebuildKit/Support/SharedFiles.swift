@@ -9,7 +9,7 @@ import Glibc
 /// | journal file | 0660 | 0600 |
 /// | metrics file and its cache | 0640 | 0600 |
 /// | runtime directory (/run/safebuild) | 0750: members open its files, only root adds or replaces entries | 0700 |
-/// | runtime files (remedies.state, admission.ledger) | 0660 | 0600 |
+/// | runtime files (remedies.state, admission.ledger, engine.state) | 0660 | 0600 |
 package struct SharedFiles: Sendable, Equatable {
     package var group: UInt32?
 
