@@ -16,8 +16,9 @@ package enum ConsoleReport {
                 + (attempt.exitStatus.map { ", exit status \($0)" } ?? "")
         }
         var parts = ["attempt \(number) failed: \(reason ?? failure(attempt))"]
-        // Before a retry, what was skipped is said too; giving up, the reason says it.
-        var considered = attempt.remedies
+        // Before a retry, what was skipped is said too; giving up, the reason says it. Pre-flight's remedies were
+        // said before the attempt.
+        var considered = attempt.remedies.filter { !$0.isPreflight }
         if case .giveUp = decision { considered = considered.filter(\.ran) }
         if let remedies = remedies(considered) { parts.append(remedies) }
         switch decision {

@@ -100,7 +100,8 @@ package struct AttemptLoop {
             let step = nextStep(
                 after: result, attempt: attempt, elapsed: effects.now() - loopStart, previousDelay: previousDelay,
                 arguments: arguments, memory: memory)
-            record.remedies = step.reports.map(Self.journalRemedy)
+            // Pre-flight's remedies stay on the first attempt's record, before those run after it failed.
+            record.remedies += step.reports.map(Self.journalRemedy)
             let reason = failureClass == .notMemory ? nil : result.classification.reason
 
             switch step.decision {
@@ -229,7 +230,12 @@ package struct AttemptLoop {
             return PreflightResult()
         }
         var result = PreflightResult(
-            decisions: outcome.decisions.map(Self.journalDecision), remedies: reports.map(Self.journalRemedy))
+            decisions: outcome.decisions.map(Self.journalDecision),
+            remedies: reports.map { report in
+                var remedy = Self.journalRemedy(report)
+                remedy.phase = JournalRemedy.preflightPhase
+                return remedy
+            })
         for warning in outcome.warnings { effects.console(.warn(warning.sentence)) }
         if !reports.isEmpty, let line = ConsoleReport.remedies(result.remedies) {
             effects.console(.say("pre-flight: \(line)"))
