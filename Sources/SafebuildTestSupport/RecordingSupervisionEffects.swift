@@ -30,12 +30,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         package var memory: AttemptMemory?
         /// The kernel's OOM records of the attempt's containers.
         package var oomKills: [OOMDiagnosis.KernelKill]
+        /// The host's figures after the attempt (free disk, memory, pressure, fragmentation).
+        package var host: HostEvidence?
 
         package init(
             status: ExitStatus, stdout: [String] = [], stderr: [String] = [], interruptedBy: Int32? = nil,
             containerID: String? = nil, state: ContainerState? = nil, kernelLines: [String] = [], seconds: Double = 1,
             startError: SafebuildError? = nil, streams: StreamReport? = nil, memory: AttemptMemory? = nil,
-            oomKills: [OOMDiagnosis.KernelKill] = []
+            oomKills: [OOMDiagnosis.KernelKill] = [], host: HostEvidence? = nil
         ) {
             self.status = status
             self.stdout = stdout
@@ -49,6 +51,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             self.streams = streams
             self.memory = memory
             self.oomKills = oomKills
+            self.host = host
         }
 
         /// docker exits with `code` after printing `stderr`.
@@ -235,7 +238,8 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         calls.append(.evidence)
-        return AttemptEvidence(kernelLines: current?.kernelLines ?? [], oomKills: current?.oomKills ?? [])
+        return AttemptEvidence(
+            kernelLines: current?.kernelLines ?? [], oomKills: current?.oomKills ?? [], host: current?.host)
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }

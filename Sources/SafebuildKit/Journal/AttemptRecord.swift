@@ -164,11 +164,14 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     package var admission: JournalAdmission?
     /// What the attempt's containers used, and for an OOM kill, which limit killed it.
     package var memory: AttemptMemory?
+    /// The host's figures looked at again after the attempt failed, and what they decided (`judgement`).
+    package var evidence: HostEvidence?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
         case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay, admission, memory
+        case evidence
     }
 
     package init(

@@ -102,6 +102,8 @@ package struct Policy: Equatable, Sendable {
         /// Bytes of an artifact stdout held back (in a temporary file) until the attempt that ends the command;
         /// past it, the output is released and there is no retry. 0: never held.
         package var stdoutHold: Sourced<Size>
+        /// An ENOMEM on a healthy host: retried once without remedies, or never.
+        package var healthyHostENOMEM: Sourced<HealthyHostENOMEM>
     }
 
     /// `remedies:`.

@@ -225,6 +225,9 @@ enum PolicySchema {
             .value(
                 "stdout_hold", \.retry.stdoutHold, .size(share: false),
                 help: "stdout that is an artifact held back until the last attempt; more than this: released, no retry. 0: never held."),
+            .value(
+                "healthy_host_enomem", \.retry.healthyHostENOMEM, .choice,
+                help: "An ENOMEM on a host with plenty of memory, no pressure and no fragmentation: once (retried once without remedies) or never."),
         ],
         check: { parser, _, given, policy, _ in
             guard parser.layer.isBelowHost, let host = parser.host, let node = given["max_attempts"] else { return }

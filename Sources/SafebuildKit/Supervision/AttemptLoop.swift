@@ -30,6 +30,10 @@ package struct AttemptLoop {
         var replay: ReplayVerdict
         /// What its containers used; for an OOM kill, which limit killed it.
         var memory: AttemptMemory?
+        /// What the host showed after a failure.
+        var evidence: AttemptEvidence?
+        /// The host's evidence on the classification (`EvidenceJudgement`), for a failed attempt.
+        var verdict: EvidenceJudgement.Verdict?
     }
 
     package mutating func run() -> Int32 {
@@ -50,6 +54,7 @@ package struct AttemptLoop {
         var previousDelay = 0.0
         let loopStart = effects.now()
         var pending = preflight.remedies
+        var previousVerdict: (verdict: EvidenceJudgement.Verdict, line: String?)?
         let admits = plan.admission.enabled
         let learned = admits && plan.admission.reserve == .learned ? effects.learnedReservation() : nil
         var admission: JournalAdmission?
@@ -63,7 +68,15 @@ package struct AttemptLoop {
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
-            let result = attemptOnce(arguments, replay: attempt > 1)
+            var result = attemptOnce(arguments, replay: attempt > 1)
+            if result.interruptedBy == nil, let evidence = result.evidence {
+                let verdict = EvidenceJudgement.judge(
+                    result.classification, evidence: evidence, previous: previousVerdict,
+                    policy: plan.retry.healthyHostENOMEM)
+                previousVerdict = (verdict, result.classification.line)
+                result.classification = verdict.classification
+                result.verdict = verdict
+            }
             let ended = effects.wallClock()
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
@@ -74,6 +87,7 @@ package struct AttemptLoop {
                 matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
             record.admission = admission
             record.memory = result.memory
+            record.evidence = result.verdict?.evidence
             pending = []
 
             if let signal = result.interruptedBy {
@@ -102,7 +116,10 @@ package struct AttemptLoop {
                 arguments: arguments, memory: memory)
             // Pre-flight's remedies stay on the first attempt's record, before those run after it failed.
             record.remedies += step.reports.map(Self.journalRemedy)
-            let reason = failureClass == .notMemory ? nil : result.classification.reason
+            var reason = failureClass == .notMemory ? nil : result.classification.reason
+            if case .withoutRemedies(let why) = result.verdict?.retry, case .retry = step.decision {
+                reason = (reason.map { $0 + "; " } ?? "") + why
+            }
 
             switch step.decision {
             case .giveUp(let why):
@@ -312,7 +329,8 @@ package struct AttemptLoop {
         }
         return AttemptResult(
             status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
-            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory)
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory,
+            evidence: failed ? evidence : nil)
     }
 
     /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason. A 137
@@ -365,7 +383,17 @@ package struct AttemptLoop {
         // Killed by the shared pool, not its own limit: a higher limit would not help, so the ladder's
         // raise_memory is left out, and the next attempt waits for memory admission instead.
         let pool = result.memory?.oomCause == .poolPressure
-        let settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
+        var settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
+        switch result.verdict?.retry {
+        case .giveUp(let why):
+            return NextStep(decision: .giveUp(why: why), arguments: arguments, memory: memory)
+        case .withoutRemedies:
+            // A ladder that retries at all retries without its remedies; an empty one still does not retry.
+            let c = result.classification.failureClass
+            if !settings.ladder(for: c).steps.isEmpty { settings.ladders[c] = Ladder([[]]) }
+        case .ladder, nil:
+            break
+        }
         let decision = RetryDecision.decide(
             result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
             unreplayable: result.replay.because, settings: settings, random: &random)

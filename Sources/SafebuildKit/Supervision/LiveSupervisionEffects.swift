@@ -19,6 +19,11 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     let gate: AdmissionGate
     /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
     var lastCgroups: [String] = []
+    /// docker's data root (asked once, at the first attempt); its free space before the last attempt and the lowest
+    /// seen while it ran.
+    var dataRoot: DataRootDisk?
+    var diskBefore: UInt64?
+    var diskLowest: UInt64?
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
@@ -138,7 +143,15 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         let watch = gate.pool.map {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
-        if let watch { child.tick = { watch.tick() } }
+        let disk = dataRootDisk()
+        diskBefore = disk.free()?.free
+        diskLowest = diskBefore
+        if watch != nil || disk.path != nil {
+            child.tick = { [unowned self] in
+                watch?.tick()
+                if let free = disk.free()?.free { self.diskLowest = min(self.diskLowest ?? free, free) }
+            }
+        }
         let startedAt = Clock.wall()
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
@@ -189,7 +202,42 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             }
             return OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: nil)
         }
-        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills)
+        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills, host: hostEvidence())
+    }
+
+    /// docker's data root, asked of the engine once.
+    func dataRootDisk() -> DataRootDisk {
+        if let dataRoot { return dataRoot }
+        let endpoint = try? EngineEndpoint.resolve(plan.commandLine, environment: plan.environment, read: HostReader.read)
+        let disk = DataRootDisk.locate(socketPath: endpoint?.socketPath, timeout: plan.engineTimeout)
+        dataRoot = disk
+        return disk
+    }
+
+    /// The host's figures now: the data root's free space (and what was seen during the attempt), the build
+    /// context's file system, MemAvailable, page cache, PSI, buddyinfo.
+    func hostEvidence() -> HostEvidence {
+        let disk = dataRootDisk()
+        var host = HostEvidence(dataRoot: disk.path)
+        if let now = disk.free() {
+            host.dataRootFreeBytes = now.free
+            host.dataRootTotalBytes = now.total
+        }
+        host.dataRootFreeBeforeBytes = diskBefore
+        host.dataRootLowestFreeBytes = diskLowest
+        if case .build = plan.command {
+            let arguments = Array(plan.commandLine.arguments[plan.commandLine.commandArgumentsIndex...])
+            if let context = BuildContext.locate(buildArguments: arguments).context {
+                let path = context.hasPrefix("/") ? context : plan.workingDirectory + "/" + context
+                host.contextFreeBytes = EngineProbes.diskFree(path)?.free
+            }
+        }
+        var figures = HostFigures()
+        figures.memory = HostReader.read(MemInfo.path).flatMap { try? MemInfo.parse($0) }
+        figures.pressure = HostReader.read(Pressure.path).flatMap { try? Pressure.parse($0) }
+        figures.buddy = HostReader.read(BuddyInfo.path).flatMap { try? BuddyInfo.parse($0) }
+        host.take(figures)
+        return host
     }
 
     package func removeContainer(_ id: String) {

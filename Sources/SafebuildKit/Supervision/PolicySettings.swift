@@ -20,6 +20,7 @@ extension RetrySettings {
             // Plain sizes (the schema allows no share of host memory for these).
             stdinSpool: retry.stdinSpool.value.bytes(hostMemory: 0),
             stdoutHold: retry.stdoutHold.value.bytes(hostMemory: 0))
+        healthyHostENOMEM = retry.healthyHostENOMEM.value
     }
 }
 
