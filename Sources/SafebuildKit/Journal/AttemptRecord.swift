@@ -48,10 +48,12 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     package var phase: String?
     /// Why it ran or was skipped, from the host's figures (`page cache 3.1 GiB and MemAvailable 400 MiB below …`).
     package var because: String?
+    /// free_disk: its prune steps, each with the data root's free space before and after.
+    package var steps: [PruneStep]?
 
     enum CodingKeys: String, CodingKey {
         case name, ran, skippedReason = "skipped_reason", before, after, reclaimedBytes = "reclaimed_bytes", seconds
-        case error, via, phase, because
+        case error, via, phase, because, steps
     }
 
     /// The `phase` of a remedy pre-flight ran.
@@ -63,7 +65,7 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     package init(
         name: String, ran: Bool, skippedReason: String? = nil, before: [String: Int64] = [:],
         after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil,
-        via: String? = nil, phase: String? = nil, because: String? = nil
+        via: String? = nil, phase: String? = nil, because: String? = nil, steps: [PruneStep]? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -76,6 +78,7 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
         self.via = via
         self.phase = phase
         self.because = because
+        self.steps = steps
     }
 
     /// Standard figure names.

@@ -111,6 +111,8 @@ package struct Policy: Equatable, Sendable {
         package var keepStorage: Sourced<Size>
         /// Seconds: only build cache and images older than this are pruned (`--filter until=…`).
         package var pruneUntil: Sourced<Double>
+        /// Seconds: free_disk never prunes images or cache younger than this.
+        package var pruneFloor: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
         /// `remedies.state_dir` (once `lock_dir`): the host-wide locks and cooldown stamps.

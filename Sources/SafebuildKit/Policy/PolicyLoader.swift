@@ -176,7 +176,7 @@ extension Policy {
                 raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:],
                 stdinSpool: v(.bytes(0)), stdoutHold: v(.bytes(0)), healthyHostENOMEM: v(.never)),
             remedies: RemedySection(
-                keepStorage: v(.bytes(0)), pruneUntil: v(0), dropCaches: v(false), compactMemory: v(false),
+                keepStorage: v(.bytes(0)), pruneUntil: v(0), pruneFloor: v(0), dropCaches: v(false), compactMemory: v(false),
                 lockDirectory: v("")),
             journal: JournalSection(
                 path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil), group: v(""), keepValues: v([])),

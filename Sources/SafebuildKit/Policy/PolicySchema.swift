@@ -274,6 +274,9 @@ enum PolicySchema {
         .value(
             "prune_until", \.remedies.pruneUntil, .duration(max: .days(365)),
             help: "Only cache and dangling images older than this are pruned (--filter until=…)."),
+        .value(
+            "prune_floor", \.remedies.pruneFloor, .duration(max: .days(365)),
+            help: "free_disk prunes younger cache and dangling images, step by step, down to this age and never younger."),
         .value("drop_caches", \.remedies.dropCaches, .bool, help: "Whether drop_caches may write /proc/sys/vm/drop_caches."),
         .value("compact_memory", \.remedies.compactMemory, .bool, help: "Whether compact_memory may write /proc/sys/vm/compact_memory."),
         .value(

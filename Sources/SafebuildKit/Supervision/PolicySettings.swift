@@ -36,6 +36,9 @@ extension RemedySettings {
             waitTimeout: policy.preflight.waitTimeout.value,
             raiseFactor: policy.retry.raiseMemory.factor.value,
             raiseCap: policy.retry.raiseMemory.cap.value.bytes(hostMemory: hostMemory))
+        pruneAge = policy.remedies.pruneUntil.value
+        pruneFloor = policy.remedies.pruneFloor.value
+        freeDiskTarget = policy.preflight.minFreeDisk.value.value?.bytes(hostMemory: hostMemory)
     }
 }
 
@@ -106,7 +109,7 @@ extension Preflight.Threshold {
         case .minAvailable: return [.dropCaches, .compactMemory]
         case .maxPressure: return [.dropCaches]
         case .maxBuildCache: return [.pruneBuildCache]
-        case .minFreeDisk: return [.pruneBuildCache, .pruneDanglingImages]
+        case .minFreeDisk: return [.freeDisk]
         case .minFreeBlocks: return [.compactMemory]
         }
     }
