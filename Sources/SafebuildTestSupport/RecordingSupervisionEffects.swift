@@ -71,6 +71,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case containerState(String, settle: Double)
         case evidence
         case removeContainer(String)
+        case removeStoppedContainers([String])
         case releaseHeldOutput
         case discardHeldOutput
         case runRemedy(RemedyName)
@@ -225,10 +226,12 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         }
         advance(scripted.seconds)
         let written = attempt.streams.stdout == .terminal ? nil : UInt64(scripted.stdout.reduce(0) { $0 + $1.utf8.count + 1 })
-        return DockerExit(
+        var exit = DockerExit(
             status: scripted.status, interruptedBy: scripted.interruptedBy,
             containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt,
             streams: scripted.streams ?? StreamReport(stdoutBytes: written), memory: scripted.memory)
+        exit.buildContainers = scripted.stdout.compactMap(DockerExit.buildContainer)
+        return exit
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -243,6 +246,8 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
+
+    package func removeStoppedContainers(_ ids: [String]) { calls.append(.removeStoppedContainers(ids)) }
 
     package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
 

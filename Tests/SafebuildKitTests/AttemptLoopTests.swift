@@ -100,8 +100,9 @@ import Testing
         ])
         // The ladder's first step, then the backoff, then the next attempt with the same arguments.
         #expect(fake.effects == [
-            .buildContextWarnings, .runDocker(plan.arguments), .evidence, .runRemedy(.dropCaches),
-            .runRemedy(.waitForMemory), .appendAttempt(1, decision: "retry in 2s"), .sleep(2), .runDocker(plan.arguments),
+            // The step container the failed build left (its ` ---> Running in 15f00de4a38a`) goes before the retry.
+            .buildContextWarnings, .runDocker(plan.arguments), .evidence, .removeStoppedContainers(["15f00de4a38a"]),
+            .runRemedy(.dropCaches), .runRemedy(.waitForMemory), .appendAttempt(1, decision: "retry in 2s"), .sleep(2), .runDocker(plan.arguments),
             .appendAttempt(2, decision: "succeeded"), .journalContext, .appendInvocation(.succeededAfterRetry),
         ])
         let first = try #require(fake.attemptRecords.first)

@@ -34,6 +34,8 @@ package struct AttemptLoop {
         var evidence: AttemptEvidence?
         /// The host's evidence on the classification (`EvidenceJudgement`), for a failed attempt.
         var verdict: EvidenceJudgement.Verdict?
+        /// A classic build's step containers (a failed step's is left behind).
+        var buildContainers: [String] = []
     }
 
     package mutating func run() -> Int32 {
@@ -330,7 +332,7 @@ package struct AttemptLoop {
         return AttemptResult(
             status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
             replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory,
-            evidence: failed ? evidence : nil)
+            evidence: failed ? evidence : nil, buildContainers: exit.buildContainers)
     }
 
     /// An OOM-killed attempt: which limit killed it (`OOMDiagnosis`), said in the classification's reason. A 137
@@ -416,6 +418,9 @@ package struct AttemptLoop {
                 of: plan.arguments, to: bytes, memorySwap: plan.limits.memorySwap(forMemory: bytes))
             step.memory = bytes
         }
+        // What the failed build left behind is this build's own: its step container holds what the step wrote (on a
+        // full disk, much of what the retry needs). Removed before the remedies measure the disk.
+        if !result.buildContainers.isEmpty { effects.removeStoppedContainers(result.buildContainers) }
         step.reports += apply(names.filter { $0 != .raiseMemory })
         return step
     }

@@ -153,9 +153,17 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             }
         }
         let startedAt = Clock.wall()
+        var buildContainers: [String] = []
+        var isBuild = false
+        if case .build = plan.command { isBuild = true }
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
             watch?.observe(line: line)
+            if isBuild, line.count > 28, line.count < 200, line[0] == 0x20,
+                let id = DockerExit.buildContainer(in: String(decoding: line, as: UTF8.self))
+            {
+                buildContainers.append(id)
+            }
         }
         let memory = watch?.finish()
         lastCgroups = watch?.cgroupPaths ?? []
@@ -165,9 +173,11 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
             stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
             problem: problems.first)
-        return DockerExit(
+        var exit = DockerExit(
             status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt,
             streams: streams, memory: memory)
+        exit.buildContainers = buildContainers
+        return exit
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -242,6 +252,11 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func removeContainer(_ id: String) {
         _ = try? Command(plan.docker, globals + ["rm", "-f", "-v", id], timeout: 30).run()
+    }
+
+    package func removeStoppedContainers(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        _ = try? Command(plan.docker, globals + ["rm", "-v"] + ids, timeout: 30).run()
     }
 
     package func releaseHeldOutput() { hold?.release() }

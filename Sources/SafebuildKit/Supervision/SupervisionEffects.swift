@@ -66,6 +66,9 @@ package protocol SupervisionEffects {
     func evidence(since: Double) -> AttemptEvidence
     /// Removes container `id` and its anonymous volumes (`docker rm -f -v`).
     func removeContainer(_ id: String)
+    /// Removes the stopped containers among `ids` and their anonymous volumes (`docker rm -v`, without `-f`: a
+    /// running one stays): the step containers a failed classic build left behind.
+    func removeStoppedContainers(_ ids: [String])
     /// Writes the stdout held back during the attempt that ends the invocation to safebuild's stdout.
     func releaseHeldOutput()
     /// Drops the stdout held back during a failed attempt that is retried.
