@@ -61,14 +61,14 @@ package struct Remedies {
 
     // MARK: stepped prunes
 
-    /// The ages free_disk prunes at, oldest first: the policy's age, then a quarter of it each step, down to the
-    /// floor, never below it.
+    /// The ages free_disk prunes at, oldest first: the policy's age, then a quarter of it each step (in whole
+    /// seconds), down to the floor, never below it.
     package static func pruneAges(from age: Double, floor: Double) -> [Double] {
         var ages: [Double] = []
         var next = max(age, floor)
         while next > floor {
             ages.append(next)
-            next /= 4
+            next = (next / 4).rounded()
         }
         ages.append(floor)
         return ages
