@@ -173,69 +173,27 @@ package struct Remedies {
     /// layer lookup of a busy build host walks, costly to rebuild, and the kernel shrinks that slab under pressure
     /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts. Not root: through
     /// the privileged entry (`RemedyContext.runAsRoot`).
-    /// Page cache below this is not worth dropping (every job reads what was dropped back from disk).
-    package static let cacheWorthDropping: UInt64 = 256 << 20
-
-    /// /proc/meminfo through the context; nil when unreadable (then the remedies run as they always did).
-    func memInfo() -> MemInfo? {
-        guard case .success(let text) = context.readFile(MemInfo.path) else { return nil }
-        return try? MemInfo.parse(text)
-    }
-
     func dropCaches() -> RemedyReport {
         guard context.isRoot else { return context.runAsRoot(.dropCaches) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
-        var because: String?
-        if let info = memInfo() {
-            let cached = ByteSize.describe(info.cached), available = ByteSize.describe(info.available)
-            if info.cached < Self.cacheWorthDropping {
-                return .skip(.dropCaches, "only \(cached) of page cache: nothing worth dropping")
-            }
-            let short = info.available < EvidenceJudgement.plentyFloor
-                || Double(info.available) < EvidenceJudgement.plentyShare * Double(info.total)
-            if !short {
-                return .skip(
-                    .dropCaches,
-                    "\(available) of \(ByteSize.describe(info.total)) available: memory is not short, and every job would read the dropped cache back from disk")
-            }
-            because = "\(cached) of page cache and only \(available) of \(ByteSize.describe(info.total)) available"
-            before["cached_bytes"] = Int64(info.cached)
-        }
-        let started = context.now()
         if let m = context.availableMemory() { before["mem_available_bytes"] = Int64(m) }
         context.sync()
         if case .failure(let e) = context.writeFile("/proc/sys/vm/drop_caches", "1") {
             return .skip(.dropCaches, "cannot write /proc/sys/vm/drop_caches: \(e.message)")
         }
         if let m = context.availableMemory() { after["mem_available_bytes"] = Int64(m) }
-        if because != nil, let info = memInfo() { after["cached_bytes"] = Int64(info.cached) }
-        var report = RemedyReport(name: .dropCaches, ran: true, detail: "sync; echo 1 > /proc/sys/vm/drop_caches", before: before, after: after)
-        report.because = because
-        report.duration = context.now() - started
-        return report
+        return RemedyReport(name: .dropCaches, ran: true, detail: "sync; echo 1 > /proc/sys/vm/drop_caches", before: before, after: after)
     }
 
     func compactMemory() -> RemedyReport {
         guard context.isRoot else { return context.runAsRoot(.compactMemory) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
-        var because: String?
-        if let b = highOrderFree() {
-            let floor = Int64(EvidenceJudgement.highOrderFloor)
-            if b >= floor {
-                return .skip(
-                    .compactMemory,
-                    "\(ByteSize.describe(UInt64(b))) free in blocks of 32 KiB and up: memory is not fragmented")
-            }
-            because = "only \(ByteSize.describe(UInt64(b))) free in blocks of 32 KiB and up, below \(ByteSize.describe(UInt64(floor)))"
-        }
         if let b = highOrderFree() { before["high_order_free_bytes"] = b }
         if case .failure(let e) = context.writeFile("/proc/sys/vm/compact_memory", "1") {
             return .skip(.compactMemory, "cannot write /proc/sys/vm/compact_memory: \(e.message)")
         }
         if let b = highOrderFree() { after["high_order_free_bytes"] = b }
-        var report = RemedyReport(name: .compactMemory, ran: true, detail: "echo 1 > /proc/sys/vm/compact_memory", before: before, after: after)
-        report.because = because
-        return report
+        return RemedyReport(name: .compactMemory, ran: true, detail: "echo 1 > /proc/sys/vm/compact_memory", before: before, after: after)
     }
 
     /// Free memory in blocks of order 3 (32 KiB) and up, from /proc/buddyinfo: what compaction creates.
