@@ -68,7 +68,8 @@ extension EngineSuites {
         /// no host-wide remedy runs; one retry without remedies shows it repeats, and safebuild says why it stops.
         @Test func userCausedENOMEMRunsNoHostWideRemedy() throws {
             let out = try sb(
-                ["run", "--rm", "--network=none", "--ulimit", "data=1000000", engine.image, "true"], policy: try policy())
+                ["run", "--rm", "--network=none", "--ulimit", "data=1000000", engine.image, "true"],
+                policy: try policy(retry: "  healthy_host_enomem: once"))
             #expect(out.result.code == 125, "\(out.result.stderrText)")
             #expect(out.result.stderrText.contains("cannot allocate memory"))
             #expect(out.attempts.count == 2, "\(out.result.stderrText)")

@@ -37,7 +37,9 @@ import Testing
     /// `run --ulimit data=1000000` fails in runc with ENOMEM every time: retried once without remedies, then given
     /// up, with the reason on the console and the evidence in the journal.
     @Test func healthyHostENOMEMRunsNoRemedyAndRepeatsOnce() throws {
-        let plan = try AttemptLoopTests.plan(["run", "--rm", "--ulimit", "data=1000000", "img", "true"])
+        let plan = try AttemptLoopTests.plan(
+            ["run", "--rm", "--ulimit", "data=1000000", "img", "true"],
+            policy: AttemptLoopTests.policy(retry: ["healthy_host_enomem: once"]))
         let fake = Fake(attempts: [
             Self.captured("run-ulimit-enomem", host: Self.healthy), Self.captured("run-ulimit-enomem", host: Self.healthy),
             .exits(0),

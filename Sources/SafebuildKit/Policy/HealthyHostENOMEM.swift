@@ -5,6 +5,9 @@ package enum HealthyHostENOMEM: String, Equatable, Sendable, CaseIterable, Custo
     case once
     /// Not retried: the command's own limits (`--ulimit`, a seccomp profile) are the likelier cause.
     case never
+    /// The host's figures are not used: the class's ladder runs as for any ENOMEM (for hosts whose ENOMEMs are
+    /// injected, as the fault-injection tests do on a healthy host).
+    case ladder
 
     package var description: String { rawValue }
 }

@@ -227,7 +227,7 @@ enum PolicySchema {
                 help: "stdout that is an artifact held back until the last attempt; more than this: released, no retry. 0: never held."),
             .value(
                 "healthy_host_enomem", \.retry.healthyHostENOMEM, .choice,
-                help: "An ENOMEM on a host with plenty of memory, no pressure and no fragmentation: once (retried once without remedies) or never."),
+                help: "An ENOMEM on a host with plenty of memory, no pressure and no fragmentation: once (retried once without remedies), never, or ladder (the figures not used)."),
         ],
         check: { parser, _, given, policy, _ in
             guard parser.layer.isBelowHost, let host = parser.host, let node = given["max_attempts"] else { return }

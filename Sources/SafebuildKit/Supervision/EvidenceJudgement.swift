@@ -62,7 +62,7 @@ package enum EvidenceJudgement {
             return verdict
         }
 
-        guard [.networkENOMEM, .storageENOMEM, .processENOMEM].contains(c),
+        guard policy != .ladder, [.networkENOMEM, .storageENOMEM, .processENOMEM].contains(c),
             let healthy = healthyHost(host, pageAllocationFailures: evidence.kernelLines.count)
         else { return verdict }
         verdict.healthyENOMEM = true
