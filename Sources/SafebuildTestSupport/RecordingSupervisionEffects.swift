@@ -30,12 +30,14 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         package var memory: AttemptMemory?
         /// The kernel's OOM records of the attempt's containers.
         package var oomKills: [OOMDiagnosis.KernelKill]
+        /// The host's figures after the attempt (free disk, memory, pressure, fragmentation).
+        package var host: HostEvidence?
 
         package init(
             status: ExitStatus, stdout: [String] = [], stderr: [String] = [], interruptedBy: Int32? = nil,
             containerID: String? = nil, state: ContainerState? = nil, kernelLines: [String] = [], seconds: Double = 1,
             startError: SafebuildError? = nil, streams: StreamReport? = nil, memory: AttemptMemory? = nil,
-            oomKills: [OOMDiagnosis.KernelKill] = []
+            oomKills: [OOMDiagnosis.KernelKill] = [], host: HostEvidence? = nil
         ) {
             self.status = status
             self.stdout = stdout
@@ -49,6 +51,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
             self.streams = streams
             self.memory = memory
             self.oomKills = oomKills
+            self.host = host
         }
 
         /// docker exits with `code` after printing `stderr`.
@@ -69,6 +72,7 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         case evidence
         case removeContainer(String)
         case waitForRemoval(String)
+        case removeStoppedContainers([String])
         case releaseHeldOutput
         case discardHeldOutput
         case runRemedy(RemedyName)
@@ -223,10 +227,12 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         }
         advance(scripted.seconds)
         let written = attempt.streams.stdout == .terminal ? nil : UInt64(scripted.stdout.reduce(0) { $0 + $1.utf8.count + 1 })
-        return DockerExit(
+        var exit = DockerExit(
             status: scripted.status, interruptedBy: scripted.interruptedBy,
             containerID: attempt.cidFile == nil ? nil : scripted.containerID, startedAt: startedAt,
             streams: scripted.streams ?? StreamReport(stdoutBytes: written), memory: scripted.memory)
+        exit.buildContainers = scripted.stdout.compactMap(DockerExit.buildContainer)
+        return exit
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -236,7 +242,8 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         calls.append(.evidence)
-        return AttemptEvidence(kernelLines: current?.kernelLines ?? [], oomKills: current?.oomKills ?? [])
+        return AttemptEvidence(
+            kernelLines: current?.kernelLines ?? [], oomKills: current?.oomKills ?? [], host: current?.host)
     }
 
     package func removeContainer(_ id: String) { calls.append(.removeContainer(id)) }
@@ -248,6 +255,8 @@ package final class RecordingSupervisionEffects: SupervisionEffects {
         calls.append(.waitForRemoval(id))
         return daemonRemoves
     }
+
+    package func removeStoppedContainers(_ ids: [String]) { calls.append(.removeStoppedContainers(ids)) }
 
     package func releaseHeldOutput() { calls.append(.releaseHeldOutput) }
 

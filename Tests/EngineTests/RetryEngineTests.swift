@@ -307,7 +307,9 @@ extension EngineSuites {
         let ctx = try context("FROM \(engine.image)\nLABEL safebuild.test=retry\n")
         let out = try sb(
             ["build", "--network=none", "-q", ctx],
-            policy: try policy(remedies: "  keep_storage: 1m\n  prune_until: 0s"),
+            // The built-in disk_full ladder is free_disk now (RealFaultEngineTests); this one tests prune_build_cache.
+            policy: try policy(
+                ladders: "  ladders:\n    disk_full: [[prune_build_cache]]", remedies: "  keep_storage: 1m\n  prune_until: 0s"),
             fault: ["DOCKER_FAULT_KIND": "disk", "DOCKER_FAULT_COUNT": "1"])
         defer { removeImage(out.result) }
         #expect(out.result.code == 0, "\(out.result.stderrText)")

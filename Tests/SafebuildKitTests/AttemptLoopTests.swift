@@ -101,8 +101,9 @@ import Testing
         ])
         // The ladder's first step, then the backoff, then the next attempt with the same arguments.
         #expect(fake.effects == [
-            .buildContextWarnings, .runDocker(plan.arguments), .evidence, .runRemedy(.dropCaches),
-            .runRemedy(.waitForMemory), .appendAttempt(1, decision: "retry in 2s"), .sleep(2), .runDocker(plan.arguments),
+            // The step container the failed build left (its ` ---> Running in 15f00de4a38a`) goes before the retry.
+            .buildContextWarnings, .runDocker(plan.arguments), .evidence, .removeStoppedContainers(["15f00de4a38a"]),
+            .runRemedy(.dropCaches), .runRemedy(.waitForMemory), .appendAttempt(1, decision: "retry in 2s"), .sleep(2), .runDocker(plan.arguments),
             .appendAttempt(2, decision: "succeeded"), .journalContext, .appendInvocation(.succeededAfterRetry),
         ])
         let first = try #require(fake.attemptRecords.first)
@@ -411,7 +412,33 @@ import Testing
         #expect(attempt.remedies.map(\.name) == ["drop_caches", "compact_memory"])
         #expect(attempt.preflight.map(\.action) == ["warn"])
         #expect(attempt.preflight.first?.check == "min_available")
+        #expect(attempt.remedies.map(\.phase) == ["preflight", "preflight"])
         #expect(fake.invocationRecords.first?.preflight == attempt.preflight)
+    }
+
+    /// A first attempt that fails keeps pre-flight's remedies on its record, marked, before those run after it
+    /// (found in review: the failed attempt's remedies replaced them); its console line names only the latter.
+    @Test func preflightRemediesSurviveAFailedFirstAttempt() throws {
+        let plan = try Self.plan(["build", "-m", "1g", "-q", "."], policy: Self.preflightPolicy)
+        let fake = Fake(attempts: [Self.captured(Self.buildENOMEM), .exits(0)])
+        let below = "available memory 512.0 MiB is below min_available 1.0 GiB"
+        fake.preflightOutcome = Self.outcome(
+            initial: [Self.decision(.remediate, below)], final: [Self.decision(.ok, "available memory 1.5 GiB")])
+        #expect(Self.run(plan, fake) == 0)
+        #expect(fake.effects.filter { if case .runRemedy = $0 { return true } else { return false } } == [
+            .runRemedy(.dropCaches), .runRemedy(.compactMemory), .runRemedy(.dropCaches), .runRemedy(.waitForMemory),
+        ])
+        let first = try #require(fake.attemptRecords.first)
+        #expect(first.failureClass == "process_enomem")
+        #expect(first.remedies.map(\.name) == ["drop_caches", "compact_memory", "drop_caches", "wait_for_memory"])
+        #expect(first.remedies.map(\.phase) == ["preflight", "preflight", nil, nil])
+        #expect(fake.attemptRecords.last?.remedies == [])
+        #expect(fake.console.contains(.say("pre-flight: dropped caches, compacted memory")))
+        #expect(fake.console.contains(
+            .say("attempt 1/3 failed: \(Self.enomemReason); dropped caches, waited 1s for memory; retrying in 2 s")))
+        // In the journal's words: the phase survives encoding.
+        let line = String(decoding: try JournalCoding.line(first), as: UTF8.self)
+        #expect(line.contains("\"phase\":\"preflight\""))
     }
 
     @Test func preflightRefusalRunsNothing() throws {

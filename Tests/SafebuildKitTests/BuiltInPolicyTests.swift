@@ -114,6 +114,7 @@ extension MemoryFlagAction: RawSwiftSource {}
 extension AdmissionReserve: RawSwiftSource {}
 extension AdmissionTimeoutAction: RawSwiftSource {}
 extension AdmissionOversize: RawSwiftSource {}
+extension HealthyHostENOMEM: RawSwiftSource {}
 
 extension PolicySource: SwiftSource {
     var swift: String {
@@ -188,7 +189,8 @@ extension Policy.RetrySection: SwiftSource {
                         cooldown: \(cooldown.swift),
                         ladders: [\(ladders.isEmpty ? ":" : ladderText + "\n            ")],
                         stdinSpool: \(stdinSpool.swift),
-                        stdoutHold: \(stdoutHold.swift))
+                        stdoutHold: \(stdoutHold.swift),
+                        healthyHostENOMEM: \(healthyHostENOMEM.swift))
             """
     }
 }
@@ -196,7 +198,8 @@ extension Policy.RemedySection: SwiftSource {
     var swift: String {
         """
         Policy.RemedySection(
-                    keepStorage: \(keepStorage.swift), pruneUntil: \(pruneUntil.swift), dropCaches: \(dropCaches.swift),
+                    keepStorage: \(keepStorage.swift), pruneUntil: \(pruneUntil.swift), pruneFloor: \(pruneFloor.swift),
+                    dropCaches: \(dropCaches.swift),
                     compactMemory: \(compactMemory.swift), lockDirectory: \(lockDirectory.swift))
         """
     }

@@ -266,7 +266,10 @@ import Testing
         ("max_pressure: 10", []),
         ("max_pressure: 90", ["p.yml:1:27: warning: preflight.max_pressure 90 would loosen the host's check (40 at built-in default:71); ignored here"]),
         ("max_pressure: off", ["p.yml:1:27: warning: preflight.max_pressure off would loosen the host's check (40 at built-in default:71); ignored here"]),
-        ("min_free_disk: 20g", []),
+        // The built-in action is remediate (free_disk prunes host-wide): a project cannot make it run more often.
+        ("min_free_disk: 20g", [
+            "p.yml:1:28: warning: preflight.min_free_disk 20g would run the host-wide remedies of the host's action 'remediate' more often than the host's 2g; ignored here",
+        ]),
         ("min_free_disk: {value: 1g, action: refuse}", [
             "p.yml:1:36: warning: preflight.min_free_disk 1g would loosen the host's check (2g at built-in default:75); ignored here",
             "p.yml:1:48: warning: preflight.min_free_disk.action can be set only in the host policy; ignored here",

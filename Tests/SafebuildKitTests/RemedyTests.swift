@@ -54,6 +54,17 @@ final class RecordingContext: RemedyContext {
 
     var isRoot: Bool { root }
 
+    /// What dataRootFree answers, one figure per call (the last repeats); empty: not known.
+    var diskFree: [UInt64] = []
+    var diskTotal: UInt64 = 150 << 20
+
+    func dataRootFree() -> (free: UInt64, total: UInt64)? {
+        calls.append("disk free")
+        guard let v = diskFree.first else { return nil }
+        if diskFree.count > 1 { diskFree.removeFirst() }
+        return (v, diskTotal)
+    }
+
     /// What the privileged entry answers per remedy (default: the skip of a host without a sudoers rule).
     var asRoot: [RemedyName: RemedyReport] = [:]
 

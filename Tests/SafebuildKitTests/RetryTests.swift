@@ -18,8 +18,8 @@ import Testing
         (.oomContainer, 1, [.raiseMemory]),
         (.oomBuildStep, 3, [.raiseMemory]),
         (.daemonUnreachable, 2, []),
-        (.diskFull, 1, [.pruneBuildCache]),
-        (.diskFull, 2, [.pruneBuildCache, .pruneDanglingImages]),
+        (.diskFull, 1, [.freeDisk]),
+        (.diskFull, 2, [.freeDisk]),
     ])
     func defaultLadderEscalates(c: FailureClass, retry: Int, expected: [RemedyName]) {
         #expect(RetrySettings().ladder(for: c).remedies(forRetry: retry) == expected)

@@ -136,7 +136,7 @@ package struct Deployment: Codable, Sendable, Equatable {
                         name: name.rawValue, readiness: .needsRoot,
                         detail: PrivilegedEntry.needsRoot(name, binary: entry.binary, sudo: entry.sudo)))
                 }
-            } else if name == .pruneBuildCache || name == .pruneDanglingImages {
+            } else if name == .pruneBuildCache || name == .pruneDanglingImages || name == .freeDisk {
                 switch engineReachable {
                 case true?: remedies.append(Remedy(name: name.rawValue, readiness: .ready, detail: "through docker"))
                 case false?:

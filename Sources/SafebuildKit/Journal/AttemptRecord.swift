@@ -52,16 +52,29 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
     package var error: String?
     /// `sudo` when it ran as root through the privileged entry (`sudo -n safebuild remedy NAME`).
     package var via: String?
+    /// `preflight` for a remedy pre-flight ran before the first attempt (recorded with that attempt, beside those
+    /// run after it failed); absent for a remedy run after the attempt.
+    package var phase: String?
+    /// Why it ran or was skipped, from the host's figures (`page cache 3.1 GiB and MemAvailable 400 MiB below …`).
+    package var because: String?
+    /// free_disk: its prune steps, each with the data root's free space before and after.
+    package var steps: [PruneStep]?
 
     enum CodingKeys: String, CodingKey {
         case name, ran, skippedReason = "skipped_reason", before, after, reclaimedBytes = "reclaimed_bytes", seconds
-        case error, via
+        case error, via, phase, because, steps
     }
+
+    /// The `phase` of a remedy pre-flight ran.
+    package static let preflightPhase = "preflight"
+
+    /// Whether pre-flight ran it (before the first attempt), not the retry loop after a failure.
+    package var isPreflight: Bool { phase == Self.preflightPhase }
 
     package init(
         name: String, ran: Bool, skippedReason: String? = nil, before: [String: Int64] = [:],
         after: [String: Int64] = [:], reclaimedBytes: Int64? = nil, seconds: Double = 0, error: String? = nil,
-        via: String? = nil
+        via: String? = nil, phase: String? = nil, because: String? = nil, steps: [PruneStep]? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -72,6 +85,9 @@ package struct JournalRemedy: Codable, Sendable, Equatable {
         self.seconds = seconds
         self.error = error
         self.via = via
+        self.phase = phase
+        self.because = because
+        self.steps = steps
     }
 
     /// Standard figure names.
@@ -149,7 +165,8 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     package var failureClass: String?
     /// The line of docker's output that decided the class.
     package var matchedLine: String?
-    /// Remedies considered after this attempt failed.
+    /// Remedies considered after this attempt failed; on the first attempt, first those pre-flight ran before it
+    /// (`phase: "preflight"`).
     package var remedies: [JournalRemedy]
     /// What safebuild decided, in words: `succeeded`, `retry in 4s`, `give up: not a memory failure`,
     /// `aborted by SIGTERM` (`AttemptDecision.text`).
@@ -160,11 +177,14 @@ package struct AttemptRecord: Codable, Sendable, Equatable {
     package var admission: JournalAdmission?
     /// What the attempt's containers used, and for an OOM kill, which limit killed it.
     package var memory: AttemptMemory?
+    /// The host's figures looked at again after the attempt failed, and what they decided (`judgement`).
+    package var evidence: HostEvidence?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, invocation, attempt, maxAttempts = "max_attempts", started, ended
         case durationSeconds = "duration_seconds", argv, preflight, exitStatus = "exit_status", signal
         case failureClass = "failure_class", matchedLine = "matched_line", remedies, decision, replay, admission, memory
+        case evidence
     }
 
     package init(

@@ -16,8 +16,9 @@ package enum ConsoleReport {
                 + (attempt.exitStatus.map { ", exit status \($0)" } ?? "")
         }
         var parts = ["attempt \(number) failed: \(reason ?? failure(attempt))"]
-        // Before a retry, what was skipped is said too; giving up, the reason says it.
-        var considered = attempt.remedies
+        // Before a retry, what was skipped is said too; giving up, the reason says it. Pre-flight's remedies were
+        // said before the attempt.
+        var considered = attempt.remedies.filter { !$0.isPreflight }
         if case .giveUp = decision { considered = considered.filter(\.ran) }
         if let remedies = remedies(considered) { parts.append(remedies) }
         switch decision {
@@ -83,6 +84,14 @@ package enum ConsoleReport {
         switch remedy.name {
         case RemedyName.pruneBuildCache.rawValue: what = "pruned \(bytes(freed)) of build cache"
         case RemedyName.pruneDanglingImages.rawValue: what = "pruned \(bytes(freed)) of dangling images"
+        case RemedyName.freeDisk.rawValue:
+            let key = JournalRemedy.Figure.diskFree
+            if let from = remedy.before[key], let to = remedy.after[key] {
+                let steps = remedy.steps?.count ?? 0
+                what = "pruned in \(steps) step(s), free disk \(bytes(from)) → \(bytes(to))"
+            } else {
+                what = "pruned to free disk"
+            }
         case RemedyName.dropCaches.rawValue: what = "dropped caches"
         case RemedyName.compactMemory.rawValue: what = "compacted memory"
         case RemedyName.waitForMemory.rawValue: what = "waited \(seconds(remedy.seconds)) for memory"

@@ -163,7 +163,7 @@ package enum JournalCommand {
                     out += "  oom cause: \(cause.rawValue): \(diagnosis)\n"
                 }
                 for r in a.remedies {
-                    out += "  remedy \(r.name): "
+                    out += r.isPreflight ? "  pre-flight remedy \(r.name): " : "  remedy \(r.name): "
                     out += r.ran ? "\(ConsoleReport.phrase(r)) in \(ConsoleReport.seconds(r.seconds))"
                         : "skipped" + (r.skippedReason.map { " (\($0))" } ?? "")
                     out += "\n"

@@ -104,6 +104,8 @@ package struct Policy: Equatable, Sendable {
         /// Bytes of an artifact stdout held back (in a temporary file) until the attempt that ends the command;
         /// past it, the output is released and there is no retry. 0: never held.
         package var stdoutHold: Sourced<Size>
+        /// An ENOMEM on a healthy host: retried once without remedies, or never.
+        package var healthyHostENOMEM: Sourced<HealthyHostENOMEM>
     }
 
     /// `remedies:`.
@@ -111,6 +113,8 @@ package struct Policy: Equatable, Sendable {
         package var keepStorage: Sourced<Size>
         /// Seconds: only build cache and images older than this are pruned (`--filter until=…`).
         package var pruneUntil: Sourced<Double>
+        /// Seconds: free_disk never prunes images or cache younger than this.
+        package var pruneFloor: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
         /// `remedies.state_dir` (once `lock_dir`): the host-wide locks and cooldown stamps.

@@ -171,9 +171,9 @@ extension Policy {
             retry: RetrySection(
                 maxAttempts: v(1), backoff: BackoffSection(initial: v(0), max: v(0), jitter: v(0)), deadline: v(0),
                 raiseMemory: RaiseMemorySection(factor: v(1), cap: v(.bytes(0))), cooldown: v(0), ladders: [:],
-                stdinSpool: v(.bytes(0)), stdoutHold: v(.bytes(0))),
+                stdinSpool: v(.bytes(0)), stdoutHold: v(.bytes(0)), healthyHostENOMEM: v(.never)),
             remedies: RemedySection(
-                keepStorage: v(.bytes(0)), pruneUntil: v(0), dropCaches: v(false), compactMemory: v(false),
+                keepStorage: v(.bytes(0)), pruneUntil: v(0), pruneFloor: v(0), dropCaches: v(false), compactMemory: v(false),
                 lockDirectory: v("")),
             journal: JournalSection(
                 path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil), group: v(""), keepValues: v([])),

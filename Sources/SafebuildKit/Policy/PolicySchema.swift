@@ -228,6 +228,9 @@ enum PolicySchema {
             .value(
                 "stdout_hold", \.retry.stdoutHold, .size(share: false),
                 help: "stdout that is an artifact held back until the last attempt; more than this: released, no retry. 0: never held."),
+            .value(
+                "healthy_host_enomem", \.retry.healthyHostENOMEM, .choice,
+                help: "An ENOMEM on a host with plenty of memory, no pressure and no fragmentation: once (retried once without remedies), never, or ladder (the figures not used)."),
         ],
         check: { parser, _, given, policy, _ in
             guard parser.layer.isBelowHost, let host = parser.host, let node = given["max_attempts"] else { return }
@@ -274,6 +277,9 @@ enum PolicySchema {
         .value(
             "prune_until", \.remedies.pruneUntil, .duration(max: .days(365)),
             help: "Only cache and dangling images older than this are pruned (--filter until=…)."),
+        .value(
+            "prune_floor", \.remedies.pruneFloor, .duration(max: .days(365)),
+            help: "free_disk prunes younger cache and dangling images, step by step, down to this age and never younger."),
         .value("drop_caches", \.remedies.dropCaches, .bool, help: "Whether drop_caches may write /proc/sys/vm/drop_caches."),
         .value("compact_memory", \.remedies.compactMemory, .bool, help: "Whether compact_memory may write /proc/sys/vm/compact_memory."),
         .value(

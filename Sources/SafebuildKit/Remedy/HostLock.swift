@@ -208,7 +208,7 @@ extension Remedies {
             switch name {
             case _ where name.needsRoot && !context.isRoot:
                 report = run(name)
-            case .pruneBuildCache, .pruneDanglingImages, .dropCaches, .compactMemory:
+            case .pruneBuildCache, .pruneDanglingImages, .freeDisk, .dropCaches, .compactMemory:
                 report = lock.map { $0.perform(name, waiting: waiting) { run(name) } } ?? run(name)
             default:
                 report = run(name)

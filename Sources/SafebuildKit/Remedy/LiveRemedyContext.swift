@@ -52,6 +52,22 @@ package struct LiveRemedyContext: RemedyContext {
 
     package func sync() { Glibc.sync() }
 
+    /// docker's data root (`docker info`), when the engine is local (DOCKER_HOST unset or a unix socket, no -H to
+    /// elsewhere): a path on another machine must not be measured here.
+    package func dataRootFree() -> (free: UInt64, total: UInt64)? {
+        var hosts = [Environment.current()["DOCKER_HOST"] ?? ""]
+        for (i, flag) in globalFlags.enumerated() {
+            if flag == "-H" || flag == "--host", i + 1 < globalFlags.count { hosts.append(globalFlags[i + 1]) }
+            if flag.hasPrefix("-H=") || flag.hasPrefix("--host=") { hosts.append(String(flag.split(separator: "=", maxSplits: 1)[1])) }
+            if flag == "-c" || flag.hasPrefix("--context") { return nil }
+        }
+        guard hosts.allSatisfy({ $0.isEmpty || $0.hasPrefix("unix://") }),
+            let result = docker(["info", "--format", "{{.DockerRootDir}}"], timeout: 30), result.succeeded
+        else { return nil }
+        let root = result.stdout.trimmingWhitespace()
+        return root.isEmpty ? nil : EngineProbes.diskFree(root)
+    }
+
     package func sleep(seconds: Double) -> Int32? {
         if let signals { return signals.sleep(seconds: seconds) }
         var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))

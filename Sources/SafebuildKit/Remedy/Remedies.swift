@@ -20,6 +20,7 @@ package struct Remedies {
         case .dropCaches: report = dropCaches()
         case .compactMemory: report = compactMemory()
         case .waitForMemory: report = waitForMemory()
+        case .freeDisk: report = freeDisk()
         case .raiseMemory: return .skip(.raiseMemory, "raise_memory rewrites the command line: the retry loop applies it")
         }
         report.duration = context.now() - start
@@ -56,6 +57,75 @@ package struct Remedies {
         if let reclaimed = Self.reclaimed(result.stdout) { after["reclaimed_bytes"] = reclaimed }
         return RemedyReport(
             name: name, ran: true, detail: "docker " + arguments.joined(separator: " "), before: before, after: after)
+    }
+
+    // MARK: stepped prunes
+
+    /// The ages free_disk prunes at, oldest first: the policy's age, then a quarter of it each step (in whole
+    /// seconds), down to the floor, never below it.
+    package static func pruneAges(from age: Double, floor: Double) -> [Double] {
+        var ages: [Double] = []
+        var next = max(age, floor)
+        while next > floor {
+            ages.append(next)
+            next = (next / 4).rounded()
+        }
+        ages.append(floor)
+        return ages
+    }
+
+    /// Prunes in steps until docker's data root has `freeDiskTarget` free (or max(1%, 64 MiB) of it): each step
+    /// `docker image prune -f --filter until=AGE` (dangling images only: moby's ImagePrune keeps tagged images,
+    /// and its ImageDelete refuses an image any container, running or stopped, uses) and `docker builder prune -f
+    /// --filter until=AGE` (BuildKit skips records in use), the age going down to `prune_floor`, never below: a
+    /// classic build's newest intermediate image is dangling until the build tags it, and the floor keeps those of
+    /// builds still running. Each step's free space before and after is recorded.
+    func freeDisk() -> RemedyReport {
+        guard let start = context.dataRootFree() else {
+            return .skip(.freeDisk, "the free space on docker's data root is not known here (not a local engine)")
+        }
+        let target = settings.freeDiskTarget ?? EvidenceJudgement.diskThreshold(total: start.total)
+        let figure = JournalRemedy.Figure.diskFree
+        var report = RemedyReport(name: .freeDisk, ran: true, before: [figure: Int64(start.free)], steps: [])
+        var free = start.free
+        var steps: [PruneStep] = []
+        for age in Self.pruneAges(from: settings.pruneAge, floor: settings.pruneFloor) {
+            if free >= target { break }
+            let until = TimeSpan(seconds: age).description
+            let began = context.now()
+            var step = PruneStep(until: until, freeBeforeBytes: Int64(free))
+            for (words, isImages) in [(["image", "prune", "-f"], true), (["builder", "prune", "-f"], false)] {
+                let arguments = words + ["--filter", "until=\(until)"]
+                guard let result = context.docker(arguments, timeout: 120) else {
+                    step.error = "docker could not be started"
+                    continue
+                }
+                guard result.succeeded else {
+                    step.error = "docker \(words.prefix(2).joined(separator: " ")) failed: "
+                        + (result.stderr.split(separator: "\n").last.map(String.init) ?? "timed out")
+                    continue
+                }
+                let reclaimed = Self.reclaimed(result.stdout) ?? 0
+                if isImages { step.imagesReclaimedBytes = reclaimed } else { step.cacheReclaimedBytes = reclaimed }
+            }
+            free = context.dataRootFree()?.free ?? free
+            step.freeAfterBytes = Int64(free)
+            step.seconds = context.now() - began
+            steps.append(step)
+        }
+        report.steps = steps
+        report.after[figure] = Int64(free)
+        let reclaimed = steps.reduce(Int64(0)) { $0 + ($1.imagesReclaimedBytes ?? 0) + ($1.cacheReclaimedBytes ?? 0) }
+        report.after["reclaimed_bytes"] = reclaimed
+        let floor = TimeSpan(seconds: settings.pruneFloor).description
+        if steps.isEmpty {
+            report.detail = "already \(ByteSize.describe(free)) free, at least \(ByteSize.describe(target))"
+        } else if free >= target {
+            report.detail = "\(ByteSize.describe(free)) free after \(steps.count) step(s), at least \(ByteSize.describe(target))"
+        } else {
+            report.detail = "\(ByteSize.describe(free)) free, below \(ByteSize.describe(target)), with nothing older than \(floor) left to prune"
+        }
+        return report
     }
 
     /// The SIZE column of one row of `docker system df`.

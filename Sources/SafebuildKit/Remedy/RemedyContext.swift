@@ -16,6 +16,8 @@ package protocol RemedyContext {
     func now() -> Double
     /// MemAvailable in bytes, if known.
     func availableMemory() -> UInt64?
+    /// Free and total bytes of the file system holding docker's data root; nil when not known (a remote engine).
+    func dataRootFree() -> (free: UInt64, total: UInt64)?
     /// Whether safebuild runs as root (drop_caches and compact_memory need it).
     var isRoot: Bool { get }
     /// Runs a remedy that needs root through the privileged entry (`sudo -n safebuild remedy NAME`), for a safebuild

@@ -12,6 +12,10 @@ package enum RemedyName: String, Codable, Sendable, CaseIterable {
     case waitForMemory = "wait_for_memory"
     /// Raise the memory limit (`-m`) of the OOM-killed build or run by a factor, up to a cap.
     case raiseMemory = "raise_memory"
+    /// Prune in steps until docker's data root has enough free: dangling images and build cache older than
+    /// `remedies.prune_until`, then younger, down to `remedies.prune_floor` (never younger); never a tagged image,
+    /// never one a container uses, never cache in use.
+    case freeDisk = "free_disk"
 
     /// Whether it writes what only root may write (/proc/sys/vm): a safebuild that is not root asks the privileged
     /// entry (`sudo -n safebuild remedy NAME`) for it.

@@ -14,10 +14,13 @@ package struct RemedyReport: Codable, Sendable, Equatable {
     package var interruptedBy: Int32?
     /// `sudo` when the remedy ran as root through the privileged entry (`sudo -n safebuild remedy NAME`).
     package var via: String?
+    /// free_disk: its prune steps, each with the free space before and after.
+    package var steps: [PruneStep]?
 
     package init(
         name: RemedyName, ran: Bool, skipped: String? = nil, detail: String? = nil, before: [String: Int64] = [:],
-        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil, via: String? = nil
+        after: [String: Int64] = [:], duration: Double = 0, interruptedBy: Int32? = nil, via: String? = nil,
+        steps: [PruneStep]? = nil
     ) {
         self.name = name
         self.ran = ran
@@ -28,6 +31,7 @@ package struct RemedyReport: Codable, Sendable, Equatable {
         self.duration = duration
         self.interruptedBy = interruptedBy
         self.via = via
+        self.steps = steps
     }
 
     package static func skip(_ name: RemedyName, _ reason: String) -> RemedyReport {

@@ -12,6 +12,12 @@ package struct RemedySettings: Sendable, Equatable {
     /// raise_memory: factor and cap (bytes).
     package var raiseFactor: Double
     package var raiseCap: UInt64
+    /// free_disk: the youngest age it prunes, in seconds (`remedies.prune_floor`), and the free space it stops at
+    /// (`preflight.min_free_disk`; nil: max(1% of the disk, 64 MiB)).
+    package var pruneFloor: Double = 600
+    /// free_disk: the age of its first step, in seconds (`remedies.prune_until`).
+    package var pruneAge: Double = 86400
+    package var freeDiskTarget: UInt64?
 
     package init(
         keepStorage: String? = "2gb", pruneUntil: String? = nil, waitForAvailable: UInt64 = 512 << 20,

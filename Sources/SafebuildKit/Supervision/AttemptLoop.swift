@@ -32,6 +32,12 @@ package struct AttemptLoop {
         var memory: AttemptMemory?
         /// docker's arguments exactly as docker got them (the `--cidfile` safebuild adds included).
         var argv: [String] = []
+        /// What the host showed after a failure.
+        var evidence: AttemptEvidence?
+        /// The host's evidence on the classification (`EvidenceJudgement`), for a failed attempt.
+        var verdict: EvidenceJudgement.Verdict?
+        /// A classic build's step containers (a failed step's is left behind).
+        var buildContainers: [String] = []
     }
 
     package mutating func run() -> Int32 {
@@ -52,6 +58,7 @@ package struct AttemptLoop {
         var previousDelay = 0.0
         let loopStart = effects.now()
         var pending = preflight.remedies
+        var previousVerdict: (verdict: EvidenceJudgement.Verdict, line: String?)?
         let admits = plan.admission.enabled
         let learned = admits && plan.admission.reserve == .learned ? effects.learnedReservation() : nil
         var admission: JournalAdmission?
@@ -67,7 +74,15 @@ package struct AttemptLoop {
         while true {
             attempt += 1
             let attemptStart = effects.wallClock()
-            let result = attemptOnce(arguments, replay: attempt > 1)
+            var result = attemptOnce(arguments, replay: attempt > 1)
+            if result.interruptedBy == nil, let evidence = result.evidence {
+                let verdict = EvidenceJudgement.judge(
+                    result.classification, evidence: evidence, previous: previousVerdict,
+                    policy: plan.retry.healthyHostENOMEM)
+                previousVerdict = (verdict, result.classification.line)
+                result.classification = verdict.classification
+                result.verdict = verdict
+            }
             let ended = effects.wallClock()
             var record = AttemptRecord(
                 invocation: id, attempt: attempt, maxAttempts: plan.retry.maxAttempts,
@@ -78,6 +93,7 @@ package struct AttemptLoop {
                 matchedLine: result.classification.line, remedies: pending, decision: "", replay: result.replay.journal)
             record.admission = admission
             record.memory = result.memory
+            record.evidence = result.verdict?.evidence
             pending = []
 
             if let signal = result.interruptedBy {
@@ -104,8 +120,12 @@ package struct AttemptLoop {
             let step = nextStep(
                 after: result, attempt: attempt, elapsed: effects.now() - loopStart, previousDelay: previousDelay,
                 arguments: arguments, memory: memory)
-            record.remedies = step.reports.map(Self.journalRemedy)
-            let reason = failureClass == .notMemory ? nil : result.classification.reason
+            // Pre-flight's remedies stay on the first attempt's record, before those run after it failed.
+            record.remedies += step.reports.map(Self.journalRemedy)
+            var reason = failureClass == .notMemory ? nil : result.classification.reason
+            if case .withoutRemedies(let why) = result.verdict?.retry, case .retry = step.decision {
+                reason = (reason.map { $0 + "; " } ?? "") + why
+            }
 
             switch step.decision {
             case .giveUp(let why):
@@ -233,7 +253,12 @@ package struct AttemptLoop {
             return PreflightResult()
         }
         var result = PreflightResult(
-            decisions: outcome.decisions.map(Self.journalDecision), remedies: reports.map(Self.journalRemedy))
+            decisions: outcome.decisions.map(Self.journalDecision),
+            remedies: reports.map { report in
+                var remedy = Self.journalRemedy(report)
+                remedy.phase = JournalRemedy.preflightPhase
+                return remedy
+            })
         for warning in outcome.warnings { effects.console(.warn(warning.sentence)) }
         if !reports.isEmpty, let line = ConsoleReport.remedies(result.remedies) {
             effects.console(.say("pre-flight: \(line)"))
@@ -313,7 +338,8 @@ package struct AttemptLoop {
         }
         return AttemptResult(
             status: exit.status, interruptedBy: exit.interruptedBy, classification: classification,
-            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory, argv: attempt.arguments)
+            replay: ReplayVerdict(plan: plan.streams, report: exit.streams), memory: memory, argv: attempt.arguments,
+            evidence: failed ? evidence : nil, buildContainers: exit.buildContainers)
     }
 
     /// What the attempt's own memory cgroups recorded, as the classifier's strongest evidence
@@ -370,7 +396,17 @@ package struct AttemptLoop {
         // Killed by the shared pool, not its own limit: a higher limit would not help, so the ladder's
         // raise_memory is left out, and the next attempt waits for memory admission instead.
         let pool = result.memory?.oomCause == .poolPressure
-        let settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
+        var settings = pool ? Self.withoutRaisingMemory(plan.retry, for: result.classification.failureClass) : plan.retry
+        switch result.verdict?.retry {
+        case .giveUp(let why):
+            return NextStep(decision: .giveUp(why: why), arguments: arguments, memory: memory)
+        case .withoutRemedies:
+            // A ladder that retries at all retries without its remedies; an empty one still does not retry.
+            let c = result.classification.failureClass
+            if !settings.ladder(for: c).steps.isEmpty { settings.ladders[c] = Ladder([[]]) }
+        case .ladder, nil:
+            break
+        }
         let decision = RetryDecision.decide(
             result.classification, attempt: attempt, elapsed: elapsed, previousDelay: previousDelay,
             unreplayable: result.replay.because, settings: settings, random: &random)
@@ -393,6 +429,9 @@ package struct AttemptLoop {
                 of: plan.arguments, to: bytes, memorySwap: plan.limits.memorySwap(forMemory: bytes))
             step.memory = bytes
         }
+        // What the failed build left behind is this build's own: its step container holds what the step wrote (on a
+        // full disk, much of what the retry needs). Removed before the remedies measure the disk.
+        if !result.buildContainers.isEmpty { effects.removeStoppedContainers(result.buildContainers) }
         step.reports += apply(names.filter { $0 != .raiseMemory })
         return step
     }
@@ -461,7 +500,7 @@ package struct AttemptLoop {
         JournalRemedy(
             name: report.name.rawValue, ran: report.ran, skippedReason: report.skipped, before: report.before,
             after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration,
-            via: report.via)
+            via: report.via, steps: report.steps)
     }
 
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {

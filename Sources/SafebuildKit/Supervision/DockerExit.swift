@@ -11,6 +11,18 @@ package struct DockerExit: Sendable, Equatable {
     package var streams: StreamReport
     /// What the attempt's containers used (nil: not followed, for want of a local engine's pool).
     package var memory: AttemptMemory?
+    /// A classic build's step containers, as it named them (` ---> Running in ID`): a failed step's container is
+    /// left behind, holding what the step wrote.
+    package var buildContainers: [String] = []
+
+    /// The container id of a classic build's ` ---> Running in 6f1c1d8b8e2a` line (moby
+    /// builder/dockerfile/internals.go), if the line is one.
+    package static func buildContainer(in line: String) -> String? {
+        let marker = " ---> Running in "
+        guard line.hasPrefix(marker) else { return nil }
+        let id = line.dropFirst(marker.count).prefix { $0.isHexDigit }
+        return id.count >= 12 ? String(id) : nil
+    }
 
     package init(
         status: ExitStatus, interruptedBy: Int32? = nil, containerID: String? = nil, startedAt: Double,

@@ -24,6 +24,11 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     let control: ContainerControl
     /// The cgroup paths of the last attempt's containers (the kernel's OOM records name them).
     var lastCgroups: [String] = []
+    /// docker's data root (asked once, at the first attempt); its free space before the last attempt and the lowest
+    /// seen while it ran.
+    var dataRoot: DataRootDisk?
+    var diskBefore: UInt64?
+    var diskLowest: UInt64?
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
@@ -157,18 +162,30 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         let watch = gate.pool.map {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
+        let disk = dataRootDisk()
+        diskBefore = disk.free()?.free
+        diskLowest = diskBefore
         // The watch reads the cidfile first: the follower then removes safebuild's own at once.
-        child.tick = {
+        child.tick = { [unowned self] in
             watch?.tick()
             _ = follower?.poll()
+            if disk.path != nil, let free = disk.free()?.free { self.diskLowest = min(self.diskLowest ?? free, free) }
         }
         // A run's stdout is the container's, read by nobody: copied, never split. A classic build's stdout holds its
         // steps (the classifier's step output, the memory watch's ` ---> Running in ID`).
         child.splitStdout = classifier.command != .run
         let startedAt = Clock.wall()
+        var buildContainers: [String] = []
+        var isBuild = false
+        if case .build = plan.command { isBuild = true }
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
             watch?.observe(line: line)
+            if isBuild, line.count > 28, line.count < 200, line[0] == 0x20,
+                let id = DockerExit.buildContainer(in: String(decoding: line, as: UTF8.self))
+            {
+                buildContainers.append(id)
+            }
         }
         let memory = watch?.finish()
         lastCgroups = watch?.cgroupPaths ?? []
@@ -184,9 +201,11 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             stdinBytes: child.stdin?.bytesRead ?? 0, stdinSpoolExceeded: child.stdin?.exceeded ?? false,
             stdoutBytes: outcome.stdoutBytes, stdoutHoldExceeded: child.hold?.exceeded ?? false,
             problem: problems.first)
-        return DockerExit(
+        var exit = DockerExit(
             status: outcome.status, interruptedBy: outcome.interruptedBy, containerID: containerID, startedAt: startedAt,
             streams: streams, memory: memory)
+        exit.buildContainers = buildContainers
+        return exit
     }
 
     package func containerState(_ id: String, settle: Double, since: Double) -> ContainerState? {
@@ -233,13 +252,53 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             }
             return OOMDiagnosis.KernelKill(taskCgroup: task, limitCgroup: nil)
         }
-        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills)
+        return AttemptEvidence(kernelLines: pages.map { String($0.message) }, oomKills: kills, host: hostEvidence())
+    }
+
+    /// docker's data root, asked of the engine once.
+    func dataRootDisk() -> DataRootDisk {
+        if let dataRoot { return dataRoot }
+        let endpoint = try? EngineEndpoint.resolve(plan.commandLine, environment: plan.environment, read: HostReader.read)
+        let disk = DataRootDisk.locate(socketPath: endpoint?.socketPath, timeout: plan.engineTimeout)
+        dataRoot = disk
+        return disk
+    }
+
+    /// The host's figures now: the data root's free space (and what was seen during the attempt), the build
+    /// context's file system, MemAvailable, page cache, PSI, buddyinfo.
+    func hostEvidence() -> HostEvidence {
+        let disk = dataRootDisk()
+        var host = HostEvidence(dataRoot: disk.path)
+        if let now = disk.free() {
+            host.dataRootFreeBytes = now.free
+            host.dataRootTotalBytes = now.total
+        }
+        host.dataRootFreeBeforeBytes = diskBefore
+        host.dataRootLowestFreeBytes = diskLowest
+        if case .build = plan.command {
+            let arguments = Array(plan.commandLine.arguments[plan.commandLine.commandArgumentsIndex...])
+            if let context = BuildContext.locate(buildArguments: arguments).context {
+                let path = context.hasPrefix("/") ? context : plan.workingDirectory + "/" + context
+                host.contextFreeBytes = EngineProbes.diskFree(path)?.free
+            }
+        }
+        var figures = HostFigures()
+        figures.memory = HostReader.read(MemInfo.path).flatMap { try? MemInfo.parse($0) }
+        figures.pressure = HostReader.read(Pressure.path).flatMap { try? Pressure.parse($0) }
+        figures.buddy = HostReader.read(BuddyInfo.path).flatMap { try? BuddyInfo.parse($0) }
+        host.take(figures)
+        return host
     }
 
     package func removeContainer(_ id: String) { control.remove(id) }
 
     package func waitForRemoval(_ id: String) -> Bool {
         control.waitRemoved(id, seconds: 10) { signals.sleep(seconds: $0) }
+    }
+
+    package func removeStoppedContainers(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        _ = try? Command(plan.docker, globals + ["rm", "-v"] + ids, timeout: 30).run()
     }
 
     package func releaseHeldOutput() { hold?.release() }

@@ -20,6 +20,7 @@ extension RetrySettings {
             // Plain sizes (the schema allows no share of host memory for these).
             stdinSpool: retry.stdinSpool.value.bytes(hostMemory: 0),
             stdoutHold: retry.stdoutHold.value.bytes(hostMemory: 0))
+        healthyHostENOMEM = retry.healthyHostENOMEM.value
     }
 }
 
@@ -35,6 +36,9 @@ extension RemedySettings {
             waitTimeout: policy.preflight.waitTimeout.value,
             raiseFactor: policy.retry.raiseMemory.factor.value,
             raiseCap: policy.retry.raiseMemory.cap.value.bytes(hostMemory: hostMemory))
+        pruneAge = policy.remedies.pruneUntil.value
+        pruneFloor = policy.remedies.pruneFloor.value
+        freeDiskTarget = policy.preflight.minFreeDisk.value.value?.bytes(hostMemory: hostMemory)
     }
 }
 
@@ -105,7 +109,7 @@ extension Preflight.Threshold {
         case .minAvailable: return [.dropCaches, .compactMemory]
         case .maxPressure: return [.dropCaches]
         case .maxBuildCache: return [.pruneBuildCache]
-        case .minFreeDisk: return [.pruneBuildCache, .pruneDanglingImages]
+        case .minFreeDisk: return [.freeDisk]
         case .minFreeBlocks: return [.compactMemory]
         }
     }

@@ -14,6 +14,8 @@ package struct RetrySettings: Sendable, Equatable {
     package var stdinSpool: UInt64
     /// Bytes of an artifact stdout held back until the last attempt (`retry.stdout_hold`; 0: never).
     package var stdoutHold: UInt64
+    /// An ENOMEM on a healthy host (`retry.healthy_host_enomem`).
+    package var healthyHostENOMEM: HealthyHostENOMEM = .once
 
     package init(
         maxAttempts: Int = 3, deadline: Double = 900, backoff: Backoff = Backoff(),

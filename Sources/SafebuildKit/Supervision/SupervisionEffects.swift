@@ -70,6 +70,9 @@ package protocol SupervisionEffects {
     /// Waits (bounded, ends on a signal) until the daemon has removed container `id`, as it does after docker's
     /// own `--rm`; true when it is gone.
     func waitForRemoval(_ id: String) -> Bool
+    /// Removes the stopped containers among `ids` and their anonymous volumes (`docker rm -v`, without `-f`: a
+    /// running one stays): the step containers a failed classic build left behind.
+    func removeStoppedContainers(_ ids: [String])
     /// Writes the stdout held back during the attempt that ends the invocation to safebuild's stdout.
     func releaseHeldOutput()
     /// Drops the stdout held back during a failed attempt that is retried.
