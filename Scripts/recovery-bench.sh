@@ -30,13 +30,19 @@ if [ ! -x "$safebuild" ] || [ ! -x "$fault" ]; then
 fi
 
 # The policy safebuild runs with: the built-in one, with a shorter backoff (so that the table is about recovery,
-# not waiting), a raise factor of 4 and its locks in this run's directory.
-cat >"$work/policy.yml" <<EOF
+# not waiting), a raise factor of 4, the ladders used although this host is healthy (its ENOMEMs are injected) and
+# its locks in this run's directory. These are host-only keys: the binary is copied to $work/bin, whose host policy
+# is $work/etc/safebuild/policy.yml.
+mkdir -p "$work/bin" "$work/etc/safebuild"
+cp "$safebuild" "$work/bin/safebuild"
+safebuild=$work/bin/safebuild
+cat >"$work/etc/safebuild/policy.yml" <<EOF
 version: 1
 retry:
   max_attempts: 3
   backoff: {initial: 1s, max: 5s, jitter: 0.2}
   raise_memory: {factor: 4, cap: 1g}
+  healthy_host_enomem: ladder
 remedies:
   lock_dir: $work/locks
 EOF
@@ -98,7 +104,7 @@ for way in plain naive safebuild; do
           env "${env[@]}" "$fault" "${args[@]}" >>"$log" 2>&1 && break || rc=$?
         done ;;
       safebuild)
-        env "${env[@]}" SAFEBUILD_DOCKER="$fault" SAFEBUILD_POLICY="$work/policy.yml" \
+        env "${env[@]}" SAFEBUILD_DOCKER="$fault" \
           SAFEBUILD_JOURNAL="$work/$name.jsonl" "$safebuild" "${args[@]}" >"$log" 2>&1 || rc=$?
         n=$(grep -c '"kind":"attempt"' "$work/$name.jsonl" || true) ;;
     esac

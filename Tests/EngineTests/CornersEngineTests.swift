@@ -28,6 +28,7 @@ extension EngineSuites {
             retry:
               max_attempts: 2
               backoff: {initial: 0.1s, max: 0.1s, jitter: 0}
+              healthy_host_enomem: ladder
             remedies: {state_dir: \(directory.path)/state}
             journal: {path: \(journal)}
             """)

@@ -76,6 +76,7 @@ extension EngineSuites {
               max_attempts: 3
               backoff: {initial: 0.1, max: 0.1, jitter: 0}
               cooldown: 0
+              healthy_host_enomem: ladder
             \(retry)
             journal:
               path: \(bed.journal)

@@ -70,7 +70,10 @@ extension EngineSuites {
     // MARK: - Reading the journal as a monitoring tool would
 
     struct Lines {
+        /// The final record of each invocation.
         var invocations: [[String: Any]] = []
+        /// The record each invocation leaves when its first attempt starts (`outcome: running`).
+        var running: [[String: Any]] = []
         var attempts: [[String: Any]] = []
         var lineCount = 0
         var unparsable: [String] = []
@@ -91,6 +94,7 @@ extension EngineSuites {
                 continue
             }
             switch object["kind"] as? String {
+            case "invocation" where object["outcome"] as? String == "running": lines.running.append(object)
             case "invocation": lines.invocations.append(object)
             case "attempt": lines.attempts.append(object)
             default: lines.unparsable.append(String(decoding: line, as: UTF8.self))
@@ -137,11 +141,13 @@ extension EngineSuites {
         let lines = readJournal()
         #expect(lines.unparsable.isEmpty, "torn or unreadable lines: \(lines.unparsable)")
         #expect(lines.endsWithNewline)
-        #expect(lines.lineCount == 32)
+        // Each invocation: its `running` record when its first attempt starts, the attempt, and its final record.
+        #expect(lines.lineCount == 48)
         #expect(lines.invocations.count == 16)
         #expect(lines.attempts.count == 16)
         let ids = lines.invocations.compactMap { $0["id"] as? String }
         #expect(Set(ids).count == 16)
+        #expect(Set(lines.running.compactMap { $0["id"] as? String }) == Set(ids))
         #expect(Set(lines.attempts.compactMap { $0["invocation"] as? String }) == Set(ids))
         #expect(lines.invocations.allSatisfy { $0["outcome"] as? String == "succeeded" && $0["attempts"] as? Int == 1 })
         #expect(lines.attempts.allSatisfy { $0["decision"] as? String == "succeeded" && $0["exit_status"] as? Int == 0 })

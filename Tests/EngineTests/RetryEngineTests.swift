@@ -54,6 +54,7 @@ extension EngineSuites {
               backoff: {initial: \(backoff), max: \(backoff), jitter: 0}
               raise_memory: {factor: \(factor), cap: 256m}
               cooldown: \(cooldown)
+              healthy_host_enomem: ladder
             \(ladders)
             remedies:
               lock_dir: \(lockDir ?? dir.path + "/locks")

@@ -39,7 +39,7 @@ extension PolicyLoader {
             ],
             stdinSpool: Sourced(.bytes(67108864), PolicySource(file: nil, line: 140, column: 16, layer: .builtIn)),
             stdoutHold: Sourced(.bytes(67108864), PolicySource(file: nil, line: 145, column: 16, layer: .builtIn)),
-            healthyHostENOMEM: Sourced(.init(rawValue: "ladder")!, PolicySource(file: nil, line: 151, column: 24, layer: .builtIn))),
+            healthyHostENOMEM: Sourced(.init(rawValue: "once")!, PolicySource(file: nil, line: 151, column: 24, layer: .builtIn))),
         remedies: Policy.RemedySection(
             keepStorage: Sourced(.bytes(5368709120), PolicySource(file: nil, line: 155, column: 17, layer: .builtIn)), pruneUntil: Sourced(86400.0, PolicySource(file: nil, line: 157, column: 16, layer: .builtIn)), pruneFloor: Sourced(600.0, PolicySource(file: nil, line: 161, column: 16, layer: .builtIn)),
             dropCaches: Sourced(true, PolicySource(file: nil, line: 164, column: 16, layer: .builtIn)),
