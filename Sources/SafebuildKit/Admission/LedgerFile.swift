@@ -92,30 +92,7 @@ package final class LedgerFile {
     }
 
     /// The whole file (bounded at 1 MiB: a ledger is a few lines per running command).
-    func readText() -> String {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        var offset: off_t = 0
-        while bytes.count < 1 << 20 {
-            let n = pread(fd, &buffer, buffer.count, offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[..<n])
-            offset += off_t(n)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    func readText() -> String { StateFileText.read(fd, limit: 1 << 20) }
 
-    /// Writes the whole text at the start, then cuts what is left of a longer old text.
-    func write(_ text: String) {
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(written)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            written += n
-        }
-        _ = ftruncate(fd, off_t(bytes.count))
-    }
+    func write(_ text: String) { StateFileText.replace(fd, with: text) }
 }

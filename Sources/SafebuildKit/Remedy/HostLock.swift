@@ -143,25 +143,9 @@ package struct HostLock {
         entries.keys.sorted().map { "\($0) \(entries[$0]!.time) \(entries[$0]!.pid)\n" }.joined()
     }
 
-    static func readAll(_ fd: Int32) -> String {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var offset: off_t = 0
-        while bytes.count < 1 << 16 {
-            let n = pread(fd, &buffer, buffer.count, offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[..<n])
-            offset += off_t(n)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func readAll(_ fd: Int32) -> String { StateFileText.read(fd, limit: 1 << 16) }
 
-    static func writeAll(_ fd: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        _ = ftruncate(fd, 0)
-        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-    }
+    static func writeAll(_ fd: Int32, _ text: String) { StateFileText.replace(fd, with: text) }
 }
 
 /// How a wait for the host-wide lock passes: sleeps that a termination signal ends, and what it says.
