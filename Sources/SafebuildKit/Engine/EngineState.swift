@@ -1,5 +1,6 @@
 /// What safebuild keeps about the engines of this host between commands: per daemon (pid and start time) its API
-/// version and data root, per engine the last build-cache figure and when it was measured, and a refresh that failed.
+/// version and data root, per engine the last build-cache figure and when it was measured, a refresh that failed, and
+/// per docker CLI binary (its file's identity) what `docker --version` printed.
 /// `engine.state` in the runtime state directory (`EngineStateFile`), one record per line, every field
 /// percent-escaped as in the admission ledger (`Ledger.escape`):
 ///
@@ -7,6 +8,7 @@
 ///     daemon PID START API_VERSION ROOT_DIR
 ///     build-cache ENGINE MEASURED_AT SECONDS RECORDS IN_USE SIZE RECLAIMABLE SHARED
 ///     refresh-failed ENGINE AT ERROR
+///     client PATH DEVICE INODE SIZE MTIME_NS CTIME_NS AT VERSION_LINE
 ///
 /// Parsing is tolerant: a line it cannot read is dropped (the next write leaves it out), so a damaged file costs at
 /// most one engine call.
@@ -20,11 +22,16 @@ package struct EngineState: Sendable, Equatable {
     package var daemons: [EngineFacts] = []
     package var samples: [BuildCacheSample] = []
     package var failures: [BuildCacheRefreshFailure] = []
+    package var clients: [DockerClientRecord] = []
 
-    package init(daemons: [EngineFacts] = [], samples: [BuildCacheSample] = [], failures: [BuildCacheRefreshFailure] = []) {
+    package init(
+        daemons: [EngineFacts] = [], samples: [BuildCacheSample] = [], failures: [BuildCacheRefreshFailure] = [],
+        clients: [DockerClientRecord] = []
+    ) {
         self.daemons = daemons
         self.samples = samples
         self.failures = failures
+        self.clients = clients
     }
 
     // MARK: Lookups and changes
@@ -34,6 +41,9 @@ package struct EngineState: Sendable, Equatable {
     package func sample(_ engine: String) -> BuildCacheSample? { samples.first { $0.engine == engine } }
 
     package func failure(_ engine: String) -> BuildCacheRefreshFailure? { failures.first { $0.engine == engine } }
+
+    /// What `docker --version` printed for this very file (same path, device, inode, size and times).
+    package func client(_ binary: DockerClientBinary) -> DockerClientRecord? { clients.first { $0.binary == binary } }
 
     package mutating func remember(_ facts: EngineFacts) {
         daemons.removeAll { $0.daemon == facts.daemon || $0.rootDir == facts.rootDir }
@@ -52,11 +62,18 @@ package struct EngineState: Sendable, Equatable {
         failures.append(failure)
     }
 
+    /// Keeps `client` in place of whatever was known of the binary at its path.
+    package mutating func remember(_ client: DockerClientRecord) {
+        clients.removeAll { $0.binary.path == client.binary.path }
+        clients.append(client)
+    }
+
     /// Drops the daemons that are gone (`alive` says) and the figures and failures older than `forgetAfter`.
     package mutating func reclaim(now: Double, alive: (ProcessIdentity) -> Bool) {
         daemons.removeAll { !alive($0.daemon) }
         samples.removeAll { now - $0.measuredAt > Self.forgetAfter }
         failures.removeAll { now - $0.at > Self.forgetAfter }
+        clients.removeAll { now - $0.at > Self.forgetAfter }
     }
 
     // MARK: Text
@@ -82,6 +99,14 @@ package struct EngineState: Sendable, Equatable {
             case "refresh-failed" where f.count == 4:
                 guard !f[1].isEmpty, let at = Double(f[2]) else { continue }
                 state.failures.append(BuildCacheRefreshFailure(engine: f[1], at: at, error: f[3]))
+            case "client" where f.count == 9:
+                guard f[1].hasPrefix("/"), let device = UInt64(f[2]), let inode = UInt64(f[3]), let size = Int64(f[4]),
+                    let modified = Int64(f[5]), let changed = Int64(f[6]), let at = Double(f[7]), !f[8].isEmpty
+                else { continue }
+                state.clients.append(DockerClientRecord(
+                    binary: DockerClientBinary(
+                        path: f[1], device: device, inode: inode, size: size, modified: modified, changed: changed),
+                    versionLine: f[8], at: at))
             default:
                 continue
             }
@@ -102,6 +127,13 @@ package struct EngineState: Sendable, Equatable {
             ]))
         }
         for x in failures { lines.append(fields(["refresh-failed", x.engine, Self.number(x.at), x.error])) }
+        for c in clients {
+            let b = c.binary
+            lines.append(fields([
+                "client", b.path, "\(b.device)", "\(b.inode)", "\(b.size)", "\(b.modified)", "\(b.changed)",
+                Self.number(c.at), c.versionLine,
+            ]))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,6 +1,6 @@
 import Glibc
 
-/// Reads `BuilderFacts` for a `docker build` on this host: `docker --version`, config.json's builder alias and plugin
+/// Reads `BuilderFacts` for a `docker build` on this host: the CLI's version, config.json's builder alias and plugin
 /// directories, the plugin's file, the daemon's `/_ping` headers (only for a CLI older than 23, whose choice depends
 /// on them), and the Dockerfile (`BoundedFile`, 1 MiB at most). Every step that fails leaves its fact unknown.
 package enum BuilderFactsReader {
@@ -12,13 +12,13 @@ package enum BuilderFactsReader {
     ]
     static let dockerfileLimit = 1 << 20
 
+    /// - Parameter clientVersion: the CLI's version (`DockerClientVersion.read`: kept per binary in the engine state).
     package static func read(
-        docker: String, commandLine: DockerCommandLine, environment: [String: String], workingDirectory: String
+        docker: String, commandLine: DockerCommandLine, environment: [String: String], workingDirectory: String,
+        clientVersion: (String) -> DockerVersion?
     ) -> BuilderFacts {
         var facts = BuilderFacts()
-        if let result = try? Command(docker, ["--version"], environment: environment, timeout: 5).run(), result.succeeded {
-            facts.client = DockerVersion(versionOutput: result.stdout)
-        }
+        facts.client = clientVersion(docker)
 
         let configDirectory = commandLine.global("--config")
             ?? environment["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }

@@ -34,10 +34,20 @@ struct Supervisor {
             options: options, environment: environment, currentDirectory: host.workingDirectory,
             hostMemory: host.memory)
         for warning in policy.warnings { Console.warn(warning) }
-        let builder = command == .build(.docker)
-            ? BuilderFactsReader.read(
-                docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory)
-            : .unknown
+        let builder: BuilderFacts
+        if command == .build(.docker) {
+            // The CLI's version decides docker's builder; it is kept per binary in the engine state.
+            let settings = policy.policy
+            let runtime = RuntimeState(
+                directory: settings.lockDirectory ?? host.defaultLockDirectory,
+                files: SharedFiles(group: HostSettings.groupID(settings.journal.group.value)), environment: environment)
+            let state = try? EngineStateFile(state: runtime)
+            builder = BuilderFactsReader.read(
+                docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory,
+                clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: state) })
+        } else {
+            builder = .unknown
+        }
         let plan = SupervisionPlan(
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
             environment: environment, retryOf: retryOf, builder: builder)
