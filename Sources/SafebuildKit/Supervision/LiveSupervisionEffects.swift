@@ -79,12 +79,16 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     package func preflight(remediate: (Preflight.Decision) -> Void) throws(SafebuildError) -> Preflight.Outcome {
         let endpoint = try EngineEndpoint.resolve(
             plan.commandLine, environment: plan.environment, read: HostReader.read)
-        return Preflight.run(
+        let outcome = Preflight.run(
             thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
             glance: EngineGlance.Settings(
                 state: try? EngineStateFile(state: lock.state), maxAge: plan.buildCacheMaxAge),
             remediate: remediate)
+        // Pre-flight's glance knows the data root (kept per daemon in the engine state): no `GET /info` per attempt,
+        // which costs more the more images the engine holds.
+        if dataRoot == nil, let root = outcome.figures.engine?.rootDir { dataRoot = DataRootDisk(path: root) }
+        return outcome
     }
 
     // MARK: Memory admission
@@ -162,14 +166,16 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         let watch = gate.pool.map {
             MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
         }
-        let disk = dataRootDisk()
-        diskBefore = disk.free()?.free
+        // The data root's free space while docker runs, where pre-flight found the root; else it is asked of the
+        // engine only after a failure (`hostEvidence`).
+        let disk = dataRoot
+        diskBefore = disk?.free()?.free
         diskLowest = diskBefore
         // The watch reads the cidfile first: the follower then removes safebuild's own at once.
         child.tick = { [unowned self] in
             watch?.tick()
             _ = follower?.poll()
-            if disk.path != nil, let free = disk.free()?.free { self.diskLowest = min(self.diskLowest ?? free, free) }
+            if let free = disk?.free()?.free { self.diskLowest = min(self.diskLowest ?? free, free) }
         }
         // A run's stdout is the container's, read by nobody: copied, never split. A classic build's stdout holds its
         // steps (the classifier's step output, the memory watch's ` ---> Running in ID`).
