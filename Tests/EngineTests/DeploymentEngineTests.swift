@@ -153,9 +153,21 @@ extension EngineSuites {
 
     // MARK: - Done when: a member's run meets two veth ENOMEM failures
 
+    /// The host policy's thresholds under which drop_caches and compact_memory are needed on this healthy host (24
+    /// GiB, most of it available, gigabytes free in large blocks): memory counts as short below 100% of it, any page
+    /// cache is worth dropping (the first drop leaves little for the second), and memory counts as fragmented below 8
+    /// PiB free in blocks of 32 KiB and up. An injected veth ENOMEM is not a shortage this host can show for real;
+    /// these say, as an administrator could, that the remedies are wanted, and each record says so in its `because`.
+    static let remediesNeeded = """
+          drop_caches_min_cache: 0
+          drop_caches_max_available: 100%
+          compact_memory_max_free: 8p
+        """
+
     /// Installed with --with-sudo, a member's `run` that meets two injected veth ENOMEM failures succeeds with
     /// drop_caches and compact_memory run as root through the privileged entry (an audit record for each in the host
-    /// journal), and the run itself is recorded in the host journal, which no outsider can read.
+    /// journal, saying which of the host policy's thresholds made each needed), and the run itself is recorded in the
+    /// host journal, which no outsider can read.
     @Test func aMembersRunGetsTheRootRemediesThroughThePrivilegedEntry() throws {
         let bed = try install(withSudo: true)
         defer { Self.removeSudoRule() }
@@ -163,7 +175,7 @@ extension EngineSuites {
         let rule = String(decoding: TemporaryDirectory.readFileIfPresent(Self.sudoers), as: UTF8.self)
         #expect(rule.contains("Cmnd_Alias SAFEBUILD_REMEDIES = \(bed.bin) remedy drop_caches, \(bed.bin) remedy compact_memory\n"))
         #expect(rule.contains("%docker ALL=(root) NOPASSWD: SAFEBUILD_REMEDIES\n"))
-        try hostPolicy(bed)
+        try hostPolicy(bed, remedies: Self.remediesNeeded)
 
         // Through the PATH front, as a Jenkins agent's `docker` is.
         let out = try asMember(
@@ -202,6 +214,18 @@ extension EngineSuites {
         }
         #expect(audits.first?.remedy.before["mem_available_bytes"] != nil)
         #expect(audits.first?.remedy.after["mem_available_bytes"] != nil)
+        // Why each ran, and what drop_caches cost: the page cache before and after, the sync's and the drop's time.
+        for audit in audits where audit.remedy.name == "drop_caches" {
+            #expect(audit.remedy.because?.contains(" of page cache, and only ") == true, "\(audit.remedy.because ?? "-")")
+            #expect(audit.remedy.because?.contains(" available, below drop_caches_max_available ") == true, "\(audit.remedy.because ?? "-")")
+            #expect(audit.remedy.before["page_cache_bytes"] != nil && audit.remedy.after["page_cache_bytes"] != nil)
+            #expect(audit.remedy.after["sync_milliseconds"] != nil && audit.remedy.after["drop_milliseconds"] != nil)
+        }
+        for audit in audits where audit.remedy.name == "compact_memory" {
+            #expect(audit.remedy.because?.hasSuffix(" free in blocks of 32 KiB and up, below compact_memory_max_free 8.0 PiB") == true, "\(audit.remedy.because ?? "-")")
+        }
+        // The member's own records carry the entry's reasons.
+        #expect((first + second).filter(\.ran).filter { $0.via == "sudo" }.allSatisfy { $0.because != nil })
 
         // The host journal: group docker, never readable by all; an outsider cannot read it, nor hold the lock.
         let file = try #require(Self.stat(bed.journal))
@@ -218,12 +242,54 @@ extension EngineSuites {
         #expect(memberLock.code == 0, "\(memberLock.stderrText)")
     }
 
+    /// With the rule, but where the host's figures say the remedies cannot help (the host policy: memory short only
+    /// below 1 MiB available, fragmented only below 0 B free in large blocks): the member's run skips them without
+    /// asking the entry, and says why; a user policy that says memory is short is ignored (its keys are the host's);
+    /// the entry asked directly applies the host's figures too, and its audit record says it skipped.
+    @Test func theHostsFiguresDecideNotTheCallers() throws {
+        let bed = try install(withSudo: true)
+        defer { Self.removeSudoRule() }
+        try hostPolicy(bed, remedies: "  drop_caches_min_cache: 0\n  drop_caches_max_available: 1m\n  compact_memory_max_free: 0")
+        let mine = tmp.path + "/mine.yml"
+        let force = "version: 1\nremedies:\n  drop_caches_max_available: 100%\n  compact_memory_max_free: 8p\n"
+        _ = try tmp.write("mine.yml", Array(force.utf8), mode: 0o644)
+        let out = try asMember(
+            bed, ["/usr/bin/env", "SAFEBUILD_POLICY=\(mine)", bed.bin, "run", "--rm", "--network=none", engine.image, "echo", "hello"],
+            fault: ["DOCKER_FAULT_KIND": "veth", "DOCKER_FAULT_COUNT": "1"])
+        #expect(out.code == 0, "\(out.stderrText)")
+        #expect(out.stdoutText == "hello\n")
+        #expect(out.stderrText.contains("\(mine):2:1: remedies can be set only in the host policy; ignored here"), "\(out.stderrText)")
+        let lines = Self.lines(out)
+        let first = try #require(lines.first { $0.hasPrefix("safebuild: attempt 1/3 failed: ") })
+        #expect(first.contains("no remedy ran: skipped drop_caches ("), "\(first)")
+        #expect(first.contains("below drop_caches_max_available 1.0 MiB: memory is not short"), "\(first)")
+        #expect(first.contains("compact_memory (") && first.contains("not below compact_memory_max_free 0 B: memory is not fragmented)"), "\(first)")
+        #expect(!first.contains("dropped caches") && !first.contains("compacted memory"), "\(first)")
+
+        let journal = try JournalReader.read(path: bed.journal)
+        let remedies = try #require(journal.attempts.first?.remedies)
+        #expect(remedies.map(\.name) == ["drop_caches", "compact_memory"])
+        #expect(remedies.allSatisfy { !$0.ran && $0.via == nil && $0.because == nil })
+        #expect(remedies[0].skippedReason?.hasSuffix("not below drop_caches_max_available 1.0 MiB: memory is not short, and every job would read the dropped page cache back from disk") == true)
+        #expect(journal.remedyAudits.isEmpty, "the entry was asked")
+
+        // The entry itself, asked by the member: the host's figures, an audit record that says it skipped.
+        let direct = try asMember(bed, ["/usr/bin/sudo", "-n", bed.bin, "remedy", "drop_caches"])
+        #expect(direct.code == 0, "\(direct.stderrText)")
+        let report = try #require(PrivilegedEntry.report(direct.stdoutText))
+        #expect(!report.ran)
+        #expect(report.skipped?.hasSuffix(": memory is not short, and every job would read the dropped page cache back from disk") == true, "\(report)")
+        let audit = try #require(try JournalReader.read(path: bed.journal).remedyAudits.last)
+        #expect(audit.requestedBy == user && !audit.remedy.ran && audit.remedy.skippedReason == report.skipped)
+    }
+
     /// The same member without the sudoers rule: the root remedies are skipped with `needs root` and how to allow
     /// them, in the journal and on the console; the console never claims they ran; the rest of the ladder runs.
+    /// (The host policy says they are needed: else they would be skipped for the host's figures before root is asked.)
     @Test func withoutTheRuleTheRootRemediesAreSkippedAndSaidSo() throws {
         Self.removeSudoRule()
         let bed = try install(withSudo: false)
-        try hostPolicy(bed)
+        try hostPolicy(bed, remedies: Self.remediesNeeded)
         let out = try asMember(
             bed, [bed.bin, "run", "--rm", "--network=none", engine.image, "echo", "hello"],
             fault: ["DOCKER_FAULT_KIND": "veth", "DOCKER_FAULT_COUNT": "2"])

@@ -35,6 +35,11 @@ extension EngineSuites {
 
     /// A policy: no pre-flight checks, no memory defaults (the tests give -m themselves), short backoff, locks in
     /// this test's directory; `ladders` replaces the default ladders of the classes it names.
+    /// The host policy of a test: ENOMEM injected on this healthy host is retried by its ladder
+    /// (`healthy_host_enomem: ladder`), and drop_caches and compact_memory are declared needed (memory short below
+    /// 100% available, any page cache worth dropping, fragmented below 8 PiB free in large blocks): the tests are
+    /// about the ladders, the lock and the cooldown, and the host's own figures would skip them
+    /// (RemedyNeedTests covers those).
     func policy(
         maxAttempts: Int = 3, factor: String = "4", backoff: String = "0.1", cooldown: String = "0",
         lockDir: String? = nil, ladders: String = "", remedies: String = ""
@@ -58,6 +63,9 @@ extension EngineSuites {
             \(ladders)
             remedies:
               lock_dir: \(lockDir ?? dir.path + "/locks")
+              drop_caches_min_cache: 0
+              drop_caches_max_available: 100%
+              compact_memory_max_free: 8p
             \(remedies)
 
             """
@@ -270,6 +278,13 @@ extension EngineSuites {
                 for remedy in attempt.remedies {
                     // root here: every remedy can run; prunes run against this engine.
                     #expect(remedy.ran, "\(remedy.name): \(remedy.skippedReason ?? remedy.error ?? "")")
+                    // drop_caches and compact_memory say which of the host policy's figures made them needed.
+                    if remedy.name == "drop_caches" {
+                        #expect(remedy.because?.contains("below drop_caches_max_available ") == true, "\(remedy.because ?? "-")")
+                    }
+                    if remedy.name == "compact_memory" {
+                        #expect(remedy.because?.hasSuffix("below compact_memory_max_free 8.0 PiB") == true, "\(remedy.because ?? "-")")
+                    }
                 }
                 #expect(out.lines.contains { $0.contains("attempt \(i + 1)/3 failed: ") }, "\(out.result.stderrText)")
             } else {

@@ -200,7 +200,9 @@ extension Policy.RemedySection: SwiftSource {
         Policy.RemedySection(
                     keepStorage: \(keepStorage.swift), pruneUntil: \(pruneUntil.swift), pruneFloor: \(pruneFloor.swift),
                     dropCaches: \(dropCaches.swift),
-                    compactMemory: \(compactMemory.swift), lockDirectory: \(lockDirectory.swift))
+                    compactMemory: \(compactMemory.swift),
+                    dropCachesMinCache: \(dropCachesMinCache.swift), dropCachesMaxAvailable: \(dropCachesMaxAvailable.swift),
+                    compactMemoryMaxFree: \(compactMemoryMaxFree.swift), lockDirectory: \(lockDirectory.swift))
         """
     }
 }

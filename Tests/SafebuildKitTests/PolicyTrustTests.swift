@@ -248,16 +248,20 @@ import Testing
 
     /// The attack: a project forcing drop_caches and compact_memory on every command. Ignored.
     @Test func aProjectCannotForceHostWideRemedies() throws {
-        let bed = try Bed(project: "preflight:\n  min_available: {value: 100%, action: remediate}\nretry:\n  cooldown: 0\n")
+        let bed = try Bed(
+            project: "preflight:\n  min_available: {value: 100%, action: remediate}\nretry:\n  cooldown: 0\n"
+                + "remedies:\n  drop_caches_max_available: 100%\n  drop_caches_min_cache: 0\n  compact_memory_max_free: 8p\n")
         let loaded = try bed.load()
         let file = bed.project + "/safebuild.yml"
         #expect(loaded.warnings == [
             "\(file):2:26: preflight.min_available 100% would run the host-wide remedies of the host's action 'remediate' more often than the host's 512m; ignored here",
             "\(file):2:40: preflight.min_available.action can be set only in the host policy; ignored here",
             "\(file):4:3: retry.cooldown can be set only in the host policy; ignored here",
+            "\(file):5:1: remedies can be set only in the host policy; ignored here",
         ])
         #expect(loaded.policy.preflight.minAvailable == PolicyLoader.builtIn.preflight.minAvailable)
         #expect(loaded.policy.retry.cooldown == PolicyLoader.builtIn.retry.cooldown)
+        #expect(loaded.policy.remedies == PolicyLoader.builtIn.remedies)
     }
 
     /// Thresholds: only stricter, never looser, never `off`, and never for a `remediate` check; the action is the

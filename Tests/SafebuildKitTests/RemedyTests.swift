@@ -32,7 +32,13 @@ final class RecordingContext: RemedyContext {
         return .success(())
     }
 
-    func sync() { calls.append("sync") }
+    /// What sync() takes on the fake clock.
+    var syncSeconds = 0.0
+
+    func sync() {
+        calls.append("sync")
+        clock += syncSeconds
+    }
 
     func sleep(seconds: Double) -> Int32? {
         calls.append("sleep \(seconds)")
@@ -128,7 +134,8 @@ final class RecordingContext: RemedyContext {
         let a = Remedies(context: notRoot).run(name)
         #expect(!a.ran)
         #expect(a.skipped == "needs root, and no sudoers rule lets this user run '/usr/local/bin/safebuild remedy' without a password: allow it with Scripts/install.sh --with-sudo")
-        #expect(notRoot.calls == ["as root " + name.rawValue])
+        // No figures (no /proc/meminfo or /proc/buddyinfo here): the entry is asked, as the ladder says.
+        #expect(notRoot.calls == ["read " + (name == .dropCaches ? MemInfo.path : "/proc/buddyinfo"), "as root " + name.rawValue])
 
         let denied = RecordingContext()
         denied.writeErrors = ["/proc/sys/vm/drop_caches": EACCES, "/proc/sys/vm/compact_memory": ENOENT]
@@ -156,7 +163,7 @@ final class RecordingContext: RemedyContext {
         #expect(reports[0].ran && reports[0].via == "sudo")
         #expect(reports[1].skipped?.hasPrefix("needs root, and no sudoers rule") == true)
         #expect(reports[2].skipped?.hasPrefix("another safebuild (pid \(getpid())") == true)
-        #expect(ctx.calls == ["as root drop_caches", "as root compact_memory"])
+        #expect(ctx.calls == ["read /proc/meminfo", "as root drop_caches", "read /proc/buddyinfo", "as root compact_memory"])
     }
 
     @Test func compactMemoryReportsHighOrderFreeMemory() {

@@ -117,6 +117,13 @@ package struct Policy: Equatable, Sendable {
         package var pruneFloor: Sourced<Double>
         package var dropCaches: Sourced<Bool>
         package var compactMemory: Sourced<Bool>
+        /// drop_caches runs only with at least this much page cache to drop (`drop_caches_min_cache`)
+        package var dropCachesMinCache: Sourced<Size>
+        /// and MemAvailable below this (`drop_caches_max_available`); nil: below 1 GiB or 20% of MemTotal, the
+        /// complement of the healthy host's plenty (`EvidenceJudgement`).
+        package var dropCachesMaxAvailable: Sourced<Size?>
+        /// compact_memory runs only with less than this free in blocks of 32 KiB and up (`compact_memory_max_free`).
+        package var compactMemoryMaxFree: Sourced<Size>
         /// `remedies.state_dir` (once `lock_dir`): the host-wide locks and cooldown stamps.
         package var lockDirectory: Sourced<String>
     }

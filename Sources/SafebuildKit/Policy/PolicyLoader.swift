@@ -174,6 +174,7 @@ extension Policy {
                 stdinSpool: v(.bytes(0)), stdoutHold: v(.bytes(0)), healthyHostENOMEM: v(.never)),
             remedies: RemedySection(
                 keepStorage: v(.bytes(0)), pruneUntil: v(0), pruneFloor: v(0), dropCaches: v(false), compactMemory: v(false),
+                dropCachesMinCache: v(.bytes(0)), dropCachesMaxAvailable: v(nil), compactMemoryMaxFree: v(.bytes(0)),
                 lockDirectory: v("")),
             journal: JournalSection(
                 path: v(""), maxSize: v(.bytes(0)), keep: v(0), metricsPath: v(nil), group: v(""), keepValues: v([])),

@@ -283,6 +283,15 @@ enum PolicySchema {
         .value("drop_caches", \.remedies.dropCaches, .bool, help: "Whether drop_caches may write /proc/sys/vm/drop_caches."),
         .value("compact_memory", \.remedies.compactMemory, .bool, help: "Whether compact_memory may write /proc/sys/vm/compact_memory."),
         .value(
+            "drop_caches_min_cache", \.remedies.dropCachesMinCache, .size(share: true),
+            help: "drop_caches runs only with at least this much page cache to drop (every job reads what it drops back from disk)."),
+        .value(
+            "drop_caches_max_available", \.remedies.dropCachesMaxAvailable, .optional(.size(share: true)),
+            help: "drop_caches runs only when MemAvailable is below this; empty: below 1 GiB or 20% of host memory."),
+        .value(
+            "compact_memory_max_free", \.remedies.compactMemoryMaxFree, .size(share: true),
+            help: "compact_memory runs only when less than this is free in blocks of 32 KiB and up (/proc/buddyinfo): fragmentation."),
+        .value(
             "state_dir", \.remedies.lockDirectory, .text(absolutePath: true),
             help: "Where the host-wide locks and cooldown stamps of remedies are kept (lock_dir, its old name, is read too)."
         ).alias("lock_dir"),

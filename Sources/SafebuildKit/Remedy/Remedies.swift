@@ -171,29 +171,69 @@ package struct Remedies {
 
     /// sync(), then "1" to drop_caches: the clean page cache only. Not "3": dentries and inodes (2) are what every
     /// layer lookup of a busy build host walks, costly to rebuild, and the kernel shrinks that slab under pressure
-    /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts. Not root: through
-    /// the privileged entry (`RemedyContext.runAsRoot`).
+    /// anyway; the page cache is the bulk of what is reclaimable and what MemAvailable counts. Only when the host's
+    /// figures say it can help (`RemedyNeed.dropCaches`), checked before asking for root and again by the privileged
+    /// entry with the host's thresholds. Not root: through the privileged entry (`RemedyContext.runAsRoot`). Records
+    /// the page cache and MemAvailable before and after, and what the sync and the drop each took.
     func dropCaches() -> RemedyReport {
+        let info = memInfo()
+        let because: String
+        switch RemedyNeed.dropCaches(info, settings: settings) {
+        case .notNeeded(let why): return .skip(.dropCaches, why)
+        case .needed(let why): because = why
+        }
         guard context.isRoot else { return context.runAsRoot(.dropCaches) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
-        if let m = context.availableMemory() { before["mem_available_bytes"] = Int64(m) }
+        if let info { before[Self.cachedFigure] = Int64(clamping: info.cached) }
+        if let m = context.availableMemory() { before[JournalRemedy.Figure.memAvailable] = Int64(clamping: m) }
+        let started = context.now()
         context.sync()
+        let synced = context.now()
         if case .failure(let e) = context.writeFile("/proc/sys/vm/drop_caches", "1") {
             return .skip(.dropCaches, "cannot write /proc/sys/vm/drop_caches: \(e.message)")
         }
-        if let m = context.availableMemory() { after["mem_available_bytes"] = Int64(m) }
-        return RemedyReport(name: .dropCaches, ran: true, detail: "sync; echo 1 > /proc/sys/vm/drop_caches", before: before, after: after)
+        let dropped = context.now()
+        if let m = context.availableMemory() { after[JournalRemedy.Figure.memAvailable] = Int64(clamping: m) }
+        if let info = memInfo() { after[Self.cachedFigure] = Int64(clamping: info.cached) }
+        after["sync_milliseconds"] = Self.milliseconds(synced - started)
+        after["drop_milliseconds"] = Self.milliseconds(dropped - synced)
+        var report = RemedyReport(
+            name: .dropCaches, ran: true, detail: "sync; echo 1 > /proc/sys/vm/drop_caches", before: before, after: after)
+        report.because = because
+        return report
     }
 
+    /// The page cache figure of drop_caches (`Cached` of /proc/meminfo).
+    package static let cachedFigure = "page_cache_bytes"
+
+    static func milliseconds(_ seconds: Double) -> Int64 { Int64((max(0, seconds) * 1000).rounded()) }
+
+    /// /proc/meminfo through the context; nil when it cannot be read or parsed.
+    func memInfo() -> MemInfo? {
+        guard case .success(let text) = context.readFile(MemInfo.path) else { return nil }
+        return try? MemInfo.parse(text)
+    }
+
+    /// "1" to compact_memory, only when memory is fragmented (`RemedyNeed.compactMemory`); records the free memory in
+    /// blocks of 32 KiB and up before and after.
     func compactMemory() -> RemedyReport {
+        let free = highOrderFree()
+        let because: String
+        switch RemedyNeed.compactMemory(highOrderFree: free, settings: settings) {
+        case .notNeeded(let why): return .skip(.compactMemory, why)
+        case .needed(let why): because = why
+        }
         guard context.isRoot else { return context.runAsRoot(.compactMemory) }
         var before: [String: Int64] = [:], after: [String: Int64] = [:]
-        if let b = highOrderFree() { before["high_order_free_bytes"] = b }
+        if let free { before["high_order_free_bytes"] = free }
         if case .failure(let e) = context.writeFile("/proc/sys/vm/compact_memory", "1") {
             return .skip(.compactMemory, "cannot write /proc/sys/vm/compact_memory: \(e.message)")
         }
         if let b = highOrderFree() { after["high_order_free_bytes"] = b }
-        return RemedyReport(name: .compactMemory, ran: true, detail: "echo 1 > /proc/sys/vm/compact_memory", before: before, after: after)
+        var report = RemedyReport(
+            name: .compactMemory, ran: true, detail: "echo 1 > /proc/sys/vm/compact_memory", before: before, after: after)
+        report.because = because
+        return report
     }
 
     /// Free memory in blocks of order 3 (32 KiB) and up, from /proc/buddyinfo: what compaction creates.

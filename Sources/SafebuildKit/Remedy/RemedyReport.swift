@@ -16,6 +16,8 @@ package struct RemedyReport: Codable, Sendable, Equatable {
     package var via: String?
     /// free_disk: its prune steps, each with the free space before and after.
     package var steps: [PruneStep]?
+    /// Why it ran, from the host's figures (why it did not is `skipped`).
+    package var because: String?
 
     package init(
         name: RemedyName, ran: Bool, skipped: String? = nil, detail: String? = nil, before: [String: Int64] = [:],

@@ -18,6 +18,14 @@ package struct RemedySettings: Sendable, Equatable {
     /// free_disk: the age of its first step, in seconds (`remedies.prune_until`).
     package var pruneAge: Double = 86400
     package var freeDiskTarget: UInt64?
+    /// drop_caches: the page cache below which there is nothing worth dropping (`remedies.drop_caches_min_cache`).
+    package var dropCachesMinCache: UInt64 = 256 << 20
+    /// drop_caches: MemAvailable below which memory is short (`remedies.drop_caches_max_available`); nil: below
+    /// 1 GiB or 20% of MemTotal (`EvidenceJudgement.plentyFloor`, `plentyShare`).
+    package var dropCachesMaxAvailable: UInt64?
+    /// compact_memory: free memory in blocks of 32 KiB and up below which memory is fragmented
+    /// (`remedies.compact_memory_max_free`).
+    package var compactMemoryMaxFree: UInt64 = 256 << 20
 
     package init(
         keepStorage: String? = "2gb", pruneUntil: String? = nil, waitForAvailable: UInt64 = 512 << 20,

@@ -500,7 +500,7 @@ package struct AttemptLoop {
         JournalRemedy(
             name: report.name.rawValue, ran: report.ran, skippedReason: report.skipped, before: report.before,
             after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration,
-            via: report.via, steps: report.steps)
+            via: report.via, because: report.because, steps: report.steps)
     }
 
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {

@@ -39,6 +39,9 @@ extension RemedySettings {
         pruneAge = policy.remedies.pruneUntil.value
         pruneFloor = policy.remedies.pruneFloor.value
         freeDiskTarget = policy.preflight.minFreeDisk.value.value?.bytes(hostMemory: hostMemory)
+        dropCachesMinCache = policy.remedies.dropCachesMinCache.value.bytes(hostMemory: hostMemory)
+        dropCachesMaxAvailable = policy.remedies.dropCachesMaxAvailable.value?.bytes(hostMemory: hostMemory)
+        compactMemoryMaxFree = policy.remedies.compactMemoryMaxFree.value.bytes(hostMemory: hostMemory)
     }
 }
 
