@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Glibc
+import SafebuildTestSupport
 @testable import SafebuildKit
 
 /// The fixture journal (Fixtures/journal/README.md says what it holds).
@@ -407,6 +408,19 @@ struct JournalTests {
             hostPath: host, hostPolicy: "/etc/safebuild/policy.yml", options: options, environment: environment,
             orElse: "/home/ci/.local/state/safebuild/journal.jsonl")
         #expect(choice == Journal.Choice(path: path, warning: warning))
+    }
+
+    /// The engine tests' helper that makes a test's journal the host's (`InstalledSafebuild.useHostJournal`).
+    @Test(arguments: [
+        ("version: 1\nrun: {memory: 64m}\n", "version: 1\nrun: {memory: 64m}\njournal:\n  path: /j\n"),
+        ("version: 1", "version: 1\njournal:\n  path: /j\n"),
+        ("journal: {path: /old, keep: 1}\n", "journal: {path: /j, keep: 1}\n"),
+        ("journal: {keep: 1}\n", "journal: {path: /j, keep: 1}\n"),
+        ("journal:\n    metrics_path: /m\nretry: {}\n", "journal:\n    path: /j\n    metrics_path: /m\nretry: {}\n"),
+        ("journal:\n  keep: 1\n  path: /old\nretry: {}\n", "journal:\n  keep: 1\n  path: /j\nretry: {}\n"),
+    ])
+    func hostPolicyTextSetsTheJournal(text: String, expected: String) {
+        #expect(HostPolicyText.settingJournal(text, to: "/j") == expected)
     }
 
     @Test("the built-in journal.path is named as such when the host policy sets none")
