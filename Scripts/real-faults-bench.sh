@@ -22,6 +22,10 @@ image=${SAFEBUILD_TEST_IMAGE:-safebuild-test/busybox:latest}
 export DOCKER_BUILDKIT=0
 safebuild=${SAFEBUILD_BIN:-$root/.build/debug/safebuild}
 [ -x "$safebuild" ] || swift build --product safebuild >&2
+# journal.path is host-only (SAFEBUILD_JOURNAL only chooses what `safebuild journal` reads): a copy of the binary whose
+# host policy, $work/etc/safebuild/policy.yml, names the journal; each run's records are the lines it adds.
+mkdir -p "$work/bin" "$work/etc/safebuild" && cp "$safebuild" "$work/bin/safebuild" && safebuild=$work/bin/safebuild
+printf 'version: 1\njournal:\n  path: %s\n' "$work/journal.jsonl" >"$work/etc/safebuild/policy.yml"
 main_host=$DOCKER_HOST
 disk_dir=/tmp/sbrb-disk.$$
 disk_mnt=$disk_dir-mnt
@@ -93,9 +97,11 @@ run_job() { # way host arguments… ; prints: attempts status host-wide-remedies
         sleep 1
       done ;;
     safebuild)
-      local journal=$work/journal-$RANDOM.jsonl
-      DOCKER_HOST=$host SAFEBUILD_JOURNAL=$journal SAFEBUILD_DOCKER=$docker "$safebuild" "$@" >/dev/null 2>>"$work/safebuild.log" \
+      local journal=$work/this-run.jsonl seen
+      seen=$( { wc -l <"$work/journal.jsonl"; } 2>/dev/null || echo 0)
+      DOCKER_HOST=$host SAFEBUILD_DOCKER=$docker "$safebuild" "$@" >/dev/null 2>>"$work/safebuild.log" \
         && status=0 || status=$?
+      tail -n +"$((seen + 1))" "$work/journal.jsonl" >"$journal" 2>/dev/null || : >"$journal"
       attempts=$(grep -c '"kind":"attempt"' "$journal" 2>/dev/null || echo 0)
       ran=$(python3 - "$journal" <<'PY'
 import json, sys
