@@ -56,8 +56,16 @@ docker=$SAFEBUILD_TEST_DOCKER
 image=$SAFEBUILD_TEST_IMAGE
 export DOCKER_BUILDKIT=0 SAFEBUILD_DOCKER=$docker
 
-cat >"$work/policy.yml" <<EOF
+# The policy's keys (the lock directory, the journal) are host-only: the binary is copied to $work/bin, whose host
+# policy is $work/etc/safebuild/policy.yml. Every safebuild run is recorded in $work/journal.jsonl; a way's records
+# are the lines it adds.
+mkdir -p "$work/bin" "$work/etc/safebuild"
+cp "$safebuild" "$work/bin/safebuild"
+safebuild=$work/bin/safebuild
+cat >"$work/etc/safebuild/policy.yml" <<EOF
 version: 1
+journal:
+  path: $work/journal.jsonl
 preflight:
   min_available: off
   max_pressure: off
@@ -97,8 +105,9 @@ oom_kills_since() {
 
 # One way: runs the 12 jobs, prints "finished kills raised seconds".
 way() {
-  local how=$1 dir=$work/$1 start end marks finished=0
+  local how=$1 dir=$work/$1 start end marks finished=0 seen
   mkdir -p "$dir"
+  seen=$( { wc -l <"$work/journal.jsonl"; } 2>/dev/null || echo 0)
   marks=$(cut -d' ' -f1 /proc/uptime)
   start=$(now)
   case $how in
@@ -129,7 +138,7 @@ way() {
     safebuild)
       for n in $(seq 0 11); do
         # shellcheck disable=SC2046
-        ( if SAFEBUILD_POLICY=$work/policy.yml SAFEBUILD_JOURNAL=$dir/journal.jsonl "$safebuild" $(job "$n") \
+        ( if "$safebuild" $(job "$n") \
               >"$dir/$n.out" 2>&1; then echo 0 >"$dir/$n.rc"; else echo $? >"$dir/$n.rc"; fi ) &
       done
       wait ;;
@@ -138,7 +147,7 @@ way() {
   for n in $(seq 0 11); do [ "$(cat "$dir/$n.rc")" = 0 ] && finished=$((finished + 1)); done
   local raised=0
   if [ "$how" = safebuild ]; then
-    raised=$(grep -o '"name":"raise_memory","ran":true' "$dir/journal.jsonl" | wc -l || true)
+    raised=$(tail -n +"$((seen + 1))" "$work/journal.jsonl" | grep -o '"name":"raise_memory","ran":true' | wc -l || true)
   fi
   echo "$finished $(oom_kills_since "$marks") $raised $(echo "$end - $start" | bc)"
 }
@@ -157,10 +166,12 @@ for round in $(seq 1 "$rounds"); do
 done
 
 # The cost of an admission on a free pool: 40 commands one after another, the journal's figure for each.
+seen=$( { wc -l <"$work/journal.jsonl"; } 2>/dev/null || echo 0)
 for _ in $(seq 1 40); do
-  SAFEBUILD_POLICY=$work/policy.yml SAFEBUILD_JOURNAL=$work/cost.jsonl "$safebuild" run --rm -m 64m --network=none \
+  "$safebuild" run --rm -m 64m --network=none \
     "$image" true >/dev/null 2>&1
 done
+tail -n +"$((seen + 1))" "$work/journal.jsonl" >"$work/cost.jsonl"
 python3 - "$work/cost.jsonl" <<'EOF'
 import json, sys
 waits = sorted(r["admission"]["waited_seconds"] * 1000 for r in map(json.loads, open(sys.argv[1]))

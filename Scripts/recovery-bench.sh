@@ -45,6 +45,8 @@ retry:
   healthy_host_enomem: ladder
 remedies:
   lock_dir: $work/locks
+journal:
+  path: $work/journal.jsonl
 EOF
 
 # Build contexts.
@@ -104,9 +106,10 @@ for way in plain naive safebuild; do
           env "${env[@]}" "$fault" "${args[@]}" >>"$log" 2>&1 && break || rc=$?
         done ;;
       safebuild)
-        env "${env[@]}" SAFEBUILD_DOCKER="$fault" \
-          SAFEBUILD_JOURNAL="$work/$name.jsonl" "$safebuild" "${args[@]}" >"$log" 2>&1 || rc=$?
-        n=$(grep -c '"kind":"attempt"' "$work/$name.jsonl" || true) ;;
+        # The host journal (journal.path is host-only): this run's records are the lines it adds.
+        seen=$( { wc -l <"$work/journal.jsonl"; } 2>/dev/null || echo 0)
+        env "${env[@]}" SAFEBUILD_DOCKER="$fault" "$safebuild" "${args[@]}" >"$log" 2>&1 || rc=$?
+        n=$(tail -n +"$((seen + 1))" "$work/journal.jsonl" 2>/dev/null | grep -c '"kind":"attempt"' || true) ;;
     esac
     attempts[$way]=$((attempts[$way] + n))
     [ "$rc" -ne 0 ] || ok[$way]=$((ok[$way] + 1))

@@ -101,7 +101,7 @@ extension EngineSuites {
     }
 
     func environment(_ pool: Pool, policy: String, journal: String) throws -> [String: String] {
-        try installed.useAsHostPolicy(policy)
+        try installed.useAsHostPolicy(policy, journal: journal)
         return engine.environment(["DOCKER_HOST": pool.host, "SAFEBUILD_JOURNAL": journal])
     }
 

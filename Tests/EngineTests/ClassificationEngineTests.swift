@@ -85,7 +85,7 @@ extension EngineSuites {
     func environment(policy: String, journal: String, host: String? = nil, set: [String: String] = [:], unset: [String] = [])
         throws -> [String: String]
     {
-        try installed.useAsHostPolicy(policy)
+        try installed.useAsHostPolicy(policy, journal: journal)
         var env = engine.environment(["SAFEBUILD_JOURNAL": journal])
         if let host { env["DOCKER_HOST"] = host }
         for (k, v) in set { env[k] = v }

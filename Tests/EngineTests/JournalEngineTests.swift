@@ -47,15 +47,18 @@ extension EngineSuites {
                 """.utf8))
     }
 
-    func environment(journal: String? = nil) -> [String: String] {
-        engine.environment(["SAFEBUILD_JOURNAL": journal ?? self.journal])
+    /// The journal is the host's (`journal.path`, host-only); SAFEBUILD_JOURNAL names the same file for the reading
+    /// commands.
+    func environment(journal: String? = nil) throws -> [String: String] {
+        try installed.useHostJournal(journal ?? self.journal)
+        return engine.environment(["SAFEBUILD_JOURNAL": journal ?? self.journal])
     }
 
     func sb(_ arguments: [String], journal: String? = nil, in cwd: String? = nil, timeout: Double = 120) throws
         -> ProcessResult
     {
         try ProcessRunner.run(
-            safebuild, arguments, environment: environment(journal: journal), workingDirectory: cwd, timeout: timeout)
+            safebuild, arguments, environment: try environment(journal: journal), workingDirectory: cwd, timeout: timeout)
     }
 
     /// A build context with a Dockerfile (and a .dockerignore, so that safebuild has nothing to warn about);
@@ -129,7 +132,7 @@ extension EngineSuites {
                 let dir = try context("ctx\(i)", "FROM \(engine.image)\nRUN echo build-\(i)\n")
                 arguments = ["build", "--network=none", "-q", "--rm", dir]
             }
-            started.append((i, try ProcessRunner.Started(safebuild, arguments, environment: environment())))
+            started.append((i, try ProcessRunner.Started(safebuild, arguments, environment: try environment())))
         }
         for (i, process) in started {
             let result = process.wait(timeout: 300)
@@ -379,7 +382,7 @@ extension EngineSuites {
                 "trap 'exit 143' TERM; echo trap-set >&2; sleep 30 & wait",
             ]
         }
-        let process = try ProcessRunner.Started(safebuild, arguments, environment: environment(), newProcessGroup: true)
+        let process = try ProcessRunner.Started(safebuild, arguments, environment: try environment(), newProcessGroup: true)
         let group = process.pid
         let running = try ProcessRunner.waitUntil(timeout: 60) {
             switch kind {

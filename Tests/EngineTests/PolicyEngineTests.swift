@@ -69,7 +69,7 @@ extension EngineSuites {
         throws -> ProcessResult
     {
         var environment = engine.environment(["SAFEBUILD_JOURNAL": journalPath].merging(env) { $1 })
-        if let policy { try installed.useAsHostPolicy(policy) } else { installed.removeHostPolicy() }
+        if let policy { try installed.useAsHostPolicy(policy, journal: journalPath) } else { installed.removeHostPolicy() }
         for key in removing { environment[key] = nil }
         return try ProcessRunner.run(safebuild, arguments, environment: environment, timeout: timeout)
     }

@@ -125,6 +125,7 @@ extension EngineSuites {
               lock_dir: \(directory.path)/state
             """)
         let journal = directory.path + "/journal.jsonl"
+        try installed.useHostJournal(journal)
         func run() throws -> ProcessResult {
             try ProcessRunner.run(
                 installed.binary, ["run", "--rm", "--network=none", engine.image, "true"],

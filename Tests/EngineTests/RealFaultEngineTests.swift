@@ -53,8 +53,8 @@ extension EngineSuites {
         func sb(
             _ arguments: [String], policy: String, host: String? = nil, cwd: String? = nil, timeout: Double = 180
         ) throws -> Outcome {
-            try installed.useAsHostPolicy(policy)
             let journal = dir.path + "/journal-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+            try installed.useAsHostPolicy(policy, journal: journal)
             var env = engine.environment(["SAFEBUILD_JOURNAL": journal])
             if let host { env["DOCKER_HOST"] = host }
             let result = try ProcessRunner.run(safebuild, arguments, environment: env, workingDirectory: cwd, timeout: timeout)

@@ -49,7 +49,7 @@ extension EngineSuites {
     }
 
     func environment(policy: String, journal: String) throws -> [String: String] {
-        try installed.useAsHostPolicy(policy)
+        try installed.useAsHostPolicy(policy, journal: journal)
         return engine.environment(["SAFEBUILD_JOURNAL": journal])
     }
 

@@ -92,6 +92,78 @@ extension EngineSuites {
         #expect(lower.stderrText == "")
     }
 
+    /// A job's `SAFEBUILD_JOURNAL` and `--sb-journal` do not move its records out of the host's journal: the run is
+    /// recorded there, nothing is written to the files they name, and stderr says so once. The reading commands
+    /// still follow them.
+    @Test func aJobCannotMoveTheJournal() throws {
+        try hostPolicy()
+        unlink(repository + "/safebuild.yml")
+        let elsewhere = dir.path + "/elsewhere.jsonl"
+        let option = dir.path + "/option.jsonl"
+        let token = TestEngine.uniqueName("moved")
+        let r = try sb(
+            ["--sb-journal", option, "run", "--rm", "--network=none", engine.image, "echo", token],
+            environment: ["SAFEBUILD_JOURNAL": elsewhere])
+        #expect(r.code == 0, "\(r.stderrText)")
+        #expect(r.stdoutText == token + "\n")
+        #expect(r.stderrText
+            == "safebuild: warning: --sb-journal and SAFEBUILD_JOURNAL only choose the journal that safebuild journal/retry read; this run is recorded in \(hostJournal) (journal.path of the host policy \(installed.hostPolicy))\n")
+        #expect(access(elsewhere, F_OK) != 0)
+        #expect(access(option, F_OK) != 0)
+        let recorded = try JournalReader.read(path: hostJournal).invocations.filter { $0.argv.contains(token) }
+        #expect(recorded.count == 1)
+        #expect(recorded.first?.outcome.isSuccess == true)
+
+        // The variable alone: named alone.
+        let alone = try sb(
+            ["run", "--rm", "--network=none", engine.image, "true"], environment: ["SAFEBUILD_JOURNAL": elsewhere])
+        #expect(alone.stderrText
+            == "safebuild: warning: SAFEBUILD_JOURNAL only chooses the journal that safebuild journal/retry read; this run is recorded in \(hostJournal) (journal.path of the host policy \(installed.hostPolicy))\n")
+        #expect(access(elsewhere, F_OK) != 0)
+
+        // Reading: the variable's file when given, else where protected commands write.
+        #expect(try sb(["journal", "path"], environment: ["SAFEBUILD_JOURNAL": elsewhere]).stdoutText == elsewhere + "\n")
+        #expect(try sb(["journal", "path"]).stdoutText == hostJournal + "\n")
+    }
+
+    /// The host policy's `docker.path` is the docker of protected commands, over a job's `SAFEBUILD_DOCKER` (said
+    /// once); pass-through commands, which read no policy, keep `SAFEBUILD_DOCKER`, and doctor says the two differ.
+    @Test func theHostsDockerRunsProtectedCommands() throws {
+        try dir.directory("hostbin")
+        try dir.directory("otherbin")
+        let calls = dir.path + "/host-docker.calls"
+        let otherCalls = dir.path + "/other-docker.calls"
+        unlink(calls)
+        unlink(otherCalls)
+        let hostDocker = try dir.write(
+            "hostbin/docker", Array("#!/bin/sh\necho \"$1\" >> \(calls)\nexec \(engine.docker) \"$@\"\n".utf8), mode: 0o755)
+        let other = try dir.write(
+            "otherbin/docker", Array("#!/bin/sh\necho \"$1\" >> \(otherCalls)\nexit 99\n".utf8), mode: 0o755)
+        try hostPolicy("docker:\n  path: \(hostDocker)\n")
+        unlink(repository + "/safebuild.yml")
+
+        let r = try sb(
+            ["run", "--rm", "--network=none", engine.image, "echo", "hello"], environment: ["SAFEBUILD_DOCKER": other])
+        #expect(r.code == 0, "\(r.stderrText)")
+        #expect(r.stdoutText == "hello\n")
+        #expect(r.stderrText
+            == "safebuild: warning: SAFEBUILD_DOCKER names \(other), but protected commands run the host's docker \(hostDocker) (docker.path of the host policy \(installed.hostPolicy)); SAFEBUILD_DOCKER still chooses the docker of pass-through commands\n")
+        let ran = String(decoding: TemporaryDirectory.readFileIfPresent(calls), as: UTF8.self)
+        #expect(ran.split(separator: "\n").contains("run"), "\(ran)")
+        #expect(access(otherCalls, F_OK) != 0)
+
+        // A pass-through command: SAFEBUILD_DOCKER, as before.
+        let ps = try sb(["ps", "-q"], environment: ["SAFEBUILD_DOCKER": other])
+        #expect(ps.code == 99)
+        #expect(String(decoding: TemporaryDirectory.readFileIfPresent(otherCalls), as: UTF8.self) == "ps\n")
+
+        let doctor = try sb(["doctor", "--no-engine"], environment: ["SAFEBUILD_DOCKER": other])
+        #expect(doctor.stdoutText.contains(
+            "warning docker: protected commands run \(hostDocker) (docker.path of the host policy \(installed.hostPolicy)), but pass-through commands (docker ps, push, pull…) run \(other): they read no policy, only SAFEBUILD_DOCKER and PATH\n"),
+            "\(doctor.stdoutText)")
+        #expect(doctor.stdoutText.contains("fix: set SAFEBUILD_DOCKER=\(hostDocker) in the agent's environment"), "\(doctor.stdoutText)")
+    }
+
     /// The host refuses a command line's -m above its ceiling: exit 77, one line naming the flag and the ceiling,
     /// and no container.
     @Test func aMemoryFlagAboveTheCeilingIsRefused() throws {

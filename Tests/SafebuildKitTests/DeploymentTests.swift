@@ -321,6 +321,51 @@ struct DeploymentTests {
         #expect(state?.fix?.hasPrefix("run Scripts/install.sh as root") == true)
     }
 
+    @Test("doctor says which docker protected and pass-through commands run, and how to align them")
+    func doctorComparesTheHostsDockerWithPassThrough() {
+        typealias D = Deployment.Docker
+        let none = D(hostPath: nil, hostPolicy: nil, passThrough: "/usr/bin/docker", passThroughProblem: nil, same: false)
+        #expect(none.finding == Doctor.Finding(
+            "docker", .ok,
+            "/usr/bin/docker for every command (SAFEBUILD_DOCKER, else PATH; the host policy's docker.path names none)"))
+        let same = D(
+            hostPath: "/usr/bin/docker", hostPolicy: "/etc/safebuild/policy.yml", passThrough: "/usr/bin/docker",
+            passThroughProblem: nil, same: true)
+        #expect(same.finding == Doctor.Finding(
+            "docker", .ok,
+            "protected commands run /usr/bin/docker (docker.path of the host policy /etc/safebuild/policy.yml), and so do pass-through commands"))
+        let differ = D(
+            hostPath: "/usr/bin/docker", hostPolicy: "/etc/safebuild/policy.yml", passThrough: "/usr/local/bin/docker",
+            passThroughProblem: nil, same: false)
+        #expect(differ.finding.level == .warning)
+        #expect(differ.finding.value == "protected commands run /usr/bin/docker (docker.path of the host policy /etc/safebuild/policy.yml), but pass-through commands (docker ps, push, pull…) run /usr/local/bin/docker: they read no policy, only SAFEBUILD_DOCKER and PATH")
+        #expect(differ.finding.fix == "set SAFEBUILD_DOCKER=/usr/bin/docker in the agent's environment, or order PATH so that the install's docker link directory (PREFIX/lib/safebuild/docker-front) comes first and /usr/bin is the next directory with a docker")
+        var d = Self.deployment()
+        d.docker = differ
+        #expect(Doctor.text(d.findings).contains("warning docker: protected commands run /usr/bin/docker"))
+    }
+
+    /// Measured on real files: a link to the host's docker is the same docker.
+    @Test func dockerMeasureTellsALinkFromAnotherDocker() throws {
+        let dir = try TemporaryDirectory()
+        try dir.directory("real")
+        try dir.directory("front")
+        let real = try dir.write("real/docker", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        try dir.symlink("front/docker", to: real)
+        let source = PolicySource(file: "/etc/safebuild/policy.yml", line: 3, column: 9, layer: .host)
+        let linked = Deployment.Docker.measure(
+            hostDocker: Sourced(real, source), options: SafebuildOptions(), environment: ["PATH": dir.path + "/front"])
+        #expect(linked.passThrough == dir.path + "/front/docker")
+        #expect(linked.same)
+        try dir.directory("other")
+        let other = try dir.write("other/docker", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        let apart = Deployment.Docker.measure(
+            hostDocker: Sourced(real, source), options: SafebuildOptions(), environment: ["PATH": dir.path + "/other"])
+        #expect(apart.passThrough == other)
+        #expect(!apart.same)
+        #expect(apart.finding.level == .warning)
+    }
+
     // MARK: - The console line
 
     @Test("the line after a failed attempt says what ran and what was skipped, and why")

@@ -429,6 +429,51 @@ import Testing
         #expect(try locator.locate(explicit: nil, environment: path("front", "dirs", "real")) == realDocker)
     }
 
+    /// The host policy's docker.path, the option or variable, whether it came from the variable → the docker of a
+    /// protected command and the warning.
+    @Test(arguments: [
+        (nil, nil, false, nil, nil),
+        (nil, "/opt/d/docker", true, nil, nil),
+        ("/usr/bin/docker", nil, false, "/usr/bin/docker", nil),
+        ("/usr/bin/docker", "/usr/bin/docker", true, "/usr/bin/docker", nil),
+        ("/usr/bin/docker", "/opt/d/docker", true, "/usr/bin/docker",
+         "SAFEBUILD_DOCKER names /opt/d/docker, but protected commands run the host's docker /usr/bin/docker (docker.path of the host policy /etc/safebuild/policy.yml); SAFEBUILD_DOCKER still chooses the docker of pass-through commands"),
+        ("/usr/bin/docker", "/opt/d/docker", false, "/usr/bin/docker",
+         "--sb-docker names /opt/d/docker, but protected commands run the host's docker /usr/bin/docker (docker.path of the host policy /etc/safebuild/policy.yml); --sb-docker still chooses the docker of pass-through commands"),
+    ] as [(String?, String?, Bool, String?, String?)])
+    func theHostsDockerWinsForProtectedCommands(
+        host: String?, explicit: String?, fromVariable: Bool, path: String?, warning: String?
+    ) {
+        let choice = DockerLocator.hostChoice(
+            hostPath: host, hostPolicy: "/etc/safebuild/policy.yml", explicit: explicit, fromVariable: fromVariable)
+        #expect(choice.path == path)
+        #expect(choice.warning == warning)
+    }
+
+    @Test("locateForHost runs the host's docker, checked like SAFEBUILD_DOCKER, and names the host policy when it is wrong")
+    func locateForHostChecksTheHostsDocker() throws {
+        try dir.directory("other")
+        let other = try dir.write("other/docker", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        let source = PolicySource(file: "/etc/safebuild/policy.yml", line: 4, column: 9, layer: .host)
+        var env = path("other")
+        env["SAFEBUILD_DOCKER"] = other
+        let found = try locator.locateForHost(Sourced(realDocker, source), explicit: other, environment: env)
+        #expect(found.docker == realDocker)
+        #expect(found.warning?.hasPrefix("SAFEBUILD_DOCKER names \(other), but protected commands run the host's docker \(realDocker)") == true)
+        // No docker.path: SAFEBUILD_DOCKER, as for pass-through.
+        let builtIn = PolicySource(file: nil, line: 1, column: 1, layer: .builtIn)
+        #expect(try locator.locateForHost(Sourced(nil, builtIn), explicit: other, environment: env) == (other, nil))
+        // A docker.path that is not there, or is safebuild itself.
+        let missing = #expect(throws: SafebuildError.self) {
+            try locator.locateForHost(Sourced(dir.path + "/none/docker", source), explicit: nil, environment: env)
+        }
+        #expect(missing?.message == "docker.path of the host policy /etc/safebuild/policy.yml names \(dir.path)/none/docker, which does not exist")
+        let itself = #expect(throws: SafebuildError.self) {
+            try locator.locateForHost(Sourced(me, source), explicit: nil, environment: env)
+        }
+        #expect(itself?.status == .noDocker)
+    }
+
     /// A docker that an outer safebuild already handed over to (SAFEBUILD_VIA) is not called again.
     @Test func theViaLoopGuardSkipsWhatWasAlreadyVisited() throws {
         try dir.directory("other")

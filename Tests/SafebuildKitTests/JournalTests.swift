@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Glibc
+import SafebuildTestSupport
 @testable import SafebuildKit
 
 /// The fixture journal (Fixtures/journal/README.md says what it holds).
@@ -372,6 +373,64 @@ struct JournalTests {
         #expect(Journal.path(options: options, policyPath: "/p.jsonl", environment: [:]) == "/p.jsonl")
         options.journalPath = "/o.jsonl"
         #expect(Journal.path(options: options, policyPath: "/p.jsonl", environment: [:]) == "/o.jsonl")
+    }
+
+    /// A protected command writes the host's journal, whatever a job's `--sb-journal` / `SAFEBUILD_JOURNAL` say: the
+    /// host value, the option (`asked`, as `SafebuildOptions` holds it: the option wins over the variable), the
+    /// variable → the path and the warning.
+    @Test(arguments: [
+        // Nothing asked, or the host's own file asked: no word.
+        ("/var/log/sb/j.jsonl", nil, nil, "/var/log/sb/j.jsonl", nil),
+        ("/var/log/sb/j.jsonl", "/var/log/sb/j.jsonl", "/var/log/sb/j.jsonl", "/var/log/sb/j.jsonl", nil),
+        // The variable alone.
+        ("/var/log/sb/j.jsonl", "/tmp/elsewhere", "/tmp/elsewhere", "/var/log/sb/j.jsonl",
+         "SAFEBUILD_JOURNAL only chooses the journal that safebuild journal/retry read; this run is recorded in /var/log/sb/j.jsonl (journal.path of the host policy /etc/safebuild/policy.yml)"),
+        // The option alone.
+        ("/var/log/sb/j.jsonl", "/tmp/o.jsonl", nil, "/var/log/sb/j.jsonl",
+         "--sb-journal only chooses the journal that safebuild journal/retry read; this run is recorded in /var/log/sb/j.jsonl (journal.path of the host policy /etc/safebuild/policy.yml)"),
+        // Both, naming two other files: said once, naming both.
+        ("/var/log/sb/j.jsonl", "/tmp/o.jsonl", "/tmp/elsewhere", "/var/log/sb/j.jsonl",
+         "--sb-journal and SAFEBUILD_JOURNAL only choose the journal that safebuild journal/retry read; this run is recorded in /var/log/sb/j.jsonl (journal.path of the host policy /etc/safebuild/policy.yml)"),
+        // The option names the host's journal, the variable another.
+        ("/var/log/sb/j.jsonl", "/var/log/sb/j.jsonl", "/tmp/elsewhere", "/var/log/sb/j.jsonl",
+         "SAFEBUILD_JOURNAL only chooses the journal that safebuild journal/retry read; this run is recorded in /var/log/sb/j.jsonl (journal.path of the host policy /etc/safebuild/policy.yml)"),
+        // No journal.path (a policy cannot empty it, but the choice does not rely on that): the default place.
+        ("", "/tmp/elsewhere", "/tmp/elsewhere", "/home/ci/.local/state/safebuild/journal.jsonl",
+         "SAFEBUILD_JOURNAL only chooses the journal that safebuild journal/retry read; this run is recorded in /home/ci/.local/state/safebuild/journal.jsonl (the default place)"),
+    ] as [(String, String?, String?, String, String?)])
+    func aProtectedCommandWritesTheHostsJournal(
+        host: String, asked: String?, variable: String?, path: String, warning: String?
+    ) {
+        var options = SafebuildOptions()
+        options.journalPath = asked
+        let environment = variable.map { ["SAFEBUILD_JOURNAL": $0] } ?? [:]
+        let choice = Journal.forWriting(
+            hostPath: host, hostPolicy: "/etc/safebuild/policy.yml", options: options, environment: environment,
+            orElse: "/home/ci/.local/state/safebuild/journal.jsonl")
+        #expect(choice == Journal.Choice(path: path, warning: warning))
+    }
+
+    /// The engine tests' helper that makes a test's journal the host's (`InstalledSafebuild.useHostJournal`).
+    @Test(arguments: [
+        ("version: 1\nrun: {memory: 64m}\n", "version: 1\nrun: {memory: 64m}\njournal:\n  path: /j\n"),
+        ("version: 1", "version: 1\njournal:\n  path: /j\n"),
+        ("journal: {path: /old, keep: 1}\n", "journal: {path: /j, keep: 1}\n"),
+        ("journal: {keep: 1}\n", "journal: {path: /j, keep: 1}\n"),
+        ("journal:\n    metrics_path: /m\nretry: {}\n", "journal:\n    path: /j\n    metrics_path: /m\nretry: {}\n"),
+        ("journal:\n  keep: 1\n  path: /old\nretry: {}\n", "journal:\n  keep: 1\n  path: /j\nretry: {}\n"),
+    ])
+    func hostPolicyTextSetsTheJournal(text: String, expected: String) {
+        #expect(HostPolicyText.settingJournal(text, to: "/j") == expected)
+    }
+
+    @Test("the built-in journal.path is named as such when the host policy sets none")
+    func theBuiltInJournalPathIsNamed() {
+        var options = SafebuildOptions()
+        options.journalPath = "/tmp/o.jsonl"
+        let choice = Journal.forWriting(
+            hostPath: "/var/log/safebuild/journal.jsonl", hostPolicy: nil, options: options, environment: [:],
+            orElse: "/unused")
+        #expect(choice.warning == "--sb-journal only chooses the journal that safebuild journal/retry read; this run is recorded in /var/log/safebuild/journal.jsonl (the built-in journal.path; the host policy sets none)")
     }
 
     // MARK: - Console lines

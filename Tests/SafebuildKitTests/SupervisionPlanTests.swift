@@ -36,6 +36,22 @@ import Testing
         #expect(try Self.plan(["run", "img"], policy: "journal:\n  group: no-such-group\n").files.group == nil)
     }
 
+    @Test("a job's --sb-journal and SAFEBUILD_JOURNAL do not move the run's records out of the host's journal")
+    func theJournalIsTheHosts() throws {
+        var options = SafebuildOptions()
+        options.journalPath = "/tmp/elsewhere"
+        let plan = try Self.plan(
+            ["run", "img"], policy: "journal:\n  path: /var/log/ci/journal.jsonl\n  metrics_path: /var/lib/node/sb.prom\n",
+            options: options, environment: ["SAFEBUILD_JOURNAL": "/tmp/elsewhere"])
+        #expect(plan.journalPath == "/var/log/ci/journal.jsonl")
+        #expect(plan.metricsPath == "/var/lib/node/sb.prom")
+        #expect(plan.journalWarning == "SAFEBUILD_JOURNAL only chooses the journal that safebuild journal/retry read; this run is recorded in /var/log/ci/journal.jsonl (journal.path of the host policy \(Self.file))")
+        // No option, no variable: the host's, no word.
+        let plain = try Self.plan(["run", "img"], policy: "journal:\n  path: /var/log/ci/journal.jsonl\n")
+        #expect(plain.journalPath == "/var/log/ci/journal.jsonl")
+        #expect(plain.journalWarning == nil)
+    }
+
     @Test func runGetsThePolicysMemoryAndTheDryRunPrintsIt() throws {
         let plan = try Self.plan(
             ["-H", "unix:///x.sock", "run", "--rm", "--name", "web", "img", "sh", "-c", "echo hi"],
@@ -162,9 +178,9 @@ import Testing
         #expect(plan.dryRun(cidFile: "/tmp/sb.cid").lines.last == "dry run: at most 5 attempt(s); nothing was run")
     }
 
-    /// `--sb-max-attempts` and `--sb-journal` win over the policy. (The host's defaults are for a policy without a
+    /// `--sb-max-attempts` wins over the policy; `--sb-journal` does not move the journal a protected command writes. (The host's defaults are for a policy without a
     /// journal path or lock directory, which the built-in one always gives.)
-    @Test func optionsWinOverThePolicyAndThePolicyOverTheHostsDefaults() throws {
+    @Test func optionsWinOverThePolicyAndThePolicyOverTheHostsDefaultsButNotTheJournal() throws {
         let builtIn = try Self.plan(["run", "img"])
         #expect(builtIn.journalPath == "/var/log/safebuild/journal.jsonl")
         #expect(builtIn.lockDirectory == "/run/safebuild")
@@ -178,7 +194,8 @@ import Testing
         options.journalPath = "/tmp/j.jsonl"
         options.maxAttempts = 1
         let given = try Self.plan(["run", "img"], options: options)
-        #expect(given.journalPath == "/tmp/j.jsonl")
+        // --sb-journal does not move a protected command's records (Journal.forWriting): the host's journal.
+        #expect(given.journalPath == "/var/log/safebuild/journal.jsonl")
         #expect(given.retry.maxAttempts == 1)
         #expect(given.dryRun(cidFile: "/tmp/sb.cid").lines.last == "dry run: at most 1 attempt(s); nothing was run")
     }

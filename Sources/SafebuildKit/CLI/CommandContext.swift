@@ -46,13 +46,19 @@ package struct CommandContext {
             now: JournalTime.now(), out: { Output.write(1, $0) }, err: { Output.write(2, $0) })
     }
 
-    /// The journal in effect: `--sb-journal`/`SAFEBUILD_JOURNAL`, the policy's, or the default place. A broken
-    /// policy does not stop the journal from being read.
+    /// The journal the reading commands read (`safebuild journal …`, `retry`, `policy suggest`): `--sb-journal` /
+    /// `SAFEBUILD_JOURNAL` (an operator may read any journal they can), else `hostJournalPath`.
     package var journalPath: String {
         if let given = options.journalPath, !given.isEmpty { return given }
-        let policy = try? PolicyLoader.load(
-            options: options, environment: environment, currentDirectory: currentDirectory, hostPath: hostPolicyPath,
-            hostMemory: hostMemory)
-        return Journal.path(options: options, policyPath: policy?.policy.journal.path.value, environment: environment)
+        return hostJournalPath
+    }
+
+    /// The journal protected commands write (`Journal.forWriting`): the host policy's `journal.path` (a host-only key),
+    /// else the default place. A broken host policy does not stop the journal from being read.
+    package var hostJournalPath: String {
+        let host = try? PolicyLoader.hostLayer(hostPath: hostPolicyPath, hostMemory: hostMemory)
+        return Journal.path(
+            options: SafebuildOptions(), policyPath: (host?.policy ?? PolicyLoader.builtIn).journalPath,
+            environment: environment)
     }
 }

@@ -39,14 +39,15 @@ package enum Safebuild {
     static func dockerCommand(
         _ commandLine: DockerCommandLine, options: SafebuildOptions, environment: [String: String]
     ) throws(SafebuildError) -> Int32 {
-        let docker = try DockerLocator().locate(explicit: options.dockerPath, environment: environment)
-        let via = DockerLocator.via(adding: docker, to: environment)
         var options = options
         if options.off, commandLine.protected != nil, !offAllowed() {
             Console.warn("--sb-off / SAFEBUILD_OFF is ignored: the host policy does not allow switching protection off (protection.allow_off: false)")
             options.off = false
         }
         guard let protected = commandLine.protected, !options.off else {
+            // No policy read here (the pass-through stays as cheap as docker): SAFEBUILD_DOCKER, else PATH.
+            let docker = try DockerLocator().locate(explicit: options.dockerPath, environment: environment)
+            let via = DockerLocator.via(adding: docker, to: environment)
             // A typo in a job's environment must not break `docker push`: said once, then docker runs.
             for problem in options.invalidVariables { Console.warn(problem + "; it is ignored") }
             if options.dryRun {
@@ -60,9 +61,9 @@ package enum Safebuild {
         var childEnvironment = environment
         // The child must not read an `off` the host refused either (a docker called by this docker).
         if !options.off { childEnvironment["SAFEBUILD_OFF"] = nil }
-        childEnvironment[DockerLocator.viaVariable] = via
+        // The real docker is chosen with the policy (the host's docker.path first): Supervisor.run.
         return try Supervisor(
-            docker: docker, commandLine: commandLine, command: protected, options: options,
+            commandLine: commandLine, command: protected, options: options,
             environment: childEnvironment
         ).run()
     }

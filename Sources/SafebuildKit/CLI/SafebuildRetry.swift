@@ -34,11 +34,9 @@ struct SafebuildRetry: SafebuildCommand {
         }
         var env = context.environment
         env["PWD"] = record.cwd
-        let docker = try DockerLocator().locate(explicit: context.options.dockerPath, environment: env)
-        env[DockerLocator.viaVariable] = DockerLocator.via(adding: docker, to: env)
         Console.say("retrying \(record.id) in \(record.cwd): docker \(ShellQuote.join(record.argv))")
         return try Supervisor(
-            docker: docker, commandLine: commandLine, command: protected, options: context.options, environment: env,
+            commandLine: commandLine, command: protected, options: context.options, environment: env,
             retryOf: record.id
         ).run()
     }

@@ -79,6 +79,70 @@ package struct Deployment: Codable, Sendable, Equatable {
     /// Root cannot use the runtime directory (root never falls back): why.
     package var stateProblem: String? = nil
     package var remedies: [Remedy]
+    /// The real docker of protected commands and of pass-through ones; nil when not measured.
+    package var docker: Docker? = nil
+
+    /// The docker each kind of command runs. Protected commands (and `retry`, `doctor`) run the host policy's
+    /// `docker.path` when it names one; pass-through commands never read a policy (they must stay as cheap as
+    /// docker), so they run `SAFEBUILD_DOCKER` / `--sb-docker`, else the first docker on PATH that is not safebuild.
+    package struct Docker: Codable, Sendable, Equatable {
+        /// The host policy's `docker.path` and the file that sets it; nil: it names none.
+        package var hostPath: String?
+        package var hostPolicy: String?
+        /// What pass-through commands run, or why none is found.
+        package var passThrough: String?
+        package var passThroughProblem: String?
+        /// Whether `hostPath` and `passThrough` are the same file (links and copies aside: the same inode).
+        package var same: Bool
+
+        package init(
+            hostPath: String?, hostPolicy: String?, passThrough: String?, passThroughProblem: String?, same: Bool
+        ) {
+            self.hostPath = hostPath
+            self.hostPolicy = hostPolicy
+            self.passThrough = passThrough
+            self.passThroughProblem = passThroughProblem
+            self.same = same
+        }
+
+        /// Measures it for this process: the host layer's `docker.path`, and `DockerLocator.locate` as the
+        /// pass-through runs it.
+        package static func measure(hostDocker: Sourced<String?>, options: SafebuildOptions, environment: [String: String])
+            -> Docker
+        {
+            var passThrough: String?, problem: String?
+            do {
+                passThrough = try DockerLocator().locate(explicit: options.dockerPath, environment: environment)
+            } catch {
+                problem = error.message
+            }
+            let host = hostDocker.value.flatMap { $0.isEmpty ? nil : $0 }
+            var same = false
+            if let host, let passThrough, let a = FileIdentity(path: host), let b = FileIdentity(path: passThrough) {
+                same = a.device == b.device && a.inode == b.inode
+            }
+            return Docker(
+                hostPath: host, hostPolicy: host == nil ? nil : hostDocker.source.file, passThrough: passThrough,
+                passThroughProblem: problem, same: same || (host != nil && host == passThrough))
+        }
+
+        /// The `docker` finding.
+        package var finding: Doctor.Finding {
+            let passing = passThrough ?? "no docker (\(passThroughProblem ?? "not found"))"
+            guard let hostPath else {
+                return Doctor.Finding(
+                    "docker", passThrough == nil ? .problem : .ok,
+                    "\(passing) for every command (SAFEBUILD_DOCKER, else PATH; the host policy's docker.path names none)",
+                    fix: passThrough == nil ? "install docker, or set docker.path in the host policy" : nil)
+            }
+            let hostText = "protected commands run \(hostPath) (docker.path of the host policy \(hostPolicy ?? "?"))"
+            if same { return Doctor.Finding("docker", .ok, "\(hostText), and so do pass-through commands") }
+            return Doctor.Finding(
+                "docker", .warning,
+                "\(hostText), but pass-through commands (docker ps, push, pull…) run \(passing): they read no policy, only SAFEBUILD_DOCKER and PATH",
+                fix: "set SAFEBUILD_DOCKER=\(hostPath) in the agent's environment, or order PATH so that the install's docker link directory (PREFIX/lib/safebuild/docker-front) comes first and \(JournalWriter.parent(of: hostPath)) is the next directory with a docker")
+        }
+    }
 
     // MARK: - Measuring
 
@@ -89,6 +153,7 @@ package struct Deployment: Codable, Sendable, Equatable {
     ) -> Deployment {
         let uid = geteuid()
         var policy = PolicyLoader.builtIn
+        var hostLevel = PolicyLoader.builtIn
         var inEffect: String?
         var origin = LoadedPolicy.Origin.builtIn.rawValue
         var problem: String?
@@ -97,13 +162,16 @@ package struct Deployment: Codable, Sendable, Equatable {
                 options: options, environment: environment, currentDirectory: currentDirectory,
                 hostPath: settings.policyPath)
             policy = loaded.policy
+            hostLevel = loaded.hostLevel
             inEffect = loaded.file
             origin = loaded.origin.rawValue
         } catch {
             problem = error.message
+            if let host = try? PolicyLoader.hostLayer(hostPath: settings.policyPath) { hostLevel = host.policy }
         }
 
-        let journalPath = Journal.path(options: options, policyPath: policy.journalPath, environment: environment)
+        // Where protected commands write: the host's journal, whatever --sb-journal / SAFEBUILD_JOURNAL say.
+        let journalPath = Journal.path(options: SafebuildOptions(), policyPath: hostLevel.journalPath, environment: environment)
         let directory = JournalWriter.parent(of: journalPath)
         let journalProblem = journalWriteProblem(journalPath)
 
@@ -159,7 +227,8 @@ package struct Deployment: Codable, Sendable, Equatable {
             journalDirectory: Entry.look(directory), journalFile: Entry.look(journalPath),
             journalProblem: journalProblem, stateDirectory: Entry.look(stateDirectory),
             stateDirectoryPath: stateDirectory, stateFallback: fallback, stateFallbackReason: fallbackReason,
-            stateProblem: stateProblem, remedies: remedies)
+            stateProblem: stateProblem, remedies: remedies,
+            docker: Docker.measure(hostDocker: hostLevel.docker.path, options: options, environment: environment))
     }
 
     /// Why this user cannot append to the journal, without writing anything; nil when it can (or, the file missing,
@@ -211,6 +280,8 @@ package struct Deployment: Codable, Sendable, Equatable {
         } else {
             out.append(Doctor.Finding("journal", .ok, "\(shown); \(user) can write it"))
         }
+
+        if let docker { out.append(docker.finding) }
 
         if let stateProblem {
             out.append(Doctor.Finding(

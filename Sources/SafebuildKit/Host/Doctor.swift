@@ -296,7 +296,10 @@ package enum Doctor {
             return figures
         }
         let endpoint = try EngineEndpoint.resolve(DockerCommandLine([]), environment: environment, read: HostReader.read)
-        let docker = try? DockerLocator().locate(explicit: options.dockerPath, environment: environment)
+        // The docker protected commands run: the host policy's docker.path first.
+        let hostDocker = (try? PolicyLoader.hostLayer())?.policy.docker.path ?? PolicyLoader.builtIn.docker.path
+        let docker = try? DockerLocator().locateForHost(hostDocker, explicit: options.dockerPath, environment: environment)
+            .docker
         let engine = EngineProbes.gather(endpoint: endpoint, timeout: timeout, docker: docker, environment: environment)
         var figures = HostReader().gather(oomSince: Clock.wall() - hours * 3600, daemonPID: engine.daemonPID)
         figures.engine = engine

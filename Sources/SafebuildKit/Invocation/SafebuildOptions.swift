@@ -10,9 +10,10 @@ package struct SafebuildOptions: Equatable, Sendable {
 
     /// `--sb-policy FILE`, `SAFEBUILD_POLICY`: the user's policy, the top layer (within what the host allows).
     package var policyPath: String?
-    /// `--sb-docker PATH`, `SAFEBUILD_DOCKER`: the real docker.
+    /// `--sb-docker PATH`, `SAFEBUILD_DOCKER`: the real docker (for protected commands, the host's `docker.path` wins).
     package var dockerPath: String?
-    /// `--sb-journal FILE`, `SAFEBUILD_JOURNAL`: the attempt journal.
+    /// `--sb-journal FILE`, `SAFEBUILD_JOURNAL`: the journal the reading commands read (never where a protected
+    /// command writes: `Journal.forWriting`).
     package var journalPath: String?
     /// `--sb-dry-run`, `SAFEBUILD_DRY_RUN=1`: print what would run and why, run nothing.
     package var dryRun = false
@@ -35,10 +36,10 @@ package struct SafebuildOptions: Equatable, Sendable {
             help: "your own policy, laid over ./safebuild.yml and the host policy (within what the host allows)"),
         Declaration(
             "docker", .text(placeholder: "PATH") { $0.dockerPath = $1 },
-            help: "the real docker executable (default: first docker on PATH that is not safebuild)"),
+            help: "the real docker executable (default: first docker on PATH that is not safebuild; for protected commands the host policy's docker.path wins)"),
         Declaration(
             "journal", .text(placeholder: "FILE") { $0.journalPath = $1 },
-            help: "attempt journal file (JSON Lines)"),
+            help: "the journal that safebuild journal/retry read (protected commands write the host's journal.path)"),
         Declaration(
             "dry-run", .toggle { $0.dryRun = $1 },
             help: "print the command line that would run and the decisions behind it; run nothing"),

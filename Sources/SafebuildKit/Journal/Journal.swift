@@ -7,18 +7,62 @@ package enum Journal {
     package static let systemDirectory = "/var/log/safebuild"
     package static let fileName = "journal.jsonl"
 
-    /// The journal file: `--sb-journal`/`SAFEBUILD_JOURNAL`, else the policy's `journal.path`, else `defaultPath`.
+    /// The journal a reading command (`safebuild journal …`, `retry`, `policy suggest`) reads: `--sb-journal` /
+    /// `SAFEBUILD_JOURNAL` (an operator may read any journal file they can read), else the host policy's
+    /// `journal.path`, else `defaultPath`.
     package static func path(options: SafebuildOptions, policyPath: String?, environment: [String: String]) -> String {
-        path(options: options, policyPath: policyPath, orElse: defaultPath(environment: environment))
+        if let given = options.journalPath, !given.isEmpty { return given }
+        return forWriting(
+            hostPath: policyPath, hostPolicy: nil, options: SafebuildOptions(), environment: [:],
+            orElse: defaultPath(environment: environment)
+        ).path
     }
 
-    /// The same, with the default place given (`defaultPath`, read beforehand).
-    package static func path(
-        options: SafebuildOptions, policyPath: String?, orElse defaultPath: @autoclosure () -> String
-    ) -> String {
-        if let given = options.journalPath, !given.isEmpty { return given }
-        if let policyPath, !policyPath.isEmpty { return policyPath }
-        return defaultPath()
+    /// Where a protected command writes, and what to say once about an option or variable that named another file.
+    package struct Choice: Sendable, Equatable {
+        package var path: String
+        /// For `Console.warn`; nil when nothing named another file.
+        package var warning: String?
+
+        package init(path: String, warning: String?) {
+            self.path = path
+            self.warning = warning
+        }
+    }
+
+    /// The journal a protected command writes: the host's alone (`journal.path` is a host-only key, and
+    /// `--sb-journal` / `SAFEBUILD_JOURNAL` are a job's ways of choosing it), that is `hostPath` (the host layer's
+    /// `journal.path`, set by the host policy file `hostPolicy` or, when that is nil, the built-in default), else
+    /// `defaultPath`. When the option or the variable names another file, the warning says that it only chooses the
+    /// journal the reading commands read, and where this run is recorded.
+    package static func forWriting(
+        hostPath: String?, hostPolicy: String?, options: SafebuildOptions, environment: [String: String],
+        orElse defaultPath: @autoclosure () -> String
+    ) -> Choice {
+        let path: String
+        let why: String
+        if let hostPath, !hostPath.isEmpty {
+            path = hostPath
+            why = hostPolicy.map { "journal.path of the host policy \($0)" } ?? "the built-in journal.path; the host policy sets none"
+        } else {
+            path = defaultPath()
+            why = "the default place"
+        }
+        let variable = environment["SAFEBUILD_JOURNAL"].flatMap { $0.isEmpty || $0 == path ? nil : $0 }
+        guard let given = options.journalPath, !given.isEmpty, given != path || variable != nil else {
+            return Choice(path: path, warning: nil)
+        }
+        let names: String
+        if given == variable || given == path {
+            names = "SAFEBUILD_JOURNAL only chooses"
+        } else if variable != nil {
+            names = "--sb-journal and SAFEBUILD_JOURNAL only choose"
+        } else {
+            names = "--sb-journal only chooses"
+        }
+        return Choice(
+            path: path,
+            warning: "\(names) the journal that safebuild journal/retry read; this run is recorded in \(path) (\(why))")
     }
 
     /// `/var/log/safebuild/journal.jsonl` when that directory is writable or can be made (by root), else

@@ -366,7 +366,8 @@ enum PolicySchema {
     static let docker = PolicySection<Policy>(keys: [
         .value(
             "path", \.docker.path, .optional(.text(absolutePath: true)),
-            help: "The real docker; empty: the first docker on PATH that is not safebuild."),
+            help: "The real docker of protected commands, over SAFEBUILD_DOCKER / --sb-docker (pass-through commands "
+                + "read no policy); empty: SAFEBUILD_DOCKER, else the first docker on PATH that is not safebuild."),
         .value(
             "stop_grace", \.docker.stopGrace, .duration(max: .seconds(60)),
             help: "After a forwarded SIGTERM or SIGHUP, how long docker and a run container get before they are killed "

@@ -69,11 +69,14 @@ package struct SupervisionPlan: Sendable, Equatable {
 
     // MARK: The journal
 
+    /// The host's journal (`Journal.forWriting`), whatever `--sb-journal` / `SAFEBUILD_JOURNAL` say.
     package var journalPath: String
+    /// Said once before the first attempt when `--sb-journal` / `SAFEBUILD_JOURNAL` named another file.
+    package var journalWarning: String?
     /// Rotate the journal when a record would take it past this size; keep this many rotated files.
     package var journalMaxBytes: Int64
     package var journalKeep: Int
-    /// The Prometheus textfile refreshed after each invocation; nil: none.
+    /// The Prometheus textfile refreshed after each invocation (the host's `journal.metrics_path`); nil: none.
     package var metricsPath: String?
     /// The variables whose values the journal keeps (`journal.keep_values`, the host's); of every other `-e`,
     /// `--env` or `--build-arg`, only the name.
@@ -152,10 +155,16 @@ package struct SupervisionPlan: Sendable, Equatable {
         cooldown = policy.cooldownSeconds
         files = SharedFiles(group: HostSettings.groupID(policy.journal.group.value))
 
-        journalPath = Journal.path(options: options, policyPath: policy.journalPath, orElse: host.defaultJournalPath)
+        // The host's journal alone: --sb-journal / SAFEBUILD_JOURNAL only choose what the reading commands read.
+        let hostJournal = loaded.hostLevel.journal.path
+        let journal = Journal.forWriting(
+            hostPath: hostJournal.value, hostPolicy: hostJournal.source.layer == .host ? hostJournal.source.file : nil,
+            options: options, environment: environment, orElse: host.defaultJournalPath)
+        journalPath = journal.path
+        journalWarning = journal.warning
         journalMaxBytes = policy.journalMaxBytes(hostMemory: host.memory)
         journalKeep = policy.journalKeep
-        metricsPath = policy.metricsPath
+        metricsPath = loaded.hostLevel.metricsPath
         keepValues = Set(policy.journal.keepValues.value)
         policySource = loaded.sourceDescription
         self.retryOf = retryOf

@@ -3,7 +3,6 @@ import Glibc
 /// Runs one protected docker command: reads the host's facts and the policy, makes the plan, then prints it (dry
 /// run) or runs it through `AttemptLoop` with the live effects. Returns docker's final exit status.
 struct Supervisor {
-    let docker: String
     let commandLine: DockerCommandLine
     let command: ProtectedCommand
     let options: SafebuildOptions
@@ -11,11 +10,12 @@ struct Supervisor {
     /// The invocation this one runs again (`safebuild retry`).
     var retryOf: String?
 
+    /// `environment` is safebuild's own: the real docker (the host policy's `docker.path`, else `SAFEBUILD_DOCKER` /
+    /// `--sb-docker`, else PATH) is chosen in `run` once the policy is read, and added to its `SAFEBUILD_VIA` there.
     init(
-        docker: String, commandLine: DockerCommandLine, command: ProtectedCommand, options: SafebuildOptions,
+        commandLine: DockerCommandLine, command: ProtectedCommand, options: SafebuildOptions,
         environment: [String: String], retryOf: String? = nil
     ) {
-        self.docker = docker
         self.commandLine = commandLine
         self.command = command
         self.options = options
@@ -29,11 +29,16 @@ struct Supervisor {
         signal(SIGPIPE, SIG_IGN)
         Console.quiet = options.quiet
 
+        var environment = environment
         let host = HostFacts.current(environment: environment)
         let policy = try PolicyLoader.load(
             options: options, environment: environment, currentDirectory: host.workingDirectory,
             hostMemory: host.memory)
         for warning in policy.warnings { Console.warn(warning) }
+        let (docker, dockerWarning) = try DockerLocator().locateForHost(
+            policy.hostLevel.docker.path, explicit: options.dockerPath, environment: environment)
+        if let dockerWarning { Console.warn(dockerWarning) }
+        environment[DockerLocator.viaVariable] = DockerLocator.via(adding: docker, to: environment)
         let builder: BuilderFacts
         if command == .build(.docker) {
             // The CLI's version decides docker's builder; it is kept per binary in the engine state.
@@ -42,6 +47,7 @@ struct Supervisor {
                 directory: settings.lockDirectory ?? host.defaultLockDirectory,
                 files: SharedFiles(group: HostSettings.groupID(settings.journal.group.value)), environment: environment)
             let state = try? EngineStateFile(state: runtime)
+            let environment = environment
             builder = BuilderFactsReader.read(
                 docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory,
                 clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: state) })
@@ -52,6 +58,7 @@ struct Supervisor {
             docker: docker, commandLine: commandLine, command: command, policy: policy, host: host, options: options,
             environment: environment, retryOf: retryOf, builder: builder)
         if let refusal = plan.refusal { throw SafebuildError(.notPermitted, refusal) }
+        if let warning = plan.journalWarning { Console.warn(warning) }
 
         if options.dryRun {
             let dryRun = plan.dryRun(cidFile: LiveSupervisionEffects.temporaryPath("cid"))
