@@ -31,7 +31,9 @@ fi
 
 # The policy safebuild runs with: the built-in one, with a shorter backoff (so that the table is about recovery,
 # not waiting), a raise factor of 4, the ladders used although this host is healthy (its ENOMEMs are injected) and
-# its locks in this run's directory. These are host-only keys: the binary is copied to $work/bin, whose host policy
+# its locks in this run's directory. Its injected faults stand for a host short of memory, which this one is not: the
+# host-wide remedies are declared needed (drop_caches and compact_memory otherwise run only when /proc/meminfo and
+# /proc/buddyinfo say they can help). These are host-only keys: the binary is copied to $work/bin, whose host policy
 # is $work/etc/safebuild/policy.yml.
 mkdir -p "$work/bin" "$work/etc/safebuild"
 cp "$safebuild" "$work/bin/safebuild"
@@ -45,6 +47,9 @@ retry:
   healthy_host_enomem: ladder
 remedies:
   lock_dir: $work/locks
+  drop_caches_min_cache: 0
+  drop_caches_max_available: 100%
+  compact_memory_max_free: 8p
 journal:
   path: $work/journal.jsonl
 EOF
