@@ -292,6 +292,90 @@ extension EngineSuites {
         #expect((attempt.admission?.waitedSeconds ?? 0) > 1)
         #expect((attempt.admission?.freeBytes ?? .max) < 500 * Self.m)
     }
+
+    // MARK: - Waits end on SIGINT and SIGTERM
+
+    /// A small budget (admission.budget 256m in the host policy) held by another protected run that sleeps: the
+    /// second one says what it waits for, and SIGTERM ends its wait at once: exit 143, docker never started (no
+    /// container of its name), its ledger entry gone, the journal says what it waited for; the holder runs on.
+    @Test func anAdmissionWaitEndsOnSIGTERM() throws {
+        let pool = try Pool(docker: engine.docker)
+        defer { pool.stop() }
+        let policy = try policy("admission:\n  budget: 256m")
+        let journal = dir.path + "/admission-sigterm.jsonl"
+        let holderName = TestEngine.uniqueName("sba-hold")
+        let waiterName = TestEngine.uniqueName("sba-wait")
+        defer { _ = try? ProcessRunner.run(engine.docker, ["-H", pool.host, "rm", "-f", holderName], timeout: 30) }
+        let holder = try start(pool, run("200m", ["sleep", "60"], name: holderName), policy: policy, journal: journal)
+        #expect(try waitForLedger { $0.entries.contains { $0.process.pid == holder.pid && $0.state == .running } })
+        let waiter = try start(pool, run("200m", ["true"], name: waiterName), policy: policy, journal: journal)
+        let told = ProcessRunner.waitUntil(timeout: 30) { waiter.stderrSoFar.contains("safebuild: waiting for memory: ") }
+        #expect(told, "\(waiter.stderrSoFar)")
+        // The free figure is the budget less the holder's 200 MiB reservation (and any use above it): about 56 MiB.
+        #expect(waiter.stderrSoFar.contains("safebuild: waiting for memory: needs 200 MiB (its memory limit 200m); "))
+        #expect(waiter.stderrSoFar.contains(" of the 256 MiB budget free; 1 running, 0 waiting ahead"), "\(waiter.stderrSoFar)")
+        let sent = Clock.now()
+        waiter.send(SIGTERM)
+        let result = waiter.wait(timeout: 30)
+        let took = Clock.now() - sent
+        #expect(!result.timedOut)
+        #expect(took < 1, "ended \(took) s after SIGTERM")
+        #expect(result.code == 128 + SIGTERM)
+        let invocation = try #require(JournalReader.read(path: journal).invocations.last { $0.outcome == .aborted })
+        #expect(invocation.attempts == 0)
+        #expect(invocation.exitStatus == 128 + SIGTERM)
+        let why = try #require(invocation.interrupted)
+        #expect(why.hasPrefix("interrupted by SIGTERM while waiting for memory admission: needs 200 MiB (its memory limit 200m), "), "\(why)")
+        #expect(why.contains(" of the 256 MiB budget free, 1 running, after "), "\(why)")
+        #expect(result.stderrText.contains("safebuild: \(why); docker was not started"), "\(result.stderrText)")
+        let left = try ProcessRunner.run(
+            engine.docker, ["-H", pool.host, "ps", "-a", "--filter", "name=\(waiterName)", "--format", "{{.Names}}"], timeout: 30)
+        #expect(left.code == 0 && left.stdoutText.isEmpty, "\(left.stdoutText)")
+        #expect(try ledger.read().entries.map(\.process.pid) == [holder.pid])
+        #expect(!holder.hasExited)
+        holder.send(SIGTERM)
+        _ = holder.wait(timeout: 30)
+    }
+
+    /// The ledger's own lock, held by another process (this test, with flock): after a second the run says what it
+    /// waits for and who holds it, and SIGINT ends the wait at once: exit 130, docker never started, the journal
+    /// says so.
+    @Test func aWaitForTheLedgerLockEndsOnSIGINT() throws {
+        let pool = try Pool(docker: engine.docker)
+        defer { pool.stop() }
+        let policy = try policy()
+        let journal = dir.path + "/ledger-lock.jsonl"
+        let name = TestEngine.uniqueName("sba-lock")
+        let file = try ledger
+        let holder = open(file.path, O_RDWR | O_CLOEXEC)
+        #expect(holder >= 0)
+        #expect(flock(holder, LOCK_EX) == 0)
+        defer { close(holder) }
+        let process = try start(pool, run("200m", ["true"], name: name), policy: policy, journal: journal)
+        let told = ProcessRunner.waitUntil(timeout: 30) { process.stderrSoFar.contains("waiting for the lock of the admission ledger") }
+        #expect(told, "\(process.stderrSoFar)")
+        #expect(process.stderrSoFar.contains(
+            "safebuild: waiting for the lock of the admission ledger \(file.path), held by pid \(getpid())"),
+            "\(process.stderrSoFar)")
+        #expect(process.stderrSoFar.contains("; Ctrl-C or SIGTERM ends the wait"))
+        let sent = Clock.now()
+        process.send(SIGINT)
+        let result = process.wait(timeout: 30)
+        let took = Clock.now() - sent
+        #expect(!result.timedOut)
+        #expect(took < 1, "ended \(took) s after SIGINT")
+        #expect(result.code == 128 + SIGINT)
+        let invocation = try #require(JournalReader.read(path: journal).invocations.last)
+        #expect(invocation.outcome == .aborted)
+        #expect(invocation.attempts == 0)
+        #expect(invocation.exitStatus == 128 + SIGINT)
+        let why = try #require(invocation.interrupted)
+        #expect(why.hasPrefix("interrupted by SIGINT while waiting for the lock of the admission ledger \(file.path) after "), "\(why)")
+        #expect(result.stderrText.contains("safebuild: \(why); docker was not started"), "\(result.stderrText)")
+        let left = try ProcessRunner.run(
+            engine.docker, ["-H", pool.host, "ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"], timeout: 30)
+        #expect(left.code == 0 && left.stdoutText.isEmpty, "\(left.stdoutText)")
+    }
 }
 }
 

@@ -120,7 +120,7 @@ struct EngineProbeTests {
         // And pre-flight leaves the engine's thresholds unmeasured instead of waiting longer.
         let outcome = Preflight.run(
             thresholds: [.init(.maxBuildCache(bytes: 1), .refuse)], waitTimeout: 5, engineTimeout: 0.3, endpoint: endpoint,
-            docker: nil, environment: [:], inbox: nil, glance: EngineGlance.Settings(state: nil, maxAge: 600),
+            docker: nil, environment: [:], inbox: try SignalInbox(), glance: EngineGlance.Settings(state: nil, maxAge: 600),
             remediate: { _ in })
         #expect(outcome.decisions.map(\.verdict) == [.unmeasured])
     }

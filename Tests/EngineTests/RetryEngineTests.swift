@@ -42,14 +42,15 @@ extension EngineSuites {
     /// (RemedyNeedTests covers those).
     func policy(
         maxAttempts: Int = 3, factor: String = "4", backoff: String = "0.1", cooldown: String = "0",
-        lockDir: String? = nil, ladders: String = "", remedies: String = ""
+        lockDir: String? = nil, ladders: String = "", remedies: String = "", minAvailable: String = "off"
     ) throws -> String {
         let text = """
             version: 1
             run: {memory: unlimited}
             build: {memory: unlimited}
             preflight:
-              min_available: off
+              wait_timeout: 10m
+              min_available: \(minAvailable)
               max_pressure: off
               max_build_cache: off
               min_free_disk: off
@@ -423,6 +424,90 @@ extension EngineSuites {
         #expect(contents.invocations.last?.outcome == .aborted)
         #expect(contents.invocations.last?.attempts == 1)
         #expect(contents.invocations.last?.exitStatus == 128 + SIGTERM)
+        #expect(contents.invocations.last?.interrupted?.hasPrefix("interrupted by SIGTERM while waiting for the backoff of 10m before attempt 2") == true)
+    }
+
+    /// The wait_for_memory remedy waits for more memory than this host has (min_available 99%, which pre-flight only
+    /// warns about): it says so on stderr once, and SIGTERM ends it at once: exit 143, no second attempt, the
+    /// remedy's record and the invocation's say what it waited for, and no container is left.
+    @Test func aWaitForMemorySaysSoAndEndsOnSIGTERM() throws {
+        let journal = dir.path + "/wait-for-memory.jsonl"
+        let name = TestEngine.uniqueName("sb-wait-memory")
+        let env = try environment(
+            policy: try policy(
+                ladders: "  ladders: {network_enomem: [[wait_for_memory]]}", minAvailable: "{value: 99%, action: warn}"),
+            journal: journal, fault: ["DOCKER_FAULT_KIND": "veth", "DOCKER_FAULT_COUNT": "1"])
+        let process = try ProcessRunner.Started(
+            safebuild, ["run", "--rm", "--name", name, "--network=none", engine.image, "true"], environment: env)
+        let told = ProcessRunner.waitUntil(timeout: 60) { process.stderrSoFar.contains("waiting for MemAvailable to reach") }
+        #expect(told, "\(process.stderrSoFar)")
+        let sent = Clock.now()
+        process.send(SIGTERM)
+        let result = process.wait(timeout: 30)
+        let took = Clock.now() - sent
+        #expect(!result.timedOut)
+        #expect(took < 1, "ended \(took) s after SIGTERM")
+        #expect(result.code == 128 + SIGTERM)
+        let lines = result.stderrText.split(separator: "\n").map(String.init)
+        let waiting = lines.filter { $0.hasPrefix("safebuild: waiting for MemAvailable to reach ") }
+        #expect(waiting.count == 1, "\(result.stderrText)")
+        #expect(waiting.first?.contains("(wait_for_memory), ") == true && waiting.first?.hasSuffix(" available now; at most 10m, Ctrl-C or SIGTERM ends the wait") == true, "\(result.stderrText)")
+        let contents = try JournalReader.read(path: journal)
+        #expect(contents.attempts.count == 1)
+        #expect(contents.attempts.first?.decision == "aborted by SIGTERM")
+        let remedy = contents.attempts.first?.remedies.first { $0.name == "wait_for_memory" }
+        let why = try #require(remedy?.error)
+        #expect(why.hasPrefix("interrupted by SIGTERM while waiting for MemAvailable to reach "), "\(why)")
+        #expect(lines.contains { $0.hasPrefix("safebuild: attempt 1/3 failed: ") && $0.hasSuffix("; \(why); not retrying") }, "\(result.stderrText)")
+        let invocation = try #require(contents.invocations.last)
+        #expect(invocation.outcome == .aborted)
+        #expect(invocation.exitStatus == 128 + SIGTERM)
+        #expect(invocation.interrupted == why)
+        let left = try engine.dockerRun(["ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"], timeout: 20)
+        #expect(left.code == 0 && left.stdoutText.isEmpty, "\(left.stdoutText)")
+    }
+
+    /// Pre-flight's `wait` for more memory than the host has (min_available 99%): it says so once, and SIGINT (a
+    /// Ctrl-C) ends it at once: exit 130, docker never started, the journal's decision and invocation say what it
+    /// waited for.
+    @Test func aPreflightWaitSaysSoAndEndsOnSIGINT() throws {
+        let journal = dir.path + "/preflight-wait.jsonl"
+        let name = TestEngine.uniqueName("sb-wait-preflight")
+        let env = try environment(policy: try policy(minAvailable: "{value: 99%, action: wait}"), journal: journal)
+        let process = try ProcessRunner.Started(
+            safebuild, ["run", "--rm", "--name", name, "--network=none", engine.image, "true"], environment: env)
+        let told = ProcessRunner.waitUntil(timeout: 60) { process.stderrSoFar.contains("waiting for available memory") }
+        #expect(told, "\(process.stderrSoFar)")
+        let sent = Clock.now()
+        process.send(SIGINT)
+        let result = process.wait(timeout: 30)
+        let took = Clock.now() - sent
+        #expect(!result.timedOut)
+        #expect(took < 1, "ended \(took) s after SIGINT")
+        #expect(result.code == 128 + SIGINT)
+        let lines = result.stderrText.split(separator: "\n").map(String.init)
+        let waiting = lines.filter { $0.hasPrefix("safebuild: pre-flight: available memory ") }
+        #expect(waiting.count == 1, "\(result.stderrText)")
+        #expect(waiting.first?.contains(" is below min_available ") == true)
+        #expect(waiting.first?.hasSuffix("; waiting for available memory to reach min_available \(waitingTarget(waiting.first)), at most 10m (preflight.wait_timeout), Ctrl-C or SIGTERM ends the wait") == true, "\(result.stderrText)")
+        let contents = try JournalReader.read(path: journal)
+        #expect(contents.attempts.isEmpty)
+        let invocation = try #require(contents.invocations.last)
+        #expect(invocation.outcome == .aborted)
+        #expect(invocation.attempts == 0)
+        #expect(invocation.exitStatus == 128 + SIGINT)
+        let why = try #require(invocation.interrupted)
+        #expect(why.hasPrefix("interrupted by SIGINT while waiting for available memory to reach min_available "), "\(why)")
+        #expect(lines.contains("safebuild: \(why); docker was not started"), "\(result.stderrText)")
+        #expect(invocation.preflight?.first?.message?.contains("; interrupted by SIGINT while waiting for available memory") == true)
+        let left = try engine.dockerRun(["ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"], timeout: 20)
+        #expect(left.code == 0 && left.stdoutText.isEmpty, "\(left.stdoutText)")
+    }
+
+    /// `7.6 GiB` out of `… below min_available 7.6 GiB; waiting …`.
+    func waitingTarget(_ line: String?) -> String {
+        guard let line, let range = line.range(of: " is below min_available ") else { return "?" }
+        return String(line[range.upperBound...].prefix { $0 != ";" })
     }
 }
 }

@@ -110,11 +110,14 @@ import Testing
     @Test func aSignalWhileWaitingStartsNothing() throws {
         let plan = try Self.plan(["run", "-m", "800m", "img", "true"])
         let fake = Fake(attempts: [.exits(0)])
-        fake.admissions = [AdmissionResult(
-            record: JournalAdmission(outcome: .interrupted, requestBytes: 800 * Self.m, waitedSeconds: 12), interruptedBy: SIGTERM)]
+        let why = "interrupted by SIGTERM while waiting for memory admission: needs 800 MiB (its memory limit 800m) after 12s"
+        var record = JournalAdmission(outcome: .interrupted, requestBytes: 800 * Self.m, waitedSeconds: 12)
+        record.message = why
+        fake.admissions = [AdmissionResult(record: record, interruptedBy: SIGTERM)]
         #expect(Self.run(plan, fake) == 143)
         #expect(fake.dockerAttempts.isEmpty)
-        #expect(fake.console == [.say("interrupted by SIGTERM while waiting for memory; docker was not started")])
+        #expect(fake.console == [.say(why + "; docker was not started")])
+        #expect(fake.invocationRecords.first?.interrupted == why)
         #expect(fake.invocationRecords.first?.outcome == .aborted)
         #expect(fake.invocationRecords.first?.durationSeconds == 12)
     }

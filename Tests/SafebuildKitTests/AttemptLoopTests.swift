@@ -238,12 +238,19 @@ import Testing
     @Test func signalDuringARemedyEndsWithoutTheBackoff() throws {
         let plan = try Self.plan(["build", "."])
         let fake = Fake(attempts: [Self.captured(Self.buildENOMEM), .exits(0)])
+        let why = "interrupted by SIGTERM while waiting for MemAvailable to reach 512 MiB (wait_for_memory), 100 MiB available after 3s"
         fake.remedyReports[.waitForMemory] = RemedyReport(
-            name: .waitForMemory, ran: true, detail: "interrupted by signal 15", duration: 3, interruptedBy: SIGTERM)
+            name: .waitForMemory, ran: true, detail: why, duration: 3, interruptedBy: SIGTERM)
         #expect(Self.run(plan, fake) == 128 + SIGTERM)
         #expect(!fake.effects.contains { if case .sleep = $0 { return true } else { return false } })
-        #expect(fake.console.last == .say("interrupted by SIGTERM before attempt 2; not retrying"))
+        guard case .say(let line) = fake.console.last else { Issue.record("\(fake.console)"); return }
+        #expect(line.hasPrefix("attempt 1/"), "\(line)")
+        #expect(line.contains(" failed: ") && line.hasSuffix("; \(why); not retrying"), "\(line)")
         #expect(fake.invocationRecords.first?.outcome == .aborted)
+        #expect(fake.invocationRecords.first?.interrupted == why)
+        // The attempt says it was aborted (no retry followed), and the remedy's record says why it did not finish.
+        #expect(fake.attemptRecords.first?.decision == "aborted by SIGTERM")
+        #expect(fake.attemptRecords.first?.remedies.first { $0.name == "wait_for_memory" }?.error == why)
         #expect(fake.dockerAttempts.count == 1)
     }
 
@@ -466,10 +473,14 @@ import Testing
         let fake = Fake(attempts: [.exits(0)])
         let below = "available memory 512.0 MiB is below min_available 1.0 GiB"
         fake.preflightOutcome = Self.outcome(
-            initial: [Self.decision(.wait, below)], final: [Self.decision(.refuse, below + " (interrupted while waiting)")],
+            initial: [Self.decision(.wait, below)], final: [Self.decision(.refuse, below + "; interrupted by SIGTERM while waiting for available memory to reach min_available 1.0 GiB after 2s")],
             interruptedBy: SIGTERM)
+        let why = "interrupted by SIGTERM while waiting for available memory to reach min_available 1.0 GiB after 2s"
+        fake.preflightOutcome?.interruption = why
         #expect(Self.run(plan, fake) == 128 + SIGTERM)
         #expect(fake.dockerAttempts.isEmpty)
+        #expect(fake.console.last == .say(why + "; docker was not started"))
+        #expect(fake.invocationRecords.first?.interrupted == why)
         #expect(fake.invocationRecords.first?.outcome == .aborted)
         #expect(fake.invocationRecords.first?.attempts == 0)
     }

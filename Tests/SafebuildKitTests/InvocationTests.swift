@@ -274,10 +274,22 @@ import Testing
         ("--sb-quiet=1 ps", [:], "option --sb-quiet takes no value (got '1')"),
         ("--sb-max-attempts 0 ps", [:], "--sb-max-attempts takes a whole number from 1 to 100 (got '0')"),
         ("--sb-max-attempts=lots ps", [:], "--sb-max-attempts takes a whole number from 1 to 100 (got 'lots')"),
+        // A value left out: the docker command would be read as the file (no file of that name here).
+        ("--sb-policy run --rm img", [:], "--sb-policy needs a file: \"run\" looks like the docker command; write --sb-policy FILE run …"),
+        ("--sb-journal buildx build .", [:], "--sb-journal needs a file: \"buildx\" looks like the docker command; write --sb-journal FILE buildx …"),
+        ("--sb-docker container run img", [:], "--sb-docker needs a path: \"container\" looks like the docker command; write --sb-docker PATH container …"),
     ])
     func errors(_ line: String, _ env: [String: String], _ message: String) {
         #expect(throws: SafebuildError(.usage, message)) { try parse(line, env: env) }
         #expect(SafebuildError.ExitCode.usage.rawValue == 64)
+    }
+
+    /// A command name given with `=` is what the user meant: `--sb-policy=run` reads the file `run`.
+    @Test func aCommandNameGivenInlineIsTheValue() throws {
+        let (o, rest) = try options("--sb-policy=run --sb-journal=image ps")
+        #expect(o.policyPath == "run")
+        #expect(o.journalPath == "image")
+        #expect(rest == ["ps"])
     }
 
     /// A variable that cannot be read never stops the reading: it is left unset and said, and only a protected

@@ -110,6 +110,9 @@ import Testing
         let result = inject("buildx build -t a .")
         #expect(result.arguments == ["buildx", "build", "-t", "a", "."])
         #expect(!result.enforced)
+        // The journal's memory_limit_enforced: false is also said on stderr, naming whose limit and why.
+        #expect(result.notice == "the policy's memory limit 4g is not enforced for docker buildx build: buildx always builds with BuildKit, which ignores -m/--memory-swap on RUN steps (moby/buildkit#593), so safebuild adds no memory flags")
+        #expect(inject("buildx b -m 2g .").notice?.hasPrefix("your --memory 2g is not enforced for docker buildx build") == true)
     }
 
     @Test("the policy's shm_size reaches docker run as --shm-size, after the memory flags; the user's own wins")

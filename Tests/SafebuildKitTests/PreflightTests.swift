@@ -122,12 +122,19 @@ import Foundation
     }
 
     @Test func signalEndsTheWait() throws {
+        var said: [String] = []
         let outcome = Preflight.run(
             thresholds: [.init(.maxPressure(percent: 10), .wait)], waitTimeout: 60,
-            measure: { _ in (try? Self.figures(avg10: 55)) ?? HostFigures() }, remediate: { _ in }, sleep: { _ in SIGTERM })
+            measure: { _ in (try? Self.figures(avg10: 55)) ?? HostFigures() }, remediate: { _ in }, sleep: { _ in SIGTERM },
+            progress: { said.append($0) })
         #expect(outcome.interruptedBy == SIGTERM)
         #expect(outcome.decisions[0].verdict == .refuse)
-        #expect(outcome.decisions[0].sentence.hasSuffix("(interrupted while waiting)"))
+        let why = "interrupted by SIGTERM while waiting for memory pressure (some avg10) to fall to max_pressure 10%"
+        #expect(outcome.decisions[0].sentence.hasPrefix("memory pressure (some avg10) 55% is above max_pressure 10%; \(why) after "))
+        #expect(outcome.interruption?.hasPrefix(why + " after ") == true)
+        #expect(said == [
+            "safebuild: pre-flight: memory pressure (some avg10) 55% is above max_pressure 10%; waiting for memory pressure (some avg10) to fall to max_pressure 10%, at most 1m (preflight.wait_timeout), Ctrl-C or SIGTERM ends the wait\n"
+        ])
         #expect(outcome.waitedSeconds < 1)
     }
 

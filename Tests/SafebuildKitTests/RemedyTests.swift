@@ -13,6 +13,10 @@ final class RecordingContext: RemedyContext {
     var clock = 0.0
     var signalAfterSleeps: Int?
     var root = true
+    /// What a wait wrote on stderr.
+    var progressWritten: [String] = []
+
+    func progress(_ text: String) { progressWritten.append(text) }
 
     func docker(_ arguments: [String], timeout: Double) -> Command.Result? {
         let key = arguments.joined(separator: " ")
@@ -205,6 +209,11 @@ final class RecordingContext: RemedyContext {
         #expect(reports.count == 1)
         #expect(reports[0].interruptedBy == SIGTERM)
         #expect(!ctx.calls.contains { $0.contains("builder prune") })
+        // Said once when the wait began (not a terminal: one line, not one per poll); the report says what it was for.
+        #expect(ctx.progressWritten == [
+            "safebuild: waiting for MemAvailable to reach 512 MiB (wait_for_memory), 100 MiB available now; at most 1m, Ctrl-C or SIGTERM ends the wait\n"
+        ])
+        #expect(reports[0].detail == "interrupted by SIGTERM while waiting for MemAvailable to reach 512 MiB (wait_for_memory), 100 MiB available after 2s")
     }
 
     @Test(arguments: [

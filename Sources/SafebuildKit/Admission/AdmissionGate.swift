@@ -112,6 +112,8 @@ package final class AdmissionGate {
                 if case .interrupted(let signal) = error {
                     record.outcome = .interrupted
                     record.waitedSeconds = Clock.now() - started
+                    record.message = "interrupted by \(ConsoleReport.signalName(signal)) while waiting for the lock of the admission ledger \(ledger.path) after \(ConsoleReport.seconds(record.waitedSeconds))"
+                    withdraw()
                     return AdmissionResult(record: record, interruptedBy: signal)
                 }
                 Console.warn("memory admission skipped: \(error.message)")
@@ -169,6 +171,7 @@ package final class AdmissionGate {
                     withdraw()
                     record.outcome = .interrupted
                     record.waitedSeconds = Clock.now() - started
+                    record.message = "interrupted by \(ConsoleReport.signalName(signal)) while waiting for memory admission: needs \(AdmissionProgress.bytes(request.bytes)) (\(request.source)), \(AdmissionProgress.bytes(wait.free)) of the \(AdmissionProgress.bytes(budget.bytes)) budget free, \(wait.running) running, after \(ConsoleReport.seconds(record.waitedSeconds))"
                     return AdmissionResult(record: record, interruptedBy: signal)
                 }
             }
@@ -210,10 +213,11 @@ package final class AdmissionGate {
         return verdict
     }
 
-    /// After an attempt: the memory is given back, the ticket kept for a retry (`paused`).
+    /// After an attempt: the memory is given back, the ticket kept for a retry (`paused`). A wait for the ledger's
+    /// lock ends on a termination signal (the entry of a process that is gone is reclaimed by the next reader).
     package func release() {
         guard let ledger, let me else { return }
-        _ = try? ledger.update(signals: nil) { l in
+        _ = try? ledger.update(signals: signals) { l in
             guard var entry = l.entry(of: me) else { return }
             entry.state = .paused
             entry.since = Clock.wall()
@@ -221,10 +225,11 @@ package final class AdmissionGate {
         }
     }
 
-    /// At the end: the entry goes.
+    /// At the end: the entry goes. After a termination signal, a lock held by another process is not waited for:
+    /// safebuild is about to exit, and the next reader reclaims the entry of a process that is gone.
     package func withdraw() {
         guard let ledger, let me else { return }
-        _ = try? ledger.update(signals: nil) { l in l.remove(me) }
+        _ = try? ledger.update(signals: signals) { l in l.remove(me) }
     }
 
     private func say(_ text: String?) {

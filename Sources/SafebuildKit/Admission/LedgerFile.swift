@@ -23,7 +23,8 @@ package final class LedgerFile {
         package var message: String {
             switch self {
             case .file(let error): return error.description
-            case .interrupted(let signal): return "interrupted by \(ConsoleReport.signalName(signal))"
+            case .interrupted(let signal):
+                return "interrupted by \(ConsoleReport.signalName(signal)) while waiting for the lock of the admission ledger"
             }
         }
     }
@@ -68,6 +69,9 @@ package final class LedgerFile {
         try update(signals: signals) { $0 }
     }
 
+    /// Takes the lock, polling every 2 ms (it is held for microseconds). With `signals` the poll sleeps on the
+    /// signalfd and a termination signal ends it at once; without, it gives up after `timeout` seconds. A wait over a
+    /// second says on stderr what it waits for and who holds the lock.
     func lock(signals: SignalInbox?, timeout: Double) throws(Failure) {
         let started = Clock.now()
         var said = false
@@ -86,7 +90,9 @@ package final class LedgerFile {
             }
             if !said, Clock.now() - started > 1 {
                 said = true
-                Console.say("waiting for the lock of the admission ledger \(path), held by another process")
+                let who = HostLock.holder(of: fd).map { "held by \($0)" } ?? "held by another process"
+                let ends = signals == nil ? "at most \(Int(timeout)) s" : "Ctrl-C or SIGTERM ends the wait"
+                Console.say("waiting for the lock of the admission ledger \(path), \(who); \(ends)")
             }
         }
     }

@@ -148,6 +148,8 @@ package enum Preflight {
         package var waitedSeconds: Double
         /// The termination signal that ended a wait, if one did.
         package var interruptedBy: Int32?
+        /// What that wait was for: `interrupted by SIGTERM while waiting for available memory to reach …`.
+        package var interruption: String?
         package var figures: HostFigures
 
         /// The refusals that stand.
@@ -169,13 +171,27 @@ package enum Preflight {
     /// Seconds between measurements while waiting.
     package static let waitStep = 0.5
 
+    /// What a wait for `threshold` waits for: `available memory to reach min_available 7.6 GiB`.
+    package static func waitingFor(_ threshold: Threshold) -> String {
+        switch threshold.what {
+        case .minAvailable(let limit): return "available memory to reach min_available \(ByteSize.describe(limit))"
+        case .maxPressure(let limit): return "memory pressure (some avg10) to fall to max_pressure \(format(limit))%"
+        case .maxBuildCache(let limit): return "the build cache to shrink to max_build_cache \(ByteSize.describe(limit))"
+        case .minFreeDisk(let limit): return "free disk to reach min_free_disk \(ByteSize.describe(limit))"
+        case .minFreeBlocks(let order, let count): return "\(count) free blocks of order \(order) or more (min_free_blocks)"
+        }
+    }
+
     /// The loop, with its edges given: `measure(withEngine)` takes the figures, `remediate` runs a remedy for a
-    /// remediate decision, `sleep` sleeps and returns a termination signal if one arrived.
+    /// remediate decision, `sleep` sleeps and returns a termination signal if one arrived, `progress` writes what a
+    /// wait says on stderr (`AdmissionProgress`: once when it starts; on a `terminal`, one line with the seconds).
     package static func run(
         thresholds: [Threshold], waitTimeout: Double,
         measure: (_ withEngine: Bool) -> HostFigures,
         remediate: (Decision) -> Void,
-        sleep: (Double) -> Int32?
+        sleep: (Double) -> Int32?,
+        terminal: Bool = false,
+        progress: (String) -> Void = { _ in }
     ) -> Outcome {
         let needsEngine = thresholds.contains { $0.needsEngine }
         var figures = measure(needsEngine)
@@ -199,10 +215,17 @@ package enum Preflight {
             }
         }
 
-        if decisions.contains(where: { $0.verdict == .wait }) {
+        let waits = decisions.filter { $0.verdict == .wait }
+        if !waits.isEmpty {
+            let what = waits.map { waitingFor($0.threshold) }.joined(separator: " and ")
+            let sentence = "pre-flight: \(waits.map(\.sentence).joined(separator: "; ")); waiting for \(what), at most "
+                + "\(ConsoleReport.seconds(waitTimeout)) (preflight.wait_timeout), Ctrl-C or SIGTERM ends the wait"
+            var said = AdmissionProgress(terminal: terminal)
             let started = Clock.now()
             while true {
-                let left = waitTimeout - (Clock.now() - started)
+                let elapsed = Clock.now() - started
+                if let text = said.waiting(sentence, elapsed: elapsed, now: Clock.now()) { progress(text) }
+                let left = waitTimeout - elapsed
                 if left <= 0 { break }
                 if let signal = sleep(min(waitStep, left)) {
                     outcome.interruptedBy = signal
@@ -217,14 +240,22 @@ package enum Preflight {
                 decisions = zip(decisions, now).map { old, new in old.verdict == .wait ? new : old }
                 if !decisions.contains(where: { $0.verdict == .wait }) { break }
             }
+            if let text = said.done(nil) { progress(text) }
             outcome.waitedSeconds = Clock.now() - started
+            if let signal = outcome.interruptedBy {
+                outcome.interruption = "interrupted by \(ConsoleReport.signalName(signal)) while waiting for \(what)"
+                    + " after \(ConsoleReport.seconds(outcome.waitedSeconds))"
+            }
             decisions = decisions.map { d in
                 guard d.verdict == .wait else { return d }
                 var refused = d
                 refused.verdict = .refuse
-                refused.sentence += outcome.interruptedBy == nil
-                    ? " after waiting \(format(outcome.waitedSeconds)) s (wait_timeout)"
-                    : " (interrupted while waiting)"
+                if let signal = outcome.interruptedBy {
+                    refused.sentence += "; interrupted by \(ConsoleReport.signalName(signal)) while waiting for "
+                        + "\(waitingFor(d.threshold)) after \(ConsoleReport.seconds(outcome.waitedSeconds))"
+                } else {
+                    refused.sentence += " after waiting \(format(outcome.waitedSeconds)) s (wait_timeout)"
+                }
                 return refused
             }
         }
@@ -233,12 +264,13 @@ package enum Preflight {
         return outcome
     }
 
-    /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, and `inbox` for signals. A local
-    /// engine is looked at through `EngineGlance` with `glance` (its cost does not grow with the engine); one reached
-    /// through the docker CLI (tcp://, ssh://) is probed as `doctor` probes it.
+    /// `run` with the real edges: /proc probes, the engine within `engineTimeout`, `inbox` for signals (a wait ends
+    /// at once on SIGINT or SIGTERM), and stderr for what a wait says. A local engine is looked at through
+    /// `EngineGlance` with `glance` (its cost does not grow with the engine); one reached through the docker CLI
+    /// (tcp://, ssh://) is probed as `doctor` probes it.
     package static func run(
         thresholds: [Threshold], waitTimeout: Double, engineTimeout: Double, endpoint: EngineEndpoint, docker: String?,
-        environment: [String: String], inbox: SignalInbox?, glance: EngineGlance.Settings, remediate: (Decision) -> Void
+        environment: [String: String], inbox: SignalInbox, glance: EngineGlance.Settings, remediate: (Decision) -> Void
     ) -> Outcome {
         let reader = HostReader()
         var daemonPID: Int32?
@@ -267,12 +299,9 @@ package enum Preflight {
                 return figures
             },
             remediate: remediate,
-            sleep: { seconds in
-                if let inbox { return inbox.sleep(seconds: seconds) }
-                var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-                nanosleep(&ts, nil)
-                return nil
-            })
+            sleep: { inbox.sleep(seconds: $0) },
+            terminal: isatty(2) == 1,
+            progress: { text in if !Console.quiet { Output.write(2, text) } })
     }
 
     static func format(_ value: Double) -> String {

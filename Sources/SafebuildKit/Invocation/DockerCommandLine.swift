@@ -124,6 +124,20 @@ package struct DockerCommandLine: Equatable, Sendable {
         return (uses, min(i, arguments.count))
     }
 
+    // MARK: - docker's commands
+
+    /// The names of docker's commands and management commands (`docker --help` of docker 20.10 and 28.2, with the
+    /// plugins' `buildx`, `compose`, `scout`): a word that safebuild reads as a value but that is one of these was
+    /// most likely meant as the command (`safebuild --sb-policy run …`).
+    package static let commandNames: Set<String> = [
+        "attach", "bake", "build", "builder", "buildx", "checkpoint", "commit", "compose", "config", "container",
+        "context", "cp", "create", "debug", "diff", "events", "exec", "export", "history", "image", "images",
+        "import", "info", "init", "inspect", "kill", "load", "login", "logout", "logs", "manifest", "network", "node",
+        "pause", "plugin", "port", "ps", "pull", "push", "rename", "restart", "rm", "rmi", "run", "save", "scout",
+        "search", "secret", "service", "stack", "start", "stats", "stop", "swarm", "system", "tag", "top", "trust",
+        "unpause", "update", "version", "volume", "wait",
+    ]
+
     // MARK: - Protected commands
 
     /// Every spelling of a protected command. `buildx b` is buildx's own alias for `buildx build`.

@@ -34,10 +34,16 @@ package enum MemoryInjection {
         let enforcement = limits.enforcement ?? .classic
 
         if case .build(.buildx) = command {
+            // Recorded as `memory_limit_enforced: false`, and said once on stderr before docker starts (even when
+            // docker then fails, as a docker without the buildx plugin does).
+            let limit = userMemory.map { "your --memory \($0)" }
+                ?? limits.memory.map { "the policy's memory limit \(Size.format($0))" } ?? "no memory limit"
             return Result(
                 arguments: commandLine.arguments, environment: [:],
                 decisions: ["buildx build: no memory flags added; BuildKit ignores -m/--memory-swap (moby/buildkit#593)"],
-                memory: userMemory.flatMap(Size.bytes), enforced: false)
+                memory: userMemory.flatMap(Size.bytes), enforced: false,
+                notice: "\(limit) is not enforced for docker buildx build: buildx always builds with BuildKit, which "
+                    + "ignores -m/--memory-swap on RUN steps (moby/buildkit#593), so safebuild adds no memory flags")
         }
         if isBuild && enforcement == .off {
             return Result(

@@ -1,3 +1,5 @@
+import Glibc
+
 /// safebuild's own options. Each is given as a leading `--sb-…` option or as a `SAFEBUILD_…` variable, so that it can
 /// be set where safebuild is only reachable as `docker`. The option wins over the variable.
 ///
@@ -126,13 +128,26 @@ package struct SafebuildOptions: Equatable, Sendable {
                 return next
             }
             switch kind {
-            case .text(_, let set): set(&options, try value())
+            case .text(let placeholder, let set):
+                let given = try value()
+                // `safebuild --sb-policy run --rm img`: the file was left out, and `run` would be read as the file and
+                // `--rm img` handed to docker as its command.
+                if inline == nil, DockerCommandLine.commandNames.contains(given), !exists(given) {
+                    let what = placeholder == "FILE" ? "a file" : "a " + placeholder.lowercased()
+                    throw SafebuildError(
+                        .usage,
+                        "\(option) needs \(what): \"\(given)\" looks like the docker command; write \(option) \(placeholder) \(given) …")
+                }
+                set(&options, given)
             case .toggle(let set):
                 if let inline { throw SafebuildError(.usage, "option \(option) takes no value (got '\(inline)')") }
                 set(&options, true)
             case .count(_, let range, let set): set(&options, try Self.count(try value(), in: range, from: option))
             }
         }
+
+        /// Whether a file (of any kind) is at `path`, relative to the working directory.
+        func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
         static func count(_ text: String, in range: ClosedRange<Int>, from source: String) throws(SafebuildError) -> Int {
             guard let n = Int(text), range.contains(n) else {

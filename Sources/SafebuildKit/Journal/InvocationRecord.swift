@@ -115,13 +115,16 @@ package struct InvocationRecord: Codable, Sendable, Equatable {
     package var safebuildVersion: String?
     /// The safebuild process (pid and start time), on a `running` record: tells a dead one from a live one.
     package var process: ProcessIdentity?
+    /// For an invocation a termination signal ended while safebuild waited (pre-flight, memory admission, a remedy,
+    /// a lock, the backoff): what it waited for, as `interrupted by SIGTERM while waiting for …`.
+    package var interrupted: String?
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, id, retryOf = "retry_of", started, ended, durationSeconds = "duration_seconds", host, user
         case uid, cwd, command, argv, executedArgv = "executed_argv", redacted, policySource = "policy_source"
         case image, tags, outcome, attempts, exitStatus = "exit_status", failureClass = "failure_class", ci
         case preflight, decisions, memoryLimitEnforced = "memory_limit_enforced", safebuildVersion = "safebuild_version"
-        case process
+        case process, interrupted
     }
 
     package init(

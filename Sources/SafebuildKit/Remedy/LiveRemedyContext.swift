@@ -83,4 +83,11 @@ package struct LiveRemedyContext: RemedyContext {
     package var isRoot: Bool { geteuid() == 0 }
     package func runAsRoot(_ name: RemedyName) -> RemedyReport { privileged.run(name) }
 
+    package func progress(_ text: String) {
+        guard !Console.quiet else { return }
+        Output.write(2, text)
+    }
+
+    package var stderrIsTerminal: Bool { isatty(2) == 1 }
+
 }

@@ -260,8 +260,9 @@ package struct Remedies {
 
     // MARK: waiting
 
-    /// Waits until MemAvailable reaches the policy's figure, at most `waitTimeout` seconds; a termination signal ends
-    /// the wait at once (`interruptedBy`).
+    /// Waits until MemAvailable reaches the policy's figure, at most `waitTimeout` seconds, saying so on stderr when it
+    /// starts (`AdmissionProgress`: on a terminal one line with the seconds, in a log one line); a termination signal
+    /// ends the wait at once (`interruptedBy`, and `detail` says what it waited for).
     func waitForMemory() -> RemedyReport {
         guard let first = context.availableMemory() else {
             return .skip(.waitForMemory, "MemAvailable is not known on this host")
@@ -273,24 +274,38 @@ package struct Remedies {
             report.after = report.before
             return report
         }
-        let deadline = context.now() + settings.waitTimeout
+        let what = Self.waitingFor(target: target)
+        let sentence = "waiting for \(what), \(AdmissionProgress.bytes(first)) available now; at most "
+            + "\(ConsoleReport.seconds(settings.waitTimeout)), Ctrl-C or SIGTERM ends the wait"
+        var progress = AdmissionProgress(terminal: context.stderrIsTerminal)
+        let started = context.now()
+        let deadline = started + settings.waitTimeout
         var available = first
         while available < target {
-            let left = deadline - context.now()
+            let now = context.now()
+            if let text = progress.waiting(sentence, elapsed: now - started, now: now) { context.progress(text) }
+            let left = deadline - now
             if left <= 0 {
                 report.detail = "timed out after \(Int(settings.waitTimeout)) s below \(target >> 20) MiB"
                 break
             }
             if let signal = context.sleep(seconds: min(settings.pollInterval, left)) {
                 report.interruptedBy = signal
-                report.detail = "interrupted by signal \(signal)"
+                report.detail = "interrupted by \(ConsoleReport.signalName(signal)) while waiting for \(what), "
+                    + "\(AdmissionProgress.bytes(available)) available after \(ConsoleReport.seconds(context.now() - started))"
                 break
             }
             available = context.availableMemory() ?? available
         }
+        if let text = progress.done(nil) { context.progress(text) }
         if available >= target { report.detail = "recovered to \(available >> 20) MiB" }
         report.after["mem_available_bytes"] = Int64(available)
         return report
+    }
+
+    /// What wait_for_memory waits for: `MemAvailable to reach 7.6 GiB (wait_for_memory)`.
+    static func waitingFor(target: UInt64) -> String {
+        "MemAvailable to reach \(AdmissionProgress.bytes(target)) (wait_for_memory)"
     }
 
     // MARK: raising the limit

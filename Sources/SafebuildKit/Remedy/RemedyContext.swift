@@ -23,4 +23,14 @@ package protocol RemedyContext {
     /// Runs a remedy that needs root through the privileged entry (`sudo -n safebuild remedy NAME`), for a safebuild
     /// that is not root; a skip saying how to allow it when no sudoers rule does.
     func runAsRoot(_ name: RemedyName) -> RemedyReport
+    /// Writes a wait's progress (`AdmissionProgress`'s bytes) on stderr as given; nothing under `--sb-quiet`.
+    func progress(_ text: String)
+    /// Whether stderr is a terminal: a wait's progress is then one line rewritten in place.
+    var stderrIsTerminal: Bool { get }
+}
+
+extension RemedyContext {
+    /// Says nothing (a fake that does not look at progress).
+    package func progress(_ text: String) {}
+    package var stderrIsTerminal: Bool { false }
 }

@@ -49,7 +49,9 @@ package struct AttemptLoop {
         let initial = plan.arguments
         let preflight = runPreflight()
         if let stop = preflight.stop {
-            return finish(stop.outcome, attempts: 0, status: stop.status, executed: initial, preflight: preflight.decisions)
+            return finish(
+                stop.outcome, attempts: 0, status: stop.status, executed: initial, preflight: preflight.decisions,
+                interrupted: preflight.interruption)
         }
 
         var arguments = initial
@@ -140,17 +142,33 @@ package struct AttemptLoop {
                     .failed, attempts: attempt, status: result.status.code, executed: result.argv,
                     preflight: preflight.decisions, failureClass: failureClass)
             case .retry(let delay, _):
+                // A remedy's wait (the host-wide lock, wait_for_memory) that a signal ended: no retry after all.
+                if let interrupted = step.reports.first(where: { $0.interruptedBy != nil }),
+                    let signal = interrupted.interruptedBy
+                {
+                    releaseHeldOutput()
+                    record.decision = AttemptDecision.aborted(signal: signal).text
+                    effects.append(record.textRedacted)
+                    let sentence = Self.interruption(of: interrupted)
+                    let why = reason ?? ConsoleReport.failure(record)
+                    effects.console(
+                        .say("attempt \(attempt)/\(plan.retry.maxAttempts) failed: \(why); \(sentence); not retrying"))
+                    return finish(
+                        .aborted, attempts: attempt, status: 128 + signal, executed: result.argv,
+                        preflight: preflight.decisions, failureClass: failureClass, interrupted: sentence)
+                }
                 record.decision = AttemptDecision.retry(afterSeconds: delay).text
                 effects.append(record.textRedacted)
                 effects.console(
                     .say(ConsoleReport.attemptLine(record, reason: reason, decision: .retry(afterSeconds: delay))))
-                if let signal = step.reports.compactMap(\.interruptedBy).first ?? effects.sleep(seconds: delay) {
+                if let signal = effects.sleep(seconds: delay) {
                     releaseHeldOutput()
-                    effects.console(
-                        .say("interrupted by \(ConsoleReport.signalName(signal)) before attempt \(attempt + 1); not retrying"))
+                    let name = ConsoleReport.signalName(signal)
+                    effects.console(.say("interrupted by \(name) before attempt \(attempt + 1); not retrying"))
                     return finish(
                         .aborted, attempts: attempt, status: 128 + signal, executed: result.argv,
-                        preflight: preflight.decisions, failureClass: failureClass)
+                        preflight: preflight.decisions, failureClass: failureClass,
+                        interrupted: "interrupted by \(name) while waiting for the backoff of \(ConsoleReport.seconds(delay)) before attempt \(attempt + 1)")
                 }
                 previousDelay = delay
                 let raised = step.memory != memory
@@ -211,11 +229,11 @@ package struct AttemptLoop {
     ) -> Int32? {
         let record = result.record
         if let signal = result.interruptedBy {
-            effects.console(
-                .say("interrupted by \(ConsoleReport.signalName(signal)) while waiting for memory; docker was not started"))
+            let sentence = record.message ?? "interrupted by \(ConsoleReport.signalName(signal)) while waiting for memory admission"
+            effects.console(.say("\(sentence); docker was not started"))
             return finish(
                 .aborted, attempts: attempts, status: 128 + signal, executed: executed, preflight: preflight,
-                failureClass: failed?.failureClass)
+                failureClass: failed?.failureClass, interrupted: sentence)
         }
         guard !record.outcome.proceeds else { return nil }
         let message = record.message ?? record.outcome.rawValue
@@ -240,6 +258,8 @@ package struct AttemptLoop {
         var decisions: [JournalDecision] = []
         var remedies: [JournalRemedy] = []
         var stop: (outcome: JournalOutcome, status: Int32)?
+        /// What a wait that a signal ended was for (a pre-flight `wait`, or a remedy's).
+        var interruption: String?
     }
 
     func runPreflight() -> PreflightResult {
@@ -263,7 +283,13 @@ package struct AttemptLoop {
         if !reports.isEmpty, let line = ConsoleReport.remedies(result.remedies) {
             effects.console(.say("pre-flight: \(line)"))
         }
-        if let signal = outcome.interruptedBy {
+        // A wait a signal ended: a remedy's (its sentence), else pre-flight's own `wait`.
+        let remedy = reports.first { $0.interruptedBy != nil }
+        if let signal = remedy?.interruptedBy ?? outcome.interruptedBy {
+            let sentence = remedy.map { "pre-flight: " + Self.interruption(of: $0) } ?? outcome.interruption
+                ?? "interrupted by \(ConsoleReport.signalName(signal)) during pre-flight"
+            effects.console(.say("\(sentence); docker was not started"))
+            result.interruption = sentence
             result.stop = (.aborted, 128 + signal)
         } else if let error = outcome.error {
             effects.console(.error(error.message))
@@ -466,41 +492,50 @@ package struct AttemptLoop {
 
     func finish(
         _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
-        failureClass: FailureClass? = nil
+        failureClass: FailureClass? = nil, interrupted: String? = nil
     ) -> Int32 {
         if plan.admission.enabled { effects.withdrawReservation() }
         return record(
             outcome, attempts: attempts, status: status, executed: executed, preflight: preflight,
-            failureClass: failureClass)
+            failureClass: failureClass, interrupted: interrupted)
     }
 
     /// Appends the invocation record (`running` at the start, then the final one, with the same id).
     func record(
         _ outcome: JournalOutcome, attempts: Int, status: Int32, executed: [String], preflight: [JournalDecision],
-        failureClass: FailureClass? = nil
+        failureClass: FailureClass? = nil, interrupted: String? = nil
     ) -> Int32 {
         let context = effects.journalContext()
         let original = Redaction.argv(plan.commandLine.arguments, keepValues: plan.keepValues)
         let run = Redaction.argv(executed, keepValues: plan.keepValues)
         let now = effects.wallClock()
-        effects.append(
-            InvocationRecord(
+        var invocation = InvocationRecord(
                 id: id, retryOf: plan.retryOf, started: JournalTime.format(started), ended: JournalTime.format(now),
                 durationSeconds: now - started, host: context.host, user: context.user, uid: context.uid,
                 cwd: context.cwd, command: plan.command.name, argv: original.argv, executedArgv: run.argv,
                 redacted: original.redacted || run.redacted, policySource: plan.policySource, image: plan.image,
                 tags: plan.tags, outcome: outcome, attempts: attempts, exitStatus: status,
                 failureClass: failureClass?.rawValue, ci: context.ci, preflight: preflight.isEmpty ? nil : preflight,
-                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false
-            ).textRedacted)
+                decisions: plan.decisions, memoryLimitEnforced: plan.limitEnforced ? nil : false)
+        invocation.interrupted = interrupted
+        effects.append(invocation.textRedacted)
         return status
+    }
+
+    /// What a remedy whose wait a signal ended was waiting for: its own sentence (`interrupted by SIGTERM while
+    /// waiting for …`).
+    static func interruption(of report: RemedyReport) -> String {
+        let signal = ConsoleReport.signalName(report.interruptedBy ?? 0)
+        return (report.ran ? report.detail : report.skipped)
+            ?? "interrupted by \(signal) while waiting in \(report.name.rawValue)"
     }
 
     static func journalRemedy(_ report: RemedyReport) -> JournalRemedy {
         JournalRemedy(
             name: report.name.rawValue, ran: report.ran, skippedReason: report.skipped, before: report.before,
             after: report.after, reclaimedBytes: report.after["reclaimed_bytes"], seconds: report.duration,
-            via: report.via, because: report.because, steps: report.steps)
+            error: report.ran && report.interruptedBy != nil ? report.detail : nil, via: report.via,
+            because: report.because, steps: report.steps)
     }
 
     static func journalDecision(_ decision: Preflight.Decision) -> JournalDecision {

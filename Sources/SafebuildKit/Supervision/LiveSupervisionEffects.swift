@@ -29,6 +29,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     var dataRoot: DataRootDisk?
     var diskBefore: UInt64?
     var diskLowest: UInt64?
+    /// Whether the stale cidfiles of killed safebuilds were swept (once, before the first attempt of a `run`).
+    var sweptCIDFiles = false
 
     package init(plan: SupervisionPlan, signals: SignalInbox) {
         self.plan = plan
@@ -109,15 +111,25 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func temporaryPath(_ suffix: String) -> String { Self.temporaryPath(suffix) }
 
-    /// A fresh path in `$TMPDIR` (else /tmp) for a temporary file of this process, ending in `.suffix`.
+    /// A fresh path in `$TMPDIR` (else /tmp) for a temporary file of this process, ending in `.suffix`:
+    /// `safebuild-PID-RANDOM.suffix` (`StaleCIDFiles` sweeps the `.cid` ones a killed safebuild left).
     package static func temporaryPath(_ suffix: String) -> String {
-        let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var random: UInt64 = 0
         arc4random_buf(&random, 8)
-        return "\(dir)/safebuild-\(getpid())-\(String(random, radix: 36)).\(suffix)"
+        return "\(temporaryDirectory)/safebuild-\(getpid())-\(String(random, radix: 36)).\(suffix)"
+    }
+
+    /// `$TMPDIR`, else /tmp.
+    package static var temporaryDirectory: String {
+        let dir = getenv("TMPDIR").map { String(cString: $0) } ?? ""
+        return dir.isEmpty ? "/tmp" : dir
     }
 
     package func runDocker(_ attempt: AttemptCommand, classifier: inout Classifier) throws(SafebuildError) -> DockerExit {
+        if !sweptCIDFiles, attempt.cidFile != nil, !attempt.cidFileIsUsers {
+            sweptCIDFiles = true
+            StaleCIDFiles.sweep(directory: Self.temporaryDirectory)
+        }
         if let cidFile = attempt.cidFile, attempt.cidFileIsUsers, let written = writtenContainerIDs[cidFile],
             Self.readContainerID(cidFile) == written
         {
