@@ -12,9 +12,12 @@
 #   BEFORE=PATH bash Scripts/bench.sh  adds an older safebuild binary to the dry-run, relay and protected-run rows
 #   BENCH_SAFEBUILD=PATH               measures that safebuild binary instead of building the release one
 #   WARMUP=N, PAR_RUNS=N, RELAY_RUNS=N warm-up runs per round (3), runs of the 16-concurrent rows (RUNS), of the relay (10)
+#   ALT_RUNS=N                         rounds of the alternated rows of a protected run (60; pass-through: 400)
 #
 # Each row is one call at the bottom of this file: `ratio` times commands with hyperfine (no shell in between) and
-# prints their medians against the first one; `rss` prints peak RSS from /usr/bin/time -v. Add rows there.
+# prints their medians against the first one; `alternate` (Scripts/alternate.py) runs the commands in turn, run by
+# run, and adds the median of the paired differences: the rows the issues set targets on, since this VM's docker
+# drifts by ±20% within a minute; `rss` prints peak RSS from /usr/bin/time -v. Add rows there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +44,12 @@ chmod +x "$work/docker-wrapper"
 printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; v[0] = "%s"; execv(v[0], v); return 127; }\n' \
   "$docker" >"$work/exec-wrapper.c"
 cc -O2 -static -o "$work/exec-wrapper" "$work/exec-wrapper.c" 2>/dev/null || cc -O2 -o "$work/exec-wrapper" "$work/exec-wrapper.c"
+# The least a front written in Swift can cost: the same exec from a static Swift executable (the runtime started, no
+# Foundation), so that the rows show what is Swift's and what is safebuild's.
+printf 'import Glibc\nlet docker = "%s"\nvar argv = CommandLine.arguments.map { strdup($0) }\nargv[0] = strdup(docker)\nargv.append(nil)\nexecv(docker, argv)\nexit(127)\n' \
+  "$docker" >"$work/swift-exec-wrapper.swift"
+swiftc -O -static-executable -o "$work/swift-exec-wrapper" "$work/swift-exec-wrapper.swift" 2>/dev/null ||
+  swiftc -O -o "$work/swift-exec-wrapper" "$work/swift-exec-wrapper.swift" 2>/dev/null
 before=${BEFORE:-}
 # A docker that times docker: forks the real one, waits, appends its wall time (ns) to $TIMED_LOG. safebuild's own
 # time around docker is then the whole command's time less docker's, run by run, whatever docker's own spread.
@@ -120,6 +129,12 @@ own() {
   echo
 }
 
+# alternate TITLE ROUNDS COMMAND…: the commands run in turn, ROUNDS times (Scripts/alternate.py): medians, ratios to
+# the first, and the median of the per-round differences from it.
+alternate() {
+  python3 Scripts/alternate.py "$@"
+}
+
 # rss LABEL COMMAND…: peak resident set size of one run.
 rss() {
   local label=$1; shift
@@ -166,7 +181,9 @@ scale_rows() {
   [ -z "$before" ] || sbs+=("$before")
   local runs_cmds=("$docker run --rm --network=none $image true")
   for sb in "${sbs[@]}"; do runs_cmds+=("$sb run --rm --network=none $image true"); done
-  ratio "protected run --rm --network=none IMAGE true, $label (target: at most 1.05x docker)" "${runs_cmds[@]}"
+  alternate "protected run --rm --network=none IMAGE true, $label (target: at most 1.05x docker)" "${ALT_RUNS:-60}" \
+    "${runs_cmds[@]}"
+  ratio "protected run --rm --network=none IMAGE true, $label (hyperfine)" "${runs_cmds[@]}"
   ratio "protected build (classic, cached), $label" "$docker build -q $work/ctx" "$safebuild build -q $work/ctx"
   own "protected run, $label" "$safebuild" run --rm --network=none "$image" true
   own "protected build (classic, cached), $label" "$safebuild" build -q "$work/ctx"
@@ -248,8 +265,41 @@ if [ -n "${RELAY:-}" ]; then
   exit 0
 fi
 
-ratio "pass-through: docker ps against a static C exec wrapper (target: safebuild at most 1.03x the C wrapper)" \
+alternate "pass-through: docker ps against a static C exec wrapper (target: safebuild at most 1.03x the C wrapper)" \
+  "${ALT_RUNS:-400}" "$work/exec-wrapper ps" "$work/swift-exec-wrapper ps" "$safebuild ps" "$docker ps"
+ratio "pass-through: docker ps against a static C exec wrapper (hyperfine)" \
   "$work/exec-wrapper ps" "$safebuild ps" "$docker ps" "$work/docker-wrapper ps"
+
+# A container that SIGKILLs itself, no OOM (issue 14: at most +50 ms). --init: a PID 1 shell ignores its own SIGKILL.
+alternate "exit 137 without an OOM: run --init --rm IMAGE sh -c 'kill -9 \$\$' (target: at most +50 ms)" \
+  "${ALT_RUNS:-40}" "$docker run --init --rm --network=none $image sh -c 'kill -9 \$\$'" \
+  "$safebuild run --init --rm --network=none $image sh -c 'kill -9 \$\$'"
+
+# SIGKILL during run --rm (issue 14): the front is SIGKILLed 0.5 s into a 2 s container; the time until the engine has
+# removed the container. docker itself leaves a `Created` container when the kill lands between create and start.
+echo "SIGKILL 0.5 s into run --rm IMAGE sleep 2: from the kill until the container is gone  [load: $(cut -d' ' -f1-3 /proc/loadavg)]"
+for front in "$docker" "$safebuild"; do
+  for i in 1 2 3 4 5; do
+    "$front" run --rm --network=none --label "sbkill=$i" "$image" sleep 2 >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.5
+    t0=$(date +%s%N)
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    left=""
+    while [ -n "$("$docker" ps -aq --filter "label=sbkill=$i")" ]; do
+      if [ $(( $(date +%s%N) - t0 )) -gt 10000000000 ]; then
+        left=$("$docker" ps -a --filter "label=sbkill=$i" --format '{{.Status}}')
+        "$docker" rm -f $("$docker" ps -aq --filter "label=sbkill=$i") >/dev/null
+        break
+      fi
+      sleep 0.05
+    done
+    if [ -n "$left" ]; then echo "  $(short "$front")  left a container ($left) for 10 s: removed by hand"
+    else echo "  $(short "$front")  $(( ($(date +%s%N) - t0) / 1000000 )) ms"; fi
+  done
+done
+echo
 
 ratio "start-up: safebuild --version (target: within 2 ms of /bin/true)" \
   "/bin/true" "$safebuild --version"
