@@ -12,6 +12,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     let journal: JournalWriter
     let remedies: Remedies
     let lock: HostLock
+    /// The engine state the Supervisor opened (nil: pre-flight opens it).
+    let engineState: EngineStateFile?
     /// safebuild's stdin relayed to docker and kept for a retry (made at the first attempt of a spooled stdin).
     var stdinFeed: StdinFeed?
     /// docker's stdout held back (made at the first attempt whose stdout is held).
@@ -32,9 +34,10 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     /// Whether the stale cidfiles of killed safebuilds were swept (once, before the first attempt of a `run`).
     var sweptCIDFiles = false
 
-    package init(plan: SupervisionPlan, signals: SignalInbox) {
+    package init(plan: SupervisionPlan, signals: SignalInbox, engineState: EngineStateFile? = nil) {
         self.plan = plan
         self.signals = signals
+        self.engineState = engineState
         journal = JournalWriter(
             path: plan.journalPath, maxBytes: plan.journalMaxBytes, keep: plan.journalKeep, files: plan.files)
         remedies = Remedies(
@@ -85,7 +88,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             thresholds: plan.thresholds, waitTimeout: plan.preflightWaitTimeout, engineTimeout: plan.engineTimeout,
             endpoint: endpoint, docker: plan.docker, environment: plan.environment, inbox: signals,
             glance: EngineGlance.Settings(
-                state: try? EngineStateFile(state: lock.state), maxAge: plan.buildCacheMaxAge),
+                state: engineState ?? (try? EngineStateFile(state: lock.state)), maxAge: plan.buildCacheMaxAge),
             remediate: remediate)
         // Pre-flight's glance knows the data root (kept per daemon in the engine state): no `GET /info` per attempt,
         // which costs more the more images the engine holds.

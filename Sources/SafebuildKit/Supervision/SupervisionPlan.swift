@@ -98,6 +98,13 @@ package struct SupervisionPlan: Sendable, Equatable {
     /// Why the attempts' containers cannot be followed for their memory (BuildKit, `build -q`); nil: they can.
     package var accountingGap: String?
 
+    /// Where a protected command's runtime state lives (`remedies.lock_dir`, else the host's default) and the group its
+    /// files are shared with (`journal.group`): one answer for the plan and for the Supervisor, which opens the engine
+    /// state before the plan exists (a build's cached CLI version decides its builder).
+    package static func runtimeFiles(_ policy: Policy, host: HostFacts) -> (directory: String, files: SharedFiles) {
+        (policy.lockDirectory ?? host.defaultLockDirectory, SharedFiles(group: HostSettings.groupID(policy.journal.group.value)))
+    }
+
     /// The policy's and the memory defaults' decisions, for the invocation record.
     package var decisions: [String] { policyDecisions + injectionDecisions }
 
@@ -151,9 +158,8 @@ package struct SupervisionPlan: Sendable, Equatable {
         disabledRemedies = policy.disabledRemedies
         stopGrace = policy.stopGraceSeconds
         signatures = policy.failureSignatures
-        lockDirectory = policy.lockDirectory ?? host.defaultLockDirectory
+        (lockDirectory, files) = Self.runtimeFiles(policy, host: host)
         cooldown = policy.cooldownSeconds
-        files = SharedFiles(group: HostSettings.groupID(policy.journal.group.value))
 
         // The host's journal alone: --sb-journal / SAFEBUILD_JOURNAL only choose what the reading commands read.
         let hostJournal = loaded.hostLevel.journal.path

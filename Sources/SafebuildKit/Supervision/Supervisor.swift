@@ -39,18 +39,18 @@ struct Supervisor {
             policy.hostLevel.docker.path, explicit: options.dockerPath, environment: environment)
         if let dockerWarning { Console.warn(dockerWarning) }
         environment[DockerLocator.viaVariable] = DockerLocator.via(adding: docker, to: environment)
+        // The engine state (kept per daemon and per docker binary), opened once for the build's CLI version and for
+        // pre-flight's glance.
+        let runtime = SupervisionPlan.runtimeFiles(policy.policy, host: host)
+        let engineState = try? EngineStateFile(
+            state: RuntimeState(directory: runtime.directory, files: runtime.files, environment: environment))
         let builder: BuilderFacts
         if command == .build(.docker) {
             // The CLI's version decides docker's builder; it is kept per binary in the engine state.
-            let settings = policy.policy
-            let runtime = RuntimeState(
-                directory: settings.lockDirectory ?? host.defaultLockDirectory,
-                files: SharedFiles(group: HostSettings.groupID(settings.journal.group.value)), environment: environment)
-            let state = try? EngineStateFile(state: runtime)
             let environment = environment
             builder = BuilderFactsReader.read(
                 docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory,
-                clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: state) })
+                clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: engineState) })
         } else {
             builder = .unknown
         }
@@ -66,7 +66,7 @@ struct Supervisor {
             Output.write(1, dryRun.command + "\n")
             return 0
         }
-        var loop = AttemptLoop(plan: plan, effects: LiveSupervisionEffects(plan: plan, signals: signals))
+        var loop = AttemptLoop(plan: plan, effects: LiveSupervisionEffects(plan: plan, signals: signals, engineState: engineState))
         return loop.run()
     }
 }
