@@ -23,6 +23,9 @@ let package = Package(
     targets: [
         // C shims for what Swift cannot call directly (variadic ioctl, pseudo-terminals, signalfd).
         .target(name: "CSafebuild"),
+        // The plain docker commands exec'd before Swift starts (a C constructor): pass-through at the cost of a C
+        // exec wrapper. Linked into the executable, and into the unit tests that hold it to safebuild's own answer.
+        .target(name: "PassThroughFront"),
         .target(
             name: "SafebuildKit",
             dependencies: [
@@ -32,13 +35,13 @@ let package = Package(
             resources: [.embedInCode("Resources/default-policy.yml")],
             swiftSettings: strict
         ),
-        .executableTarget(name: "safebuild", dependencies: ["SafebuildKit"], swiftSettings: strict),
+        .executableTarget(name: "safebuild", dependencies: ["PassThroughFront", "SafebuildKit"], swiftSettings: strict),
         // The fault-injection front used by tests and the recovery benchmark (see Scripts/).
         .executableTarget(name: "docker-fault", dependencies: ["SafebuildKit"], swiftSettings: strict),
         .target(name: "SafebuildTestSupport", dependencies: ["SafebuildKit"], swiftSettings: strict),
         .testTarget(
             name: "SafebuildKitTests",
-            dependencies: ["SafebuildKit", "SafebuildTestSupport"],
+            dependencies: ["PassThroughFront", "SafebuildKit", "SafebuildTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
