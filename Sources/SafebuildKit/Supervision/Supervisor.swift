@@ -39,19 +39,21 @@ struct Supervisor {
             policy.hostLevel.docker.path, explicit: options.dockerPath, environment: environment)
         if let dockerWarning { Console.warn(dockerWarning) }
         environment[DockerLocator.viaVariable] = DockerLocator.via(adding: docker, to: environment)
-        // The engine state (kept per daemon and per docker binary), opened once for the build's CLI version and for
-        // pre-flight's glance.
-        let runtime = SupervisionPlan.runtimeFiles(policy.policy, host: host)
-        let engineState = try? EngineStateFile(
-            state: RuntimeState(directory: runtime.directory, files: runtime.files, environment: environment))
+        // A build's CLI version decides docker's builder; it is kept per binary in the engine state, which is opened
+        // here once and handed to pre-flight's glance (a run's pre-flight opens it itself).
+        let engineState: EngineStateFile?
         let builder: BuilderFacts
         if command == .build(.docker) {
-            // The CLI's version decides docker's builder; it is kept per binary in the engine state.
+            let runtime = SupervisionPlan.runtimeFiles(policy.policy, host: host)
+            let state = try? EngineStateFile(
+                state: RuntimeState(directory: runtime.directory, files: runtime.files, environment: environment))
             let environment = environment
+            engineState = state
             builder = BuilderFactsReader.read(
                 docker: docker, commandLine: commandLine, environment: environment, workingDirectory: host.workingDirectory,
-                clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: engineState) })
+                clientVersion: { DockerClientVersion.read(docker: $0, environment: environment, state: state) })
         } else {
+            engineState = nil
             builder = .unknown
         }
         let plan = SupervisionPlan(
