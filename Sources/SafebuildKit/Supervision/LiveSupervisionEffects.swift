@@ -31,6 +31,8 @@ package final class LiveSupervisionEffects: SupervisionEffects {
     var dataRoot: DataRootDisk?
     var diskBefore: UInt64?
     var diskLowest: UInt64?
+    /// The kernel log's records read after the attempt that started at `since` (`kernelRecords(since:)`).
+    var kernelLog: (since: Double, records: [KernelLog.Record])?
     /// Whether the stale cidfiles of killed safebuilds were swept (once, before the first attempt of a `run`).
     var sweptCIDFiles = false
 
@@ -247,7 +249,9 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         // The kernel logs an OOM kill before its victim dies, naming the container's cgroup, so where its log can be
         // read it answers at once. containerd can lose a container's OOM event (its cgroup goes before the event is
         // read): docker then reports OOMKilled=false for good, and the kernel's record still stands.
-        if let kills = Self.kernelOOMKills(since: since) {
+        if let records = kernelRecords(since: since) {
+            let kills = KernelLog.oomKills(records, bootTime: HostReader.bootTime())
+                .filter { ($0.wallTime ?? .infinity) >= since - 1 }
             s.oomKilled = kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
             return s
         }
@@ -262,8 +266,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     package func evidence(since: Double) -> AttemptEvidence {
         let boot = HostReader.bootTime()
-        let needles = ["page allocation failure"] + (lastCgroups.isEmpty ? [] : HostReader.needles)
-        let records = ((try? HostReader().kernelRecords(matching: needles)) ?? []).filter { boot + $0.sinceBoot >= since }
+        let records = (kernelRecords(since: since) ?? []).filter { boot + $0.sinceBoot >= since }
         let pages = records.filter { $0.message.contains("page allocation failure") }
         // The OOM killer's records of this attempt's containers: `oom_memcg` names the limit that was hit.
         let kills = KernelLog.oomKills(records, bootTime: boot).compactMap { kill -> OOMDiagnosis.KernelKill? in
@@ -357,8 +360,15 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     /// The kernel's OOM-kill records (`oom-kill:… task_memcg=…ID…`) since `since` (wall-clock seconds); nil when its
     /// log cannot be read (a user without CAP_SYSLOG where dmesg is restricted).
-    static func kernelOOMKills(since: Double) -> [OOMKill]? {
-        try? HostReader().oomKills(since: since - 1)
+    /// The kernel log's records of an attempt's failure (the OOM killer's lines and page allocation failures), read
+    /// once for the container's state and the evidence: reading /dev/kmsg walks every record the kernel holds (about
+    /// 10 ms for 2,500 here), and an exit 137 asks twice.
+    func kernelRecords(since: Double) -> [KernelLog.Record]? {
+        if let kernelLog, kernelLog.since == since { return kernelLog.records }
+        guard let records = try? HostReader().kernelRecords(matching: ["page allocation failure"] + HostReader.needles)
+        else { return nil }
+        kernelLog = (since, records)
+        return records
     }
 
     static func readContainerID(_ path: String) -> String? {
