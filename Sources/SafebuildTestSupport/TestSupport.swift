@@ -220,6 +220,14 @@ package enum ProcessRunner {
             kill(pid, signal)
         }
 
+        /// Sends `signal` and waits for the end (`wait(timeout:)`): the result, and the seconds from the signal to the end.
+        package func signalAndWait(_ signal: Int32, timeout: Double = 30) -> (result: ProcessResult, seconds: Double) {
+            let sent = Clock.now()
+            send(signal)
+            let result = wait(timeout: timeout)
+            return (result, Clock.now() - sent)
+        }
+
         /// Sends `signal` to every process of its process group (started with `newProcessGroup`).
         package func sendToGroup(_ signal: Int32) {
             kill(-pid, signal)

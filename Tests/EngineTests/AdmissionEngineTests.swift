@@ -314,10 +314,7 @@ extension EngineSuites {
         // The free figure is the budget less the holder's 200 MiB reservation (and any use above it): about 56 MiB.
         #expect(waiter.stderrSoFar.contains("safebuild: waiting for memory: needs 200 MiB (its memory limit 200m); "))
         #expect(waiter.stderrSoFar.contains(" of the 256 MiB budget free; 1 running, 0 waiting ahead"), "\(waiter.stderrSoFar)")
-        let sent = Clock.now()
-        waiter.send(SIGTERM)
-        let result = waiter.wait(timeout: 30)
-        let took = Clock.now() - sent
+        let (result, took) = waiter.signalAndWait(SIGTERM)
         #expect(!result.timedOut)
         #expect(took < 1, "ended \(took) s after SIGTERM")
         #expect(result.code == 128 + SIGTERM)
@@ -358,10 +355,7 @@ extension EngineSuites {
             "safebuild: waiting for the lock of the admission ledger \(file.path), held by pid \(getpid())"),
             "\(process.stderrSoFar)")
         #expect(process.stderrSoFar.contains("; Ctrl-C or SIGTERM ends the wait"))
-        let sent = Clock.now()
-        process.send(SIGINT)
-        let result = process.wait(timeout: 30)
-        let took = Clock.now() - sent
+        let (result, took) = process.signalAndWait(SIGINT)
         #expect(!result.timedOut)
         #expect(took < 1, "ended \(took) s after SIGINT")
         #expect(result.code == 128 + SIGINT)

@@ -127,10 +127,7 @@ extension EngineSuites {
             safebuild, ["run", "--network=none", "--name", name, engine.image, "sleep", "30"], environment: engine.environment())
         let running = try ProcessRunner.waitUntil(timeout: 30) { try engine.runningContainers(named: name) == [name] }
         #expect(running, "the container never ran")
-        let sent = Clock.now()
-        process.send(SIGTERM)
-        let result = process.wait(timeout: 40)
-        let took = Clock.now() - sent
+        let (result, took) = process.signalAndWait(SIGTERM, timeout: 40)
         #expect(!result.timedOut)
         #expect(took < 20, "stopping took \(took) s")
         #expect(try engine.runningContainers(named: name).isEmpty)

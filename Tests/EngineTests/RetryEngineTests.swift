@@ -441,10 +441,7 @@ extension EngineSuites {
             safebuild, ["run", "--rm", "--name", name, "--network=none", engine.image, "true"], environment: env)
         let told = ProcessRunner.waitUntil(timeout: 60) { process.stderrSoFar.contains("waiting for MemAvailable to reach") }
         #expect(told, "\(process.stderrSoFar)")
-        let sent = Clock.now()
-        process.send(SIGTERM)
-        let result = process.wait(timeout: 30)
-        let took = Clock.now() - sent
+        let (result, took) = process.signalAndWait(SIGTERM)
         #expect(!result.timedOut)
         #expect(took < 1, "ended \(took) s after SIGTERM")
         #expect(result.code == 128 + SIGTERM)
@@ -478,10 +475,7 @@ extension EngineSuites {
             safebuild, ["run", "--rm", "--name", name, "--network=none", engine.image, "true"], environment: env)
         let told = ProcessRunner.waitUntil(timeout: 60) { process.stderrSoFar.contains("waiting for available memory") }
         #expect(told, "\(process.stderrSoFar)")
-        let sent = Clock.now()
-        process.send(SIGINT)
-        let result = process.wait(timeout: 30)
-        let took = Clock.now() - sent
+        let (result, took) = process.signalAndWait(SIGINT)
         #expect(!result.timedOut)
         #expect(took < 1, "ended \(took) s after SIGINT")
         #expect(result.code == 128 + SIGINT)

@@ -381,12 +381,19 @@ import Testing
     let realDocker: String
 
     init() throws {
-        dir = try TemporaryDirectory()
+        (dir, me, realDocker) = try Self.bed()
+    }
+
+    /// The files both this suite and PassThroughFrontTests look for docker among: `bin/safebuild` (self, a copy of
+    /// /bin/true), `real/docker` (a script) and an empty `front`.
+    static func bed() throws -> (dir: TemporaryDirectory, me: String, realDocker: String) {
+        let dir = try TemporaryDirectory()
         try dir.directory("bin")
-        me = try dir.copy("/bin/true", to: "bin/safebuild")
+        let me = try dir.copy("/bin/true", to: "bin/safebuild")
         try dir.directory("real")
-        realDocker = try dir.write("real/docker", Array("#!/bin/sh\nexec /bin/true \"$@\"\n".utf8), mode: 0o755)
+        let realDocker = try dir.write("real/docker", Array("#!/bin/sh\nexec /bin/true \"$@\"\n".utf8), mode: 0o755)
         try dir.directory("front")
+        return (dir, me, realDocker)
     }
 
     var locator: DockerLocator { DockerLocator(selfExecutable: me) }

@@ -7,19 +7,14 @@ import Testing
 /// The pass-through front (Sources/PassThroughFront, a C constructor that execs docker before Swift starts) held to
 /// safebuild proper's answer: every command line it takes is one that `Invocation.parse` passes through, with the
 /// docker `DockerLocator` would find and the SAFEBUILD_VIA it would hand on; what it leaves, safebuild proper decides.
-/// "Self" is a real file, a copy of /bin/true, as in DockerLocatorTests.
+/// The files are DockerLocatorTests' (`bed()`): "self" is a real file, a copy of /bin/true.
 @Suite struct PassThroughFrontTests {
     let dir: TemporaryDirectory
     let me: String
     let realDocker: String
 
     init() throws {
-        dir = try TemporaryDirectory()
-        try dir.directory("bin")
-        me = try dir.copy("/bin/true", to: "bin/safebuild")
-        try dir.directory("real")
-        realDocker = try dir.write("real/docker", Array("#!/bin/sh\nexec /bin/true \"$@\"\n".utf8), mode: 0o755)
-        try dir.directory("front")
+        (dir, me, realDocker) = try DockerLocatorTests.bed()
         try dir.directory("other")
     }
 

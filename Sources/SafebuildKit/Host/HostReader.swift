@@ -78,9 +78,12 @@ package struct HostReader: Sendable {
 
     /// OOM kills since `since` (Unix time): `/dev/kmsg` read non-blocking, else `dmesg`.
     package func oomKills(since: Double) throws(ProbeError) -> [OOMKill] {
-        let boot = Self.bootTime()
-        let records = try kernelRecords()
-        return KernelLog.oomKills(records, bootTime: boot).filter { ($0.wallTime ?? .infinity) >= since }
+        Self.oomKills(in: try kernelRecords(), since: since)
+    }
+
+    /// The OOM kills among kernel log `records` since `since` (Unix time).
+    package static func oomKills(in records: [KernelLog.Record], since: Double) -> [OOMKill] {
+        KernelLog.oomKills(records, bootTime: bootTime()).filter { ($0.wallTime ?? .infinity) >= since }
     }
 
     /// The kernel log's records that hold one of `needles` (by default, the OOM killer's lines).

@@ -250,8 +250,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         // read it answers at once. containerd can lose a container's OOM event (its cgroup goes before the event is
         // read): docker then reports OOMKilled=false for good, and the kernel's record still stands.
         if let records = kernelRecords(since: since) {
-            let kills = KernelLog.oomKills(records, bootTime: HostReader.bootTime())
-                .filter { ($0.wallTime ?? .infinity) >= since - 1 }
+            let kills = HostReader.oomKills(in: records, since: since - 1)
             s.oomKilled = kills.contains { kill in kill.containerID.map { id.hasPrefix($0) || $0.hasPrefix(id) } ?? false }
             return s
         }
