@@ -4,7 +4,8 @@ import Glibc
 /// the figures `AttemptMemory` records. A container's cgroup disappears as soon as it stops, so it is read on every
 /// tick of the supervision loop (every 100 ms) and the last reading stands.
 ///
-/// - `run`: the container named by the attempt's `--cidfile`, once docker has written it.
+/// - `run`: the container named by the attempt's `--cidfile`, once docker has written it, asked of the one
+///   `CIDFileFollower` that reads (and, safebuild's own, removes) that file.
 /// - classic build: each RUN step's container, named by the ` ---> Running in ID` line the builder prints (moby
 ///   builder/dockerfile/internals.go); `build -q` prints none, so its steps are not measured.
 /// - BuildKit: nothing. Its steps run in `/docker/buildkit/ID` (docker 20.10's embedded BuildKit ignores
@@ -21,7 +22,7 @@ package final class MemoryWatch {
 
     let pool: EnginePool
     let poolLimit: UInt64?
-    let cidFile: String?
+    let cidFile: CIDFileFollower?
     let notMeasured: String?
     var watched: [Watched] = []
     var poolBefore: CgroupCounters?
@@ -30,9 +31,9 @@ package final class MemoryWatch {
 
     /// - Parameters:
     ///   - poolLimit: the smallest limit on the pool's path (the budget's `cgroupLimit`).
-    ///   - cidFile: `run`: the file docker writes the container's id to.
+    ///   - cidFile: `run`: the follower of the file docker writes the container's id to.
     ///   - notMeasured: why this attempt's containers cannot be followed (BuildKit, `build -q`), if so.
-    package init(pool: EnginePool, poolLimit: UInt64?, cidFile: String?, notMeasured: String?) {
+    init(pool: EnginePool, poolLimit: UInt64?, cidFile: CIDFileFollower?, notMeasured: String?) {
         self.pool = pool
         self.poolLimit = poolLimit
         self.cidFile = cidFile
@@ -64,10 +65,7 @@ package final class MemoryWatch {
     /// One reading of every container found so far and of the pool.
     package func tick() {
         ticks += 1
-        if let cidFile, watched.isEmpty, let text = HostReader.read(cidFile) {
-            let id = text.trimmingWhitespace()
-            if id.count == 64 { watched.append(Watched(id: id)) }
-        }
+        if watched.isEmpty, let id = cidFile?.poll() { watched.append(Watched(id: id)) }
         for i in watched.indices {
             if watched[i].directory == nil { locate(&watched[i]) }
             guard let directory = watched[i].directory,

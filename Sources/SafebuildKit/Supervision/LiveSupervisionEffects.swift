@@ -181,14 +181,15 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         gate.prepare()
         let watch = gate.pool.map {
-            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: attempt.cidFile, notMeasured: plan.accountingGap)
+            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: follower, notMeasured: plan.accountingGap)
         }
         // The data root's free space while docker runs, where pre-flight found the root; else it is asked of the
         // engine only after a failure (`hostEvidence`).
         let disk = dataRoot
         diskBefore = disk?.free()?.free
         diskLowest = diskBefore
-        // The watch reads the cidfile first: the follower then removes safebuild's own at once.
+        // One reader of the cidfile: the watch asks the follower, which removes safebuild's own file once read (the
+        // watch reading it apart could meet it empty, docker's write landing before the follower's read).
         child.tick = { [unowned self] in
             watch?.tick()
             _ = follower?.poll()
