@@ -13,6 +13,7 @@
 #   BENCH_SAFEBUILD=PATH               measures that safebuild binary instead of building the release one
 #   WARMUP=N, PAR_RUNS=N, RELAY_RUNS=N warm-up runs per round (3), runs of the 16-concurrent rows (RUNS), of the relay (10)
 #   ALT_RUNS=N                         rounds of the alternated rows of a protected run (60; pass-through: 400)
+#   PAR_ALT_RUNS=N                     rounds of the alternated 16-concurrent row with -m 256m (20)
 #
 # Each row is one call at the bottom of this file: `ratio` times commands with hyperfine (no shell in between) and
 # prints their medians against the first one; `alternate` (Scripts/alternate.py) runs the commands in turn, run by
@@ -191,8 +192,9 @@ scale_rows() {
   runs=${PAR_RUNS:-$runs}
   ratio "16 concurrent runs, $label (batch wall time; admission runs 3 of the built-in 25% limits at once)" \
     "$work/par16-docker" "$work/par16-safebuild"
-  ratio "16 concurrent runs -m 256m, $label (all 16 fit the admission budget)" "$work/par16-docker-m" "$work/par16-safebuild-m"
   runs=$saved
+  alternate "16 concurrent runs -m 256m, $label (batch wall time; all 16 fit the admission budget)" "${PAR_ALT_RUNS:-20}" \
+    "$work/par16-docker-m" "$work/par16-safebuild-m"
 }
 
 # grow IMAGES CONTAINERS: adds imported images (each a one-file tar of its own, a few hundred bytes: vfs copies
