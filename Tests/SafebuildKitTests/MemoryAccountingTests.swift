@@ -92,7 +92,7 @@ import Testing
         let id = "6f1c1d8b8e2a" + String(repeating: "0", count: 52)
         let cid = try dir.write("cid", [])
         let follower = CIDFileFollower(path: cid, removes: true)
-        let run = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, cidFile: follower, notMeasured: nil)
+        let run = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, follower: follower, notMeasured: nil)
         run.tick()
         _ = try dir.write("cid", Array(id.utf8))
         #expect(follower.poll() == id)
@@ -113,7 +113,7 @@ import Testing
         #expect(run.cgroupPaths == ["/pool/" + id])
 
         let step = "abcdef012345" + String(repeating: "9", count: 52)
-        let build = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, cidFile: nil, notMeasured: nil)
+        let build = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, follower: nil, notMeasured: nil)
         for line in ["Step 2/2 : RUN make", " ---> Running in abcdef012345", " ---> Running in abcdef012345"] {
             var text = line
             text.withUTF8 { build.observe(line: UnsafeRawBufferPointer($0)) }
@@ -126,9 +126,9 @@ import Testing
         #expect(steps.oomKills == 1)
         #expect(build.cgroupPaths == ["/pool/" + step])
 
-        let buildKit = MemoryWatch(pool: pool, poolLimit: nil, cidFile: nil, notMeasured: "BuildKit")
+        let buildKit = MemoryWatch(pool: pool, poolLimit: nil, follower: nil, notMeasured: "BuildKit")
         #expect(buildKit.finish().notMeasured == "BuildKit")
-        #expect(MemoryWatch(pool: pool, poolLimit: nil, cidFile: nil, notMeasured: nil).finish().notMeasured
+        #expect(MemoryWatch(pool: pool, poolLimit: nil, follower: nil, notMeasured: nil).finish().notMeasured
             == "no container of this attempt was seen")
     }
 

@@ -22,7 +22,7 @@ package final class MemoryWatch {
 
     let pool: EnginePool
     let poolLimit: UInt64?
-    let cidFile: CIDFileFollower?
+    let follower: CIDFileFollower?
     let notMeasured: String?
     var watched: [Watched] = []
     var poolBefore: CgroupCounters?
@@ -31,12 +31,12 @@ package final class MemoryWatch {
 
     /// - Parameters:
     ///   - poolLimit: the smallest limit on the pool's path (the budget's `cgroupLimit`).
-    ///   - cidFile: `run`: the follower of the file docker writes the container's id to.
+    ///   - follower: `run`: the follower of the `--cidfile` docker writes the container's id to.
     ///   - notMeasured: why this attempt's containers cannot be followed (BuildKit, `build -q`), if so.
-    init(pool: EnginePool, poolLimit: UInt64?, cidFile: CIDFileFollower?, notMeasured: String?) {
+    init(pool: EnginePool, poolLimit: UInt64?, follower: CIDFileFollower?, notMeasured: String?) {
         self.pool = pool
         self.poolLimit = poolLimit
-        self.cidFile = cidFile
+        self.follower = follower
         self.notMeasured = notMeasured
         poolBefore = CgroupCounters.read(pool.directory, version: pool.version)
     }
@@ -49,7 +49,7 @@ package final class MemoryWatch {
     /// Sees one line of docker's output: a classic build's ` ---> Running in 6f1c1d8b8e2a`.
     package func observe(line: UnsafeRawBufferPointer) {
         let marker = Self.runningIn
-        guard line.count >= marker.count + 12, cidFile == nil else { return }
+        guard line.count >= marker.count + 12, follower == nil else { return }
         guard let start = find(marker, in: line) else { return }
         var id: [UInt8] = []
         var i = start + marker.count
@@ -65,7 +65,7 @@ package final class MemoryWatch {
     /// One reading of every container found so far and of the pool.
     package func tick() {
         ticks += 1
-        if watched.isEmpty, let id = cidFile?.poll() { watched.append(Watched(id: id)) }
+        if watched.isEmpty, let id = follower?.poll() { watched.append(Watched(id: id)) }
         for i in watched.indices {
             if watched[i].directory == nil { locate(&watched[i]) }
             guard let directory = watched[i].directory,

@@ -181,7 +181,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         gate.prepare()
         let watch = gate.pool.map {
-            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, cidFile: follower, notMeasured: plan.accountingGap)
+            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, follower: follower, notMeasured: plan.accountingGap)
         }
         // The data root's free space while docker runs, where pre-flight found the root; else it is asked of the
         // engine only after a failure (`hostEvidence`).
