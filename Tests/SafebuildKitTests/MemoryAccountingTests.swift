@@ -88,15 +88,18 @@ import Testing
             driverSource: "")
 
         // docker creates the cidfile empty and writes the id once the engine has created the container; the one
-        // follower reads it, removes safebuild's own, and the watch asks that follower (it never reads the file apart).
+        // follower reads it and removes safebuild's own, and the watch is handed the id (it never reads the file).
         let id = "6f1c1d8b8e2a" + String(repeating: "0", count: 52)
         let cid = try dir.write("cid", [])
         let follower = CIDFileFollower(path: cid, removes: true)
-        let run = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, follower: follower, notMeasured: nil)
+        let run = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, notMeasured: nil)
+        #expect(follower.poll() == nil)
         run.tick()
         _ = try dir.write("cid", Array(id.utf8))
-        #expect(follower.poll() == id)
+        let read = try #require(follower.poll())
+        #expect(read == id)
         #expect(access(cid, F_OK) != 0)
+        run.observe(container: read)
         run.tick()
         _ = try dir.directory("memory/pool/" + id)
         try files("memory/pool/" + id, usage: 600 * Self.m, peak: 610 * Self.m, limit: 800 * Self.m, kills: 0)
@@ -113,11 +116,9 @@ import Testing
         #expect(run.cgroupPaths == ["/pool/" + id])
 
         let step = "abcdef012345" + String(repeating: "9", count: 52)
-        let build = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, follower: nil, notMeasured: nil)
-        for line in ["Step 2/2 : RUN make", " ---> Running in abcdef012345", " ---> Running in abcdef012345"] {
-            var text = line
-            text.withUTF8 { build.observe(line: UnsafeRawBufferPointer($0)) }
-        }
+        let build = MemoryWatch(pool: pool, poolLimit: 1024 * Self.m, notMeasured: nil)
+        let lines = ["Step 2/2 : RUN make", " ---> Running in abcdef012345", " ---> Running in abcdef012345"]
+        for id in lines.compactMap(DockerExit.buildContainer) { build.observe(container: id) }
         _ = try dir.directory("memory/pool/" + step)
         try files("memory/pool/" + step, usage: 200 * Self.m, peak: 300 * Self.m, limit: 512 * Self.m, kills: 1)
         let steps = build.finish()
@@ -126,9 +127,9 @@ import Testing
         #expect(steps.oomKills == 1)
         #expect(build.cgroupPaths == ["/pool/" + step])
 
-        let buildKit = MemoryWatch(pool: pool, poolLimit: nil, follower: nil, notMeasured: "BuildKit")
+        let buildKit = MemoryWatch(pool: pool, poolLimit: nil, notMeasured: "BuildKit")
         #expect(buildKit.finish().notMeasured == "BuildKit")
-        #expect(MemoryWatch(pool: pool, poolLimit: nil, follower: nil, notMeasured: nil).finish().notMeasured
+        #expect(MemoryWatch(pool: pool, poolLimit: nil, notMeasured: nil).finish().notMeasured
             == "no container of this attempt was seen")
     }
 

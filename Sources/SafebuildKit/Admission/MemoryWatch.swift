@@ -4,10 +4,12 @@ import Glibc
 /// the figures `AttemptMemory` records. A container's cgroup disappears as soon as it stops, so it is read on every
 /// tick of the supervision loop (every 100 ms) and the last reading stands.
 ///
-/// - `run`: the container named by the attempt's `--cidfile`, once docker has written it, asked of the one
-///   `CIDFileFollower` that reads (and, safebuild's own, removes) that file.
-/// - classic build: each RUN step's container, named by the ` ---> Running in ID` line the builder prints (moby
-///   builder/dockerfile/internals.go); `build -q` prints none, so its steps are not measured.
+/// The supervision loop hands it the containers as it learns them (`observe(container:)`); the watch reads no file
+/// of docker's and no output line itself:
+/// - `run`: the container named by the attempt's `--cidfile`, once docker has written it (`CIDFileFollower`, its one
+///   reader);
+/// - classic build: each RUN step's container, named by the ` ---> Running in ID` line the builder prints
+///   (`DockerExit.buildContainer`); `build -q` prints none, so its steps are not measured.
 /// - BuildKit: nothing. Its steps run in `/docker/buildkit/ID` (docker 20.10's embedded BuildKit ignores
 ///   `--cgroup-parent`) and the build's output does not name them, so they cannot be told from another build's.
 package final class MemoryWatch {
@@ -22,7 +24,6 @@ package final class MemoryWatch {
 
     let pool: EnginePool
     let poolLimit: UInt64?
-    let follower: CIDFileFollower?
     let notMeasured: String?
     var watched: [Watched] = []
     var poolBefore: CgroupCounters?
@@ -31,12 +32,10 @@ package final class MemoryWatch {
 
     /// - Parameters:
     ///   - poolLimit: the smallest limit on the pool's path (the budget's `cgroupLimit`).
-    ///   - follower: `run`: the follower of the `--cidfile` docker writes the container's id to.
     ///   - notMeasured: why this attempt's containers cannot be followed (BuildKit, `build -q`), if so.
-    init(pool: EnginePool, poolLimit: UInt64?, follower: CIDFileFollower?, notMeasured: String?) {
+    package init(pool: EnginePool, poolLimit: UInt64?, notMeasured: String?) {
         self.pool = pool
         self.poolLimit = poolLimit
-        self.follower = follower
         self.notMeasured = notMeasured
         poolBefore = CgroupCounters.read(pool.directory, version: pool.version)
     }
@@ -44,28 +43,14 @@ package final class MemoryWatch {
     /// The cgroup paths of the containers found (as the kernel log names them: `/sbbench/ID`).
     package var cgroupPaths: [String] { watched.compactMap(\.cgroupPath) }
 
-    static let runningIn = Array(" ---> Running in ".utf8)
-
-    /// Sees one line of docker's output: a classic build's ` ---> Running in 6f1c1d8b8e2a`.
-    package func observe(line: UnsafeRawBufferPointer) {
-        let marker = Self.runningIn
-        guard line.count >= marker.count + 12, follower == nil else { return }
-        guard let start = find(marker, in: line) else { return }
-        var id: [UInt8] = []
-        var i = start + marker.count
-        while i < line.count, id.count < 64, isHex(line[i]) {
-            id.append(line[i])
-            i += 1
-        }
-        guard id.count >= 12 else { return }
-        let text = String(decoding: id, as: UTF8.self)
-        if !watched.contains(where: { $0.id == text }) { watched.append(Watched(id: text)) }
+    /// One of the attempt's containers: a run's full id, or a build step's id as printed (12 characters).
+    package func observe(container id: String) {
+        if !watched.contains(where: { $0.id == id }) { watched.append(Watched(id: id)) }
     }
 
     /// One reading of every container found so far and of the pool.
     package func tick() {
         ticks += 1
-        if watched.isEmpty, let id = follower?.poll() { watched.append(Watched(id: id)) }
         for i in watched.indices {
             if watched[i].directory == nil { locate(&watched[i]) }
             guard let directory = watched[i].directory,
@@ -133,15 +118,4 @@ package final class MemoryWatch {
         let name = pool.containerDirectoryName(id: id)
         w.cgroupPath = (pool.parent.path == "/" ? "" : pool.parent.path) + "/" + name
     }
-
-    func find(_ needle: [UInt8], in line: UnsafeRawBufferPointer) -> Int? {
-        guard line.count >= needle.count else { return nil }
-        outer: for start in 0...(line.count - needle.count) {
-            for j in 0..<needle.count where line[start + j] != needle[j] { continue outer }
-            return start
-        }
-        return nil
-    }
-
-    func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
 }

@@ -181,18 +181,18 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         }
         gate.prepare()
         let watch = gate.pool.map {
-            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, follower: follower, notMeasured: plan.accountingGap)
+            MemoryWatch(pool: $0, poolLimit: gate.budget?.cgroupLimit, notMeasured: plan.accountingGap)
         }
         // The data root's free space while docker runs, where pre-flight found the root; else it is asked of the
         // engine only after a failure (`hostEvidence`).
         let disk = dataRoot
         diskBefore = disk?.free()?.free
         diskLowest = diskBefore
-        // One reader of the cidfile: the watch asks the follower, which removes safebuild's own file once read (the
-        // watch reading it apart could meet it empty, docker's write landing before the follower's read).
+        // One reader of the cidfile, the follower (it removes safebuild's own file once read); the watch is handed
+        // what it read. Two readers raced: one could meet the file still empty and the other then remove it written.
         child.tick = { [unowned self] in
+            if let id = follower?.poll() { watch?.observe(container: id) }
             watch?.tick()
-            _ = follower?.poll()
             if let free = disk?.free()?.free { self.diskLowest = min(self.diskLowest ?? free, free) }
         }
         // A run's stdout is the container's, read by nobody: copied, never split. A classic build's stdout holds its
@@ -204,16 +204,17 @@ package final class LiveSupervisionEffects: SupervisionEffects {
         if case .build = plan.command { isBuild = true }
         let outcome = try child.run(signals: signals) { stream, line in
             classifier.observe(line: line, stream: stream)
-            watch?.observe(line: line)
             if isBuild, line.count > 28, line.count < 200, line[0] == 0x20,
                 let id = DockerExit.buildContainer(in: String(decoding: line, as: UTF8.self))
             {
                 buildContainers.append(id)
+                watch?.observe(container: id)
             }
         }
+        let containerID = follower?.poll()
+        if let containerID { watch?.observe(container: containerID) }
         let memory = watch?.finish()
         lastCgroups = watch?.cgroupPaths ?? []
-        let containerID = follower?.poll()
         if let cidFile = attempt.cidFile {
             if attempt.cidFileIsUsers {
                 writtenContainerIDs[cidFile] = containerID
