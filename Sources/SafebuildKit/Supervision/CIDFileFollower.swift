@@ -16,11 +16,16 @@ final class CIDFileFollower: @unchecked Sendable {
     /// The id, reading the file if it has not been read yet (docker writes the whole id at once).
     func poll() -> String? {
         if let id { return id }
-        guard let text = HostReader.read(path) else { return nil }
-        let found = text.trimmingWhitespace()
-        guard found.count == 64 else { return nil }
+        guard let found = Self.containerID(in: path) else { return nil }
         id = found
         if removes { unlink(path) }
         return found
+    }
+
+    /// The full container id in a cidfile; nil while docker has not written it (the file is made empty first).
+    static func containerID(in path: String) -> String? {
+        guard let text = HostReader.read(path) else { return nil }
+        let found = text.trimmingWhitespace()
+        return found.count == 64 ? found : nil
     }
 }

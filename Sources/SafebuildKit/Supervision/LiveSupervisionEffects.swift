@@ -136,7 +136,7 @@ package final class LiveSupervisionEffects: SupervisionEffects {
             StaleCIDFiles.sweep(directory: Self.temporaryDirectory)
         }
         if let cidFile = attempt.cidFile, attempt.cidFileIsUsers, let written = writtenContainerIDs[cidFile],
-            Self.readContainerID(cidFile) == written
+            CIDFileFollower.containerID(in: cidFile) == written
         {
             // docker refuses to start when the file exists, and this one is what a previous attempt of this
             // invocation wrote. Any other file is left alone: on the first attempt docker's own guard (`container ID
@@ -359,21 +359,15 @@ package final class LiveSupervisionEffects: SupervisionEffects {
 
     // MARK: Helpers
 
-    /// The kernel's OOM-kill records (`oom-kill:… task_memcg=…ID…`) since `since` (wall-clock seconds); nil when its
-    /// log cannot be read (a user without CAP_SYSLOG where dmesg is restricted).
     /// The kernel log's records of an attempt's failure (the OOM killer's lines and page allocation failures), read
     /// once for the container's state and the evidence: reading /dev/kmsg walks every record the kernel holds (about
-    /// 10 ms for 2,500 here), and an exit 137 asks twice.
+    /// 10 ms for 2,500 here), and an exit 137 asks twice. nil when the log cannot be read (a user without CAP_SYSLOG
+    /// where dmesg is restricted).
     func kernelRecords(since: Double) -> [KernelLog.Record]? {
         if let kernelLog, kernelLog.since == since { return kernelLog.records }
         guard let records = try? HostReader().kernelRecords(matching: ["page allocation failure"] + HostReader.needles)
         else { return nil }
         kernelLog = (since, records)
         return records
-    }
-
-    static func readContainerID(_ path: String) -> String? {
-        let id = (HostReader.read(path) ?? "").trimmingWhitespace()
-        return id.isEmpty ? nil : id
     }
 }
